@@ -1,0 +1,74 @@
+"""The one clock and the calendar interface every deadline is computed through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from shared.settings import Settings
+from shared.sop import STEPS, Step
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _system_now
+
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    return _now()
+
+
+def set_clock(fn: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests); None restores the system clock."""
+    global _now
+    _now = fn or _system_now
+
+
+def to_wib(moment: datetime) -> datetime:
+    return moment.astimezone(WIB)
+
+
+class Calendar(Protocol):
+    """Office time: adds a budget of open time to a moment, and measures open time between two."""
+
+    def add(self, start: datetime, budget: timedelta) -> datetime: ...
+
+    def open_time(self, start: datetime, end: datetime) -> timedelta: ...
+
+
+class AlwaysOpen:
+    """A 24/7 calendar: office time is elapsed time."""
+
+    def add(self, start: datetime, budget: timedelta) -> datetime:
+        return start + budget
+
+    def open_time(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
+
+
+def calendar_for(settings: Settings) -> Calendar:
+    """The calendar the settings name."""
+    if settings.calendar == "always_open":
+        return AlwaysOpen()
+    raise ValueError(f"unknown calendar {settings.calendar!r}")
+
+
+def step_standard(settings: Settings, step: Step) -> timedelta | None:
+    """The time standard of a step: the setting `ADUAN_SLA_<STEP>` when set, else the SOP's."""
+    override: timedelta | None = getattr(settings, f"sla_{step.value}")
+    return override if override is not None else STEPS[step].standard
+
+
+def step_due(settings: Settings, step: Step, entered_at: datetime) -> datetime | None:
+    """When a complaint that entered `step` at `entered_at` breaches the step's standard."""
+    standard = step_standard(settings, step)
+    if standard is None:
+        return None
+    return calendar_for(settings).add(entered_at, standard)

@@ -1,0 +1,107 @@
+"""Engines and units of work for the synchronous (workers, staff API, CLI) and async (intake) sides."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.settings import Settings, get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_tuning(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver so that SQLAlchemy's "begin" event can issue BEGIN IMMEDIATE:
+    # a writer takes the lock up front instead of failing to upgrade a read lock later.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    event.listen(engine, "connect", _sqlite_tuning)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def make_engine(settings: Settings) -> Engine:
+    """A synchronous engine for the configured database."""
+    url = settings.sync_database_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    """An asyncio engine for the configured database."""
+    url = settings.async_database_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_hooks(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+@lru_cache
+def engine() -> Engine:
+    """The process-wide synchronous engine."""
+    return make_engine(get_settings())
+
+
+@lru_cache
+def session_factory() -> sessionmaker[Session]:
+    from shared.outbox import install_session_hooks
+
+    install_session_hooks()
+    return sessionmaker(engine(), expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction: commits once at the end, rolls back on any error."""
+    with session_factory()() as session, session.begin():
+        yield session
+
+
+@lru_cache
+def async_engine() -> AsyncEngine:
+    return make_async_engine(get_settings())
+
+
+@lru_cache
+def async_session_factory() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(async_engine(), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def async_unit_of_work() -> AsyncIterator[AsyncSession]:
+    """One async transaction: commits once at the end, rolls back on any error."""
+    async with async_session_factory()() as session, session.begin():
+        yield session

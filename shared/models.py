@@ -1,0 +1,272 @@
+"""The database schema: one source of truth shared by every service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only knows INTEGER PRIMARY KEY as an auto-incrementing rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use shared.clock.now()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Unit(Base):
+    """A bidang (division) of the office that can receive a disposisi."""
+
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(30))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime]
+
+
+class Kiosk(Base):
+    """A device allowed to post complaints; its key is shown once and stored as a SHA-256 hash."""
+
+    __tablename__ = "kiosks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Yearly numbering (tickets, agenda numbers): one row per (series, year), bumped in place."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        # The worklist: a role's steps, arrived, oldest deadline first.
+        Index("ix_complaints_queue", "step", "handoff_pending", "step_due_at"),
+        Index("ix_complaints_unit_queue", "unit_code", "step", "step_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(30), unique=True)
+    tracking_code_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10))
+    step: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    # Compare-and-set guard: every UPDATE says WHERE version = the version read.
+    version: Mapped[int] = mapped_column(Integer)
+    # True between an accepted action and the routing worker placing the complaint in the next queue.
+    handoff_pending: Mapped[bool] = mapped_column(Boolean)
+
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
+    waiting_on_site: Mapped[bool] = mapped_column(Boolean)
+    preferred_reply: Mapped[str] = mapped_column(String(20))
+    confidential: Mapped[bool] = mapped_column(Boolean)
+
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    nik_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nik_masked: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(500))
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
+
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    answer: Mapped[str | None] = mapped_column(Text)
+
+    received_at: Mapped[datetime]
+    step_entered_at: Mapped[datetime | None]
+    step_due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    history: Mapped[list[History]] = relationship(
+        back_populates="complaint", order_by="History.id", lazy="raise"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class History(Base):
+    """Append-only: one row per change of a complaint, written in the same transaction."""
+
+    __tablename__ = "history"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(30))
+    from_step: Mapped[str | None] = mapped_column(String(20))
+    to_step: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="history", lazy="raise")
+
+
+class Disposition(Base):
+    """The lembar disposisi: the Sekretaris's instruction to a bidang, with a yearly agenda number."""
+
+    __tablename__ = "dispositions"
+    __table_args__ = (UniqueConstraint("year", "agenda_seq", name="uq_dispositions_agenda"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    agenda_seq: Mapped[int] = mapped_column(Integer)
+    agenda_number: Mapped[str] = mapped_column(String(30))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    cc_units: Mapped[list[Any]]
+    instructions: Mapped[list[Any]]
+    urgency: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    signed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Messages to the broker, written in the transaction that caused them.
+
+    Published right after commit; a message whose consumer has not marked it processed by
+    `next_attempt_at` is published again by the sweeper's reconciler, up to a bound.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            postgresql_where=text("processed_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL AND dead_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task: Mapped[str] = mapped_column(String(100))
+    queue: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    processed_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("kiosk_id", "key", name="uq_idempotency_keys_kiosk_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """One message to one recipient about one event; the unique key makes sending idempotent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "event", "channel", "recipient",
+                         name="uq_notifications_once"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(254))
+    gateway: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,135 @@
+"""Transactional outbox: messages written with the change that caused them, published after commit.
+
+- `enqueue()` adds an outbox row in the caller's transaction; the session publishes it right after
+  commit (the fast path) and forgets it on rollback.
+- The consumer calls `mark_processed()` in the same transaction as its effect.
+- `reconcile()` (the sweeper) re-publishes rows still unprocessed past their `next_attempt_at`, with
+  exponential backoff, and gives up (`dead_at`) after `ADUAN_OUTBOX_MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.models import Outbox
+from shared.settings import Settings, get_settings
+from shared.tasks import TASK_QUEUES, TaskName, celery_app
+
+log = logging.getLogger(__name__)
+
+_PENDING = "aduan.outbox.pending"
+_MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Message:
+    outbox_id: int
+    task: str
+    queue: str
+    payload: Mapping[str, Any]
+
+
+def new_row(task: TaskName, payload: Mapping[str, Any], *, now: datetime) -> Outbox:
+    """An outbox row due for re-sending after the grace period."""
+    grace = timedelta(seconds=get_settings().outbox_grace)
+    return Outbox(
+        task=task.value,
+        queue=TASK_QUEUES[task].value,
+        payload=dict(payload),
+        created_at=now,
+        next_attempt_at=now + grace,
+        attempts=0,
+    )
+
+
+def enqueue(session: Session, task: TaskName, payload: Mapping[str, Any], *, now: datetime) -> Outbox:
+    """Write a message in the session's transaction; it is published once the session commits."""
+    row = new_row(task, payload, now=now)
+    session.add(row)
+    session.info.setdefault(_PENDING, []).append(row)
+    return row
+
+
+def publish(messages: Iterable[Message]) -> int:
+    """Send messages to the broker; a failure is logged and left to the reconciler."""
+    app = celery_app()
+    sent = 0
+    for msg in messages:
+        try:
+            app.send_task(
+                msg.task,
+                kwargs={"outbox_id": msg.outbox_id, **msg.payload},
+                queue=msg.queue,
+                task_id=f"outbox-{msg.outbox_id}",
+                retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+            )
+            sent += 1
+        except Exception:  # the reconciler re-sends; the committed change must not fail
+            log.warning("outbox %s: publish failed, left to the reconciler", msg.outbox_id,
+                        exc_info=True)
+    return sent
+
+
+def _as_message(row: Outbox) -> Message:
+    return Message(row.id, row.task, row.queue, row.payload)
+
+
+def _after_commit(session: Session) -> None:
+    rows: list[Outbox] = session.info.pop(_PENDING, [])
+    if rows:
+        publish([_as_message(r) for r in rows])
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_session_hooks(session_class: type[Session] = Session) -> None:
+    """Publish enqueued messages after every commit of sessions of this class."""
+    from sqlalchemy import event
+
+    if not event.contains(session_class, "after_commit", _after_commit):
+        event.listen(session_class, "after_commit", _after_commit)
+        event.listen(session_class, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+
+
+def mark_processed(session: Session, outbox_id: int, *, now: datetime) -> bool:
+    """Record that the consumer has done this message's work; False when it already was."""
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.processed_at.is_(None))
+        .values(processed_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def reconcile(session: Session, *, now: datetime, settings: Settings) -> list[Message]:
+    """Claim unprocessed messages past due; return those to publish once this transaction commits."""
+    rows = session.scalars(
+        select(Outbox)
+        .where(Outbox.processed_at.is_(None), Outbox.dead_at.is_(None),
+               Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at)
+        .limit(settings.outbox_batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    to_send: list[Message] = []
+    for row in rows:
+        row.attempts += 1
+        if row.attempts > settings.outbox_max_attempts:
+            row.dead_at = now
+            log.error("outbox %s (%s): gave up after %s attempts", row.id, row.task,
+                      row.attempts - 1)
+            continue
+        backoff = timedelta(seconds=settings.outbox_grace * 2 ** min(row.attempts, 12))
+        row.next_attempt_at = now + min(backoff, _MAX_BACKOFF)
+        to_send.append(_as_message(row))
+    return to_send

@@ -1,0 +1,174 @@
+"""One settings class for every process; every knob is an `ADUAN_*` environment variable."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", ""}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot run; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    """Configuration of every Aduan process, read from `ADUAN_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ADUAN_", extra="ignore")
+
+    # Where the embedded default keeps its SQLite database, broker folder, keys and logs.
+    data_dir: Path = Path("var")
+    # Unset: the embedded SQLite database in data_dir. Production: a postgresql:// URL.
+    database_url: str | None = None
+    # Unset: `aduan up` spawns redis-server when on PATH, else kombu's filesystem:// transport.
+    broker_url: str | None = None
+    # Signs staff tokens. Required outside the embedded default.
+    secret_key: SecretStr | None = None
+    # 32-byte key (urlsafe base64) that encrypts NIK and tracking codes at rest.
+    data_key: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    intake_port: int = 8000
+    staff_port: int = 8001
+    api_workers: int = 1
+    worker_concurrency: int = 1
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    token_ttl: timedelta = timedelta(hours=8)
+    ticket_prefix: str = "ADU"
+    public_base_url: str = "http://127.0.0.1:8000"
+    office_name: str = "Dinas Tenaga Kerja, Perindustrian dan Transmigrasi Kabupaten Wonosobo"
+    kiosk_key_cache_seconds: float = 30.0
+
+    # Calendar used for step deadlines; office hours and holidays come with the SLA issue.
+    calendar: Literal["always_open"] = "always_open"
+    # Per-step time standards (ISO 8601 durations, office time); unset keeps the SOP's standard.
+    sla_verification: timedelta | None = None
+    sla_review: timedelta | None = None
+    sla_disposition: timedelta | None = None
+    sla_drafting: timedelta | None = None
+    sla_answer_review: timedelta | None = None
+    sla_delivery: timedelta | None = None
+
+    # The sweeper: how often it runs, and how the outbox reconciler re-sends lost messages.
+    sweep_interval: float = 2.0
+    outbox_grace: float = 10.0
+    outbox_max_attempts: int = 8
+    outbox_batch: int = 200
+    broker_visibility_timeout: int = 3600
+    broker_polling_interval: float = 0.05
+
+    log_level: str = "INFO"
+    # Test-only fault injection: seconds a routing hand-off sleeps before it commits.
+    fault_handoff_pause: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when running on the embedded SQLite default."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "aduan.db"
+
+    def sync_database_url(self) -> str:
+        """URL for the synchronous engine (workers, staff API, CLI, migrations)."""
+        url = self.database_url or f"sqlite:///{self.sqlite_path}"
+        return _with_driver(url, sync=True)
+
+    def async_database_url(self) -> str:
+        """URL for the asynchronous engine (intake API)."""
+        url = self.database_url or f"sqlite:///{self.sqlite_path}"
+        return _with_driver(url, sync=False)
+
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    def secret_key_value(self) -> str:
+        return _require(self.secret_key, "ADUAN_SECRET_KEY")
+
+    def data_key_bytes(self) -> bytes:
+        raw = _require(self.data_key, "ADUAN_DATA_KEY")
+        try:
+            key = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4))
+        except ValueError as exc:
+            raise ConfigError("ADUAN_DATA_KEY must be 32 bytes in urlsafe base64") from exc
+        if len(key) != 32:
+            raise ConfigError("ADUAN_DATA_KEY must be 32 bytes in urlsafe base64")
+        return key
+
+
+def _require(value: SecretStr | None, name: str) -> str:
+    if value is None or value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        raise ConfigError(
+            f"{name} is not set. Outside the embedded default every secret must come from the "
+            f"environment (generate one with: python -c 'import secrets; "
+            f"print(secrets.token_urlsafe(32))')."
+        )
+    return value.get_secret_value()
+
+
+def _with_driver(url: str, *, sync: bool) -> str:
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base in {"postgresql", "postgres"}:
+        return f"postgresql+{'psycopg' if sync else 'asyncpg'}{sep}{rest}"
+    if base == "sqlite":
+        return f"sqlite{'' if sync else '+aiosqlite'}{sep}{rest}"
+    raise ConfigError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite://")
+
+
+def _embedded_secrets(data_dir: Path) -> dict[str, str]:
+    """Create (once) and read the embedded default's keys, kept in the data folder with mode 600."""
+    path = data_dir / "secrets.json"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        values = {
+            "secret_key": secrets.token_urlsafe(32),
+            "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(values, fh)
+    loaded: dict[str, str] = json.loads(path.read_text())
+    return loaded
+
+
+def load_settings() -> Settings:
+    """Read the environment; on the embedded default, fill missing keys from the data folder."""
+    settings = Settings()
+    if settings.embedded and (settings.secret_key is None or settings.data_key is None):
+        kept = _embedded_secrets(settings.data_dir)
+        if settings.secret_key is None:
+            settings.secret_key = SecretStr(kept["secret_key"])
+        if settings.data_key is None:
+            settings.data_key = SecretStr(kept["data_key"])
+    settings.secret_key_value()
+    settings.data_key_bytes()
+    return settings
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated once."""
+    return load_settings()

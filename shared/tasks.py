@@ -1,0 +1,108 @@
+"""Names, queues and payloads of every Celery task, and the Celery app all processes share.
+
+Publishers send by name (`send_task`), so no service imports another's task code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, TypedDict
+
+from celery import Celery
+
+from shared.settings import Settings, get_settings
+
+
+class Queue(StrEnum):
+    ROUTING = "routing"
+    NOTIFY = "notify"
+
+
+class TaskName(StrEnum):
+    HANDOFF = "routing.handoff"
+    NOTIFY = "notify.send"
+
+
+TASK_QUEUES: dict[TaskName, Queue] = {
+    TaskName.HANDOFF: Queue.ROUTING,
+    TaskName.NOTIFY: Queue.NOTIFY,
+}
+
+
+class HandoffPayload(TypedDict):
+    """Place complaint `complaint_id` in the queue of `step`, if it is still there at `version`."""
+
+    complaint_id: int
+    step: str
+    version: int
+
+
+class NotifyEvent(StrEnum):
+    RECEIPT = "receipt"
+    ANSWER = "answer"
+
+
+class NotifyPayload(TypedDict):
+    """Tell the complainant of `complaint_id` about `event` (e.g. by `method` for the answer)."""
+
+    complaint_id: int
+    event: str
+    method: str | None
+
+
+# Every task is retried at most this many times by Celery itself; the outbox reconciler
+# re-publishes a message whose consumer never marked it processed, up to its own bound.
+TASK_MAX_RETRIES = 5
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration for these settings (broker transport options included)."""
+    broker = settings.resolved_broker_url()
+    options: dict[str, Any]
+    if broker.startswith("filesystem"):
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": settings.broker_polling_interval,
+        }
+    else:
+        options = {"visibility_timeout": settings.broker_visibility_timeout}
+    return {
+        "broker_url": broker,
+        "broker_transport_options": options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 3,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_default_queue": Queue.ROUTING.value,
+        "task_routes": {name.value: {"queue": q.value} for name, q in TASK_QUEUES.items()},
+        "worker_enable_remote_control": not broker.startswith("filesystem"),
+        "worker_send_task_events": False,
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+        "timezone": "UTC",
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured from settings; workers register their tasks on it."""
+    app = Celery("aduan", set_as_current=True)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+@lru_cache
+def celery_app() -> Celery:
+    """The process-wide Celery app."""
+    return make_celery(get_settings())

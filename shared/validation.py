@@ -1,0 +1,190 @@
+"""Checks of citizen input (NIK, phone, e-mail, text) with stable codes and Indonesian messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, ValidationError
+from pydantic_core import PydanticCustomError
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field's error: a dotted path, a stable code for programs, a message for people."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class InputError(Exception):
+    """Input that fails a check the schema cannot express (e.g. an unknown category)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(f"{e.field}: {e.code}" for e in errors))
+        self.errors = errors
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("blank", "Tidak boleh kosong.")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+
+# --- NIK (Nomor Induk Kependudukan) --------------------------------------------------------------
+
+# Province codes in use (BPS/Kemendagri), including the Papua provinces formed in 2022.
+PROVINCE_CODES = frozenset(
+    {11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53,
+     61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96}
+)
+_NIK_SEPARATORS = re.compile(r"[\s.\-]")
+
+
+def check_nik(raw: str, *, today: date) -> str:
+    """Return the NIK as 16 digits, or raise PydanticCustomError explaining what is wrong."""
+    nik = _NIK_SEPARATORS.sub("", raw)
+    if not (len(nik) == 16 and nik.isascii() and nik.isdigit()):
+        raise PydanticCustomError("nik_format", "NIK harus terdiri dari 16 digit angka.")
+    if int(nik[:2]) not in PROVINCE_CODES:
+        raise PydanticCustomError("nik_province", "Kode provinsi pada NIK tidak dikenal.")
+    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if day > 40:  # women: day of birth + 40
+        day -= 40
+    born = None
+    for century in (2000, 1900):
+        try:
+            candidate = date(century + year2, month, day)
+        except ValueError:
+            break
+        if candidate <= today:
+            born = candidate
+            break
+    if born is None:
+        raise PydanticCustomError("nik_birth_date", "Tanggal lahir pada NIK tidak valid.")
+    if nik[12:] == "0000":
+        raise PydanticCustomError("nik_serial", "Nomor urut pada NIK tidak valid.")
+    return nik
+
+
+def mask_nik(nik: str) -> str:
+    """`3307********0001`: region and serial kept, birth date hidden."""
+    return nik[:4] + "*" * 8 + nik[12:]
+
+
+# --- Phone ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phone:
+    e164: str
+    mobile: bool
+
+
+def parse_phone(raw: str) -> Phone:
+    """Parse an Indonesian or international number to E.164, or raise PydanticCustomError."""
+    try:
+        number = phonenumbers.parse(raw, "ID")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise PydanticCustomError(
+            "phone_invalid", "Nomor telepon tidak valid (contoh: 081234567890)."
+        )
+    kind = phonenumbers.number_type(number)
+    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE,
+                      phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile)
+
+
+def check_phone(raw: str) -> str:
+    return parse_phone(raw).e164
+
+
+def check_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise PydanticCustomError("email_invalid", "Alamat e-mail tidak valid.") from exc
+
+
+# --- Turning pydantic errors into field errors ---------------------------------------------------
+
+_MESSAGES: dict[str, str] = {
+    "missing": "Wajib diisi.",
+    "string_too_long": "Terlalu panjang (maksimal {max_length} karakter).",
+    "string_too_short": "Terlalu pendek (minimal {min_length} karakter).",
+    "too_short": "Minimal {min_length} isian.",
+    "too_long": "Maksimal {max_length} isian.",
+    "string_type": "Harus berupa teks.",
+    "bool_type": "Harus bernilai true atau false.",
+    "bool_parsing": "Harus bernilai true atau false.",
+    "int_type": "Harus berupa bilangan bulat.",
+    "int_parsing": "Harus berupa bilangan bulat.",
+    "list_type": "Harus berupa daftar.",
+    "dict_type": "Harus berupa objek.",
+    "model_type": "Harus berupa objek.",
+    "model_attributes_type": "Harus berupa objek.",
+    "enum": "Pilihan tidak dikenal; yang diterima: {expected}.",
+    "literal_error": "Nilai tidak diterima; yang diterima: {expected}.",
+    "extra_forbidden": "Isian ini tidak dikenal.",
+    "json_invalid": "Isi permintaan bukan JSON yang valid.",
+    "greater_than_equal": "Harus paling sedikit {ge}.",
+}
+
+# Stable codes for the built-in checks (the custom ones bring their own).
+_CODES: dict[str, str] = {
+    "missing": "required",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_short": "too_few",
+    "too_long": "too_many",
+    "extra_forbidden": "unknown_field",
+    "enum": "invalid_choice",
+    "literal_error": "invalid_choice",
+    "json_invalid": "invalid_json",
+}
+
+
+def field_errors(errors: list[Any], *, skip_prefix: tuple[str, ...] = ()) -> list[FieldError]:
+    """Convert pydantic error dicts into field errors, one per field (the first wins)."""
+    out: dict[str, FieldError] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if str(p) not in skip_prefix]
+        path = ".".join(loc) or "body"
+        if path in out:
+            continue
+        kind = err.get("type", "value_error")
+        ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
+        template = _MESSAGES.get(kind)
+        if template is not None:
+            try:
+                message = template.format(**ctx)
+            except (KeyError, IndexError):
+                message = template
+        elif kind in {"value_error", "assertion_error"}:
+            message = "Nilai tidak valid."
+        else:
+            message = str(err.get("msg", "Nilai tidak valid."))
+        out[path] = FieldError(path, _CODES.get(kind, kind), message)
+    return list(out.values())
+
+
+def errors_of(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
+    """Field errors of a ValidationError, with an optional dotted prefix on every field."""
+    found = field_errors(list(exc.errors()))
+    if not prefix:
+        return found
+    return [FieldError(f"{prefix}.{e.field}" if e.field != "body" else prefix, e.code, e.message)
+            for e in found]

@@ -1,0 +1,237 @@
+"""The one transition function: validates an action against the SOP, applies it, records it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared import outbox
+from shared.clock import WIB, step_due
+from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
+from shared.numbering import next_number
+from shared.settings import get_settings
+from shared.sop import (
+    ELECTRONIC_METHODS,
+    STEPS,
+    ActionSpec,
+    Deliver,
+    Dispose,
+    Inputs,
+    Outcome,
+    ReplyMethod,
+    ResolveAtDesk,
+    Role,
+    Status,
+    Step,
+    SubmitAnswer,
+    Target,
+    find_action,
+)
+from shared.tasks import HandoffPayload, NotifyEvent, NotifyPayload, TaskName
+from shared.validation import FieldError, InputError, errors_of
+
+SYSTEM_ACTOR = "sistem"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff account's name, role and (for a bidang) unit."""
+
+    name: str
+    role: Role
+    unit: str | None = None
+
+
+class WorkflowError(Exception):
+    """An action the SOP does not allow now; `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Conflict(WorkflowError):
+    """The complaint moved on (stale version, other step, closed): reload and retry."""
+
+
+class Forbidden(WorkflowError):
+    """The actor's role or unit does not hold this step."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    complaint: Complaint
+    action: ActionSpec
+    target: Target
+    version: int  # the complaint's version once the caller's transaction commits
+
+
+def transition(
+    session: Session,
+    complaint: Complaint,
+    *,
+    action: str,
+    version: int,
+    inputs: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> Transition:
+    """Apply `action` to `complaint` as `actor`: guard, validate, stamp, record, register follow-ups.
+
+    The caller's transaction commits once; the UPDATE carries `WHERE version = :version`, so of two
+    concurrent actions on one complaint exactly one commits (the other gets StaleDataError).
+    """
+    if complaint.status != Status.OPEN or complaint.step is None or complaint.handoff_pending:
+        raise Conflict("step_changed", "Pengaduan sudah tidak berada pada tahap ini.")
+    if version != complaint.version:
+        raise Conflict("version_conflict",
+                       "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.")
+    step = Step(complaint.step)
+    check_may_act(actor, complaint)
+    spec = find_action(step, action)
+    if spec is None:
+        raise InputError([FieldError("action", "action_not_allowed",
+                                     f"Tindakan '{action}' tidak tersedia pada tahap ini.")])
+    try:
+        data = spec.inputs.model_validate(dict(inputs))
+    except ValidationError as exc:
+        raise InputError(errors_of(exc)) from exc
+
+    new_version = complaint.version + 1
+    target = spec.target(data)
+    _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
+    _move(session, complaint, target, now=now, version=new_version)
+    session.add(History(
+        complaint_id=complaint.id, at=now, actor=actor.name, role=actor.role.value,
+        action=spec.name, from_step=step.value,
+        to_step=target.value if isinstance(target, Step) else None,
+        note=_note_of(data), detail=_detail_of(spec, data, target), version=new_version,
+    ))
+    return Transition(complaint, spec, target, new_version)
+
+
+def check_may_act(actor: Actor, complaint: Complaint) -> None:
+    """Raise Forbidden unless the actor holds the complaint's current step (and unit)."""
+    holder = STEPS[Step(complaint.step or "")].role
+    if actor.role != holder:
+        raise Forbidden("role_not_allowed", "Peran Anda tidak menangani tahap ini.")
+    if holder == Role.BIDANG and actor.unit != complaint.unit_code:
+        raise Forbidden("unit_not_allowed", "Pengaduan ini tidak didisposisikan ke bidang Anda.")
+
+
+def _apply_outputs(
+    session: Session, complaint: Complaint, spec: ActionSpec, data: Inputs,
+    *, actor: Actor, now: datetime, version: int,
+) -> None:
+    """Record what the step produces (Output): disposition, answer, delivery attempt."""
+    if isinstance(data, Dispose):
+        _dispose(session, complaint, data, actor=actor, now=now)
+    elif isinstance(data, SubmitAnswer):
+        complaint.answer = data.answer
+    elif isinstance(data, ResolveAtDesk):
+        complaint.answer = data.answer
+        session.add(DeliveryAttempt(
+            complaint_id=complaint.id, method=data.delivery_method.value, outcome="delivered",
+            note=data.note, actor=actor.name, at=now,
+        ))
+    elif isinstance(data, Deliver):
+        session.add(DeliveryAttempt(
+            complaint_id=complaint.id, method=data.method.value, outcome=data.outcome,
+            note=data.note, actor=actor.name, at=now,
+        ))
+        if data.outcome == "delivered" and data.method in ELECTRONIC_METHODS:
+            payload: NotifyPayload = {"complaint_id": complaint.id,
+                                      "event": NotifyEvent.ANSWER.value,
+                                      "method": data.method.value}
+            outbox.enqueue(session, TaskName.NOTIFY, payload, now=now)
+    elif spec.name == "return" and complaint.step == Step.DRAFTING.value:
+        complaint.unit_code = None  # wrongly disposed: the bidang gives it back
+
+
+def _dispose(session: Session, complaint: Complaint, data: Dispose, *, actor: Actor,
+             now: datetime) -> None:
+    units = {data.unit, *data.cc_units}
+    known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units), Unit.active)))
+    errors = [FieldError("unit", "unit_unknown", "Bidang tidak dikenal.")] if data.unit not in known else []
+    errors += [FieldError(f"cc_units.{i}", "unit_unknown", "Bidang tidak dikenal.")
+               for i, code in enumerate(data.cc_units) if code not in known]
+    if errors:
+        raise InputError(errors)
+    year = now.astimezone(WIB).year
+    seq = next_number(session, "agenda", year)
+    session.add(Disposition(
+        complaint_id=complaint.id, year=year, agenda_seq=seq, agenda_number=f"{year}/{seq:05d}",
+        unit_code=data.unit, cc_units=list(dict.fromkeys(c for c in data.cc_units if c != data.unit)),
+        instructions=list(data.instructions), urgency=data.urgency.value, note=data.note,
+        signed_by=actor.name, created_at=now,
+    ))
+    complaint.unit_code = data.unit
+
+
+def _move(session: Session, complaint: Complaint, target: Target, *, now: datetime,
+          version: int) -> None:
+    complaint.updated_at = now
+    if target is None:
+        return
+    complaint.step_entered_at = None
+    complaint.step_due_at = None
+    if isinstance(target, Step):
+        complaint.step = target.value
+        complaint.handoff_pending = True
+        payload: HandoffPayload = {"complaint_id": complaint.id, "step": target.value,
+                                   "version": version}
+        outbox.enqueue(session, TaskName.HANDOFF, payload, now=now)
+    else:
+        complaint.status = Status.CLOSED.value
+        complaint.step = None
+        complaint.outcome = target.value
+        complaint.closed_at = now
+
+
+def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now: datetime) -> bool:
+    """The hand-off lands: the complaint enters `step`'s queue and its clock starts.
+
+    A compare-and-set on (step, version, pending): a redelivered or re-sent hand-off changes
+    nothing and returns False. Arrival does not bump the version (no one could have acted on it).
+    """
+    due = step_due(get_settings(), step, now)
+    result = session.execute(
+        update(Complaint)
+        .where(Complaint.id == complaint_id, Complaint.step == step.value,
+               Complaint.version == version, Complaint.handoff_pending.is_(True))
+        .values(handoff_pending=False, step_entered_at=now, step_due_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    session.add(History(
+        complaint_id=complaint_id, at=now, actor=SYSTEM_ACTOR, role=None, action="queued",
+        from_step=None, to_step=step.value, note=None, detail=None, version=version,
+    ))
+    return True
+
+
+def _note_of(data: Inputs) -> str | None:
+    for name in ("note", "reason"):
+        value = getattr(data, name, None)
+        if value:
+            return str(value)
+    return None
+
+
+def _detail_of(spec: ActionSpec, data: Inputs, target: Target) -> dict[str, Any]:
+    detail = data.model_dump(mode="json", exclude_none=True)
+    detail["label"] = spec.label
+    if isinstance(target, Outcome):
+        detail["outcome"] = target.value
+    if isinstance(data, Deliver | ResolveAtDesk):
+        method = data.method if isinstance(data, Deliver) else data.delivery_method
+        detail["method"] = ReplyMethod(method).value
+    return detail
