@@ -286,3 +286,12 @@ def actions_at(step: Step) -> tuple[ActionSpec, ...]:
 def find_action(step: Step, name: str) -> ActionSpec | None:
     """The action `name` at `step`, or None when the SOP has no such action there."""
     return ACTIONS.get((step, name))
+
+
+def public_status(step: str | None, outcome: str | None) -> tuple[str, str]:
+    """The citizen-facing status code and Indonesian label of a complaint at `step` / `outcome`."""
+    if outcome is not None:
+        return "closed", OUTCOME_LABELS[Outcome(outcome)]
+    at = Step(step or Step.VERIFICATION)
+    code = {Step.VERIFICATION: "received", Step.DELIVERY: "answer_ready"}.get(at, "in_process")
+    return code, STEPS[at].public_label

@@ -1,0 +1,68 @@
+"""Instance administration used by the CLI: accounts and kiosks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.clock import now
+from shared.db import unit_of_work
+from shared.models import Kiosk, Unit, User
+from shared.security import hash_password, kiosk_key_hash, new_kiosk_key, new_password
+from shared.sop import Role
+
+MIN_PASSWORD = 8
+
+
+class AdminError(Exception):
+    """A refused administrative request; the message is for the operator."""
+
+
+def add_user(username: str, *, role: str, unit: str | None, password: str,
+             full_name: str | None = None) -> None:
+    """Create a staff account with an argon2-hashed password."""
+    username = username.strip()
+    if not username:
+        raise AdminError("nama pengguna kosong")
+    if len(password) < MIN_PASSWORD:
+        raise AdminError(f"kata sandi minimal {MIN_PASSWORD} karakter")
+    try:
+        role_ = Role(role)
+    except ValueError as exc:
+        raise AdminError(f"peran tidak dikenal: {role}") from exc
+    if role_ == Role.BIDANG and not unit:
+        raise AdminError("peran bidang memerlukan --unit")
+    if role_ != Role.BIDANG and unit:
+        raise AdminError("--unit hanya untuk peran bidang")
+    with unit_of_work() as session:
+        if unit and session.get(Unit, unit) is None:
+            codes = ", ".join(session.scalars(select(Unit.code).order_by(Unit.code)))
+            raise AdminError(f"bidang tidak dikenal: {unit} (tersedia: {codes})")
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise AdminError(f"pengguna {username} sudah ada")
+        session.add(User(username=username, full_name=full_name, role=role_.value,
+                         unit_code=unit, password_hash=hash_password(password), active=True,
+                         created_at=now()))
+
+
+def add_kiosk(name: str) -> str:
+    """Create a kiosk and return its key (shown once; only its hash is stored)."""
+    name = name.strip()
+    if not name:
+        raise AdminError("nama kios kosong")
+    key = new_kiosk_key()
+    with unit_of_work() as session:
+        if session.scalar(select(Kiosk.id).where(Kiosk.name == name)) is not None:
+            raise AdminError(f"kios {name} sudah ada")
+        session.add(Kiosk(name=name, key_hash=kiosk_key_hash(key), active=True, created_at=now()))
+    return key
+
+
+def ensure_admin() -> str | None:
+    """On first run, create `admin` with a random password and return it; None if it exists."""
+    with unit_of_work() as session:
+        if session.scalar(select(User.id).where(User.username == "admin")) is not None:
+            return None
+    password = new_password()
+    add_user("admin", role=Role.ADMIN.value, unit=None, password=password,
+             full_name="Administrator")
+    return password

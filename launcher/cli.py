@@ -1,0 +1,194 @@
+"""The `aduan` command: run the whole system (`up`) or one service, and administer an instance."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from shared.settings import ConfigError
+
+SERVICES = {
+    "intake": "services.intake.app:create_app",
+    "staff": "services.routing.app:create_app",
+}
+WORKERS = {
+    "routing": "services.routing.worker",
+    "notify": "services.notify.worker",
+}
+
+
+def _configure_logging() -> None:
+    from shared.settings import get_settings
+
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from shared.migrate import upgrade
+    from shared.settings import get_settings
+
+    upgrade(get_settings())
+    print("Skema basis data mutakhir.")
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    if not args.password_stdin:
+        print("Gunakan --password-stdin dan kirim kata sandi lewat standar input.", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        admin.add_user(args.username, role=args.role, unit=args.unit, password=password,
+                       full_name=args.full_name)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    print(f"Pengguna {args.username} ({args.role}{'/' + args.unit if args.unit else ''}) dibuat.")
+    return 0
+
+
+def cmd_kiosks_add(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    try:
+        key = admin.add_kiosk(args.name)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    print(f"Kios {args.name} dibuat. Simpan kunci berikut; kunci hanya ditampilkan sekali:")
+    print(key)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    port = args.port or (settings.intake_port if args.service == "intake" else settings.staff_port)
+    uvicorn.run(
+        SERVICES[args.service], factory=True, host=args.host or settings.host, port=port,
+        workers=settings.api_workers, log_level=settings.log_level.lower(), access_log=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import importlib
+
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    module = importlib.import_module(WORKERS[args.queue])
+    concurrency = args.concurrency or settings.worker_concurrency
+    argv = [
+        "worker", "-Q", args.queue, "-n", f"{args.queue}@%h",
+        "--pool", "solo" if concurrency == 1 else "prefork", "--concurrency", str(concurrency),
+        "--without-mingle", "--without-gossip", "--without-heartbeat",
+        "--loglevel", settings.log_level.upper(),
+    ]
+    module.app.worker_main(argv=argv)
+    return 0
+
+
+def cmd_sweeper(_args: argparse.Namespace) -> int:
+    from services.routing import sweeper
+
+    _configure_logging()
+    sweeper.run()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from launcher.supervisor import up
+
+    return up(intake_port=args.intake_port, staff_port=args.staff_port, host=args.host,
+              log_to_console=args.log_to_console)
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    print(f"data_dir={settings.data_dir} embedded={settings.embedded} "
+          f"broker={settings.resolved_broker_url().split('@')[-1]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data folder of this instance (ADUAN_DATA_DIR)")
+
+    parser = argparse.ArgumentParser(prog="aduan", description="Aduan: layanan pengaduan masyarakat")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", parents=[common], help="run the whole system on this machine")
+    p.add_argument("--intake-port", type=int)
+    p.add_argument("--staff-port", type=int)
+    p.add_argument("--host")
+    p.add_argument("--log-to-console", action="store_true",
+                   help="children log to this terminal instead of DATA_DIR/logs")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("migrate", parents=[common], help="bring the database schema up to date")
+    p.set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="sub", required=True)
+    p = users.add_parser("add", parents=[common], help="create a staff account")
+    p.add_argument("username")
+    p.add_argument("--role", required=True,
+                   choices=["front_office", "kasubag_umum", "sekretaris", "bidang",
+                            "kepala_dinas", "admin"])
+    p.add_argument("--unit", help="unit code (required for --role bidang)")
+    p.add_argument("--full-name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(func=cmd_users_add)
+
+    kiosks = sub.add_parser("kiosks", help="kiosk keys").add_subparsers(dest="sub", required=True)
+    p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_kiosks_add)
+
+    p = sub.add_parser("serve", parents=[common], help="run one HTTP API")
+    p.add_argument("service", choices=sorted(SERVICES))
+    p.add_argument("--port", type=int)
+    p.add_argument("--host")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", parents=[common], help="run one Celery worker")
+    p.add_argument("queue", choices=sorted(WORKERS))
+    p.add_argument("--concurrency", type=int)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("sweeper", parents=[common], help="run the periodic sweeper")
+    p.set_defaults(func=cmd_sweeper)
+
+    p = sub.add_parser("check", parents=[common], help="validate the configuration")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "data_dir", None):
+        os.environ["ADUAN_DATA_DIR"] = str(args.data_dir)
+    try:
+        result: int = args.func(args)
+    except ConfigError as exc:
+        print(f"aduan: konfigurasi tidak lengkap: {exc}", file=sys.stderr)
+        return 78  # EX_CONFIG
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""`aduan up`: the whole system as child processes on one machine, supervised until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+
+from launcher.admin import ensure_admin
+from shared.migrate import upgrade
+from shared.settings import Settings, get_settings
+
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path | None
+    health_url: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self, run_dir: Path) -> None:
+        if self.log_path is not None:
+            self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT if self._log else None,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+        )
+        (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive() and self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_redis(port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def _broker(settings: Settings, run_dir: Path, log_dir: Path | None,
+            env: dict[str, str]) -> tuple[str, Child | None]:
+    """The broker URL to use and, when we spawn redis-server, its child."""
+    if settings.broker_url:
+        return settings.broker_url, None
+    redis = shutil.which("redis-server")
+    if redis is None:
+        return "filesystem://", None
+    port = _free_port()
+    redis_dir = settings.data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    child = Child(
+        "redis",
+        [redis, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
+         "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction",
+         "--protected-mode", "yes"],
+        env, log_dir / "redis.log" if log_dir else None,
+    )
+    child.start(run_dir)
+    if not _wait_redis(port, time.monotonic() + 5):
+        child.signal(signal.SIGTERM)
+        raise RuntimeError("redis-server did not start; see its log")
+    return f"redis://127.0.0.1:{port}/0", child
+
+
+def _children(settings: Settings, env: dict[str, str], log_dir: Path | None,
+              intake_port: int, staff_port: int, host: str) -> list[Child]:
+    py = [sys.executable, "-m", "launcher.cli"]
+
+    def log(name: str) -> Path | None:
+        return log_dir / f"{name}.log" if log_dir else None
+
+    return [
+        Child("routing-worker", [*py, "worker", "routing"], env, log("routing-worker")),
+        Child("notify-worker", [*py, "worker", "notify"], env, log("notify-worker")),
+        Child("sweeper", [*py, "sweeper"], env, log("sweeper")),
+        Child("intake-api", [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
+              env, log("intake-api"), f"http://{host}:{intake_port}/healthz"),
+        Child("staff-api", [*py, "serve", "staff", "--port", str(staff_port), "--host", host],
+              env, log("staff-api"), f"http://{host}:{staff_port}/healthz"),
+    ]
+
+
+def _wait_healthy(children: list[Child], deadline: float) -> list[str]:
+    """Names of the children not healthy by the deadline."""
+    pending = [c for c in children if c.health_url]
+    with httpx.Client(timeout=0.5) as client:
+        while pending and time.monotonic() < deadline:
+            for c in list(pending):
+                if not c.alive():
+                    return [c.name]
+                try:
+                    if c.health_url and client.get(c.health_url).status_code == 200:
+                        pending.remove(c)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
+    dead = [c.name for c in children if not c.alive()]
+    return dead + [c.name for c in pending]
+
+
+def _stop_all(children: list[Child], broker: Child | None) -> None:
+    for c in children:
+        c.signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for c in children:
+        if c.proc is not None:
+            try:
+                c.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                c.signal(signal.SIGKILL)
+                c.proc.wait()
+        c.close_log()
+    if broker is not None:
+        broker.signal(signal.SIGTERM)
+        if broker.proc is not None:
+            try:
+                broker.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                broker.signal(signal.SIGKILL)
+        broker.close_log()
+
+
+def up(*, intake_port: int | None, staff_port: int | None, host: str | None,
+       log_to_console: bool) -> int:
+    """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
+    started = time.monotonic()
+    settings = get_settings()
+    host = host or settings.host
+    intake_port = intake_port or settings.intake_port
+    staff_port = staff_port or settings.staff_port
+    run_dir = settings.data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = None if log_to_console else settings.data_dir / "logs"
+    if log_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    stopping = False
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    env = {**os.environ, "ADUAN_DATA_DIR": str(settings.data_dir), "PYTHONUNBUFFERED": "1"}
+    broker_url, broker = _broker(settings, run_dir, log_dir, env)
+    env["ADUAN_BROKER_URL"] = broker_url
+    env.setdefault("ADUAN_PUBLIC_BASE_URL", f"http://{host}:{intake_port}")
+    os.environ["ADUAN_BROKER_URL"] = broker_url
+    upgrade(settings)
+    admin_password = ensure_admin()
+
+    children = _children(settings, env, log_dir, intake_port, staff_port, host)
+    for c in children:
+        c.start(run_dir)
+    failed = _wait_healthy(children, time.monotonic() + READY_TIMEOUT)
+    if failed:
+        print(f"aduan: gagal memulai: {', '.join(failed)} (lihat {log_dir or 'keluaran di atas'})",
+              file=sys.stderr)
+        _stop_all(children, broker)
+        return 1
+
+    where = "SQLite " + str(settings.sqlite_path) if settings.embedded else "PostgreSQL"
+    print(f"Aduan siap dalam {time.monotonic() - started:.1f} detik.")
+    print(f"  API pengaduan (kios)   http://{host}:{intake_port}/api/v1   (dokumentasi: /docs)")
+    print(f"  API petugas (staff)    http://{host}:{staff_port}/api/v1   (dokumentasi: /docs)")
+    print(f"  basis data             {where}")
+    print(f"  broker                 {broker_url}")
+    print(f"  folder data            {settings.data_dir}")
+    if log_dir:
+        print(f"  log                    {log_dir}")
+    if admin_password:
+        print("  akun admin dibuat; kata sandi ini hanya ditampilkan sekali:")
+        print(f"    admin / {admin_password}")
+    print("Tekan Ctrl-C untuk berhenti.", flush=True)
+
+    while not stopping:
+        for c in children:
+            if stopping or c.alive():
+                continue
+            if c.next_start == 0.0:
+                c.restarts += 1
+                delay = min(2 ** min(c.restarts - 1, 5), 30)
+                c.next_start = time.monotonic() + delay
+                print(f"aduan: {c.name} berhenti (kode {c.proc.returncode if c.proc else '?'}); "
+                      f"dimulai ulang dalam {delay} detik", file=sys.stderr, flush=True)
+            elif time.monotonic() >= c.next_start:
+                c.close_log()
+                c.next_start = 0.0
+                c.start(run_dir)
+        time.sleep(0.2)
+
+    print("aduan: menghentikan semua layanan ...", flush=True)
+    _stop_all(children, broker)
+    for pid_file in run_dir.glob("*.pid"):
+        pid_file.unlink(missing_ok=True)
+    print("aduan: selesai.", flush=True)
+    return 0

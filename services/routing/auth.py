@@ -1,0 +1,103 @@
+"""Staff authentication: argon2 passwords, expiring signed bearer tokens, the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.api import ApiError
+from shared.db import session_factory
+from shared.models import User
+from shared.security import hash_password, verify_password
+from shared.settings import get_settings
+from shared.sop import Role
+from shared.workflow import Actor
+
+ALGORITHM = "HS256"
+_DUMMY_HASH = hash_password("aduan-dummy-password")  # equal work for unknown usernames
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    with session_factory()() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not user.active or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def issue_token(user: User, *, at: datetime) -> str:
+    settings = get_settings()
+    claims: dict[str, Any] = {
+        "sub": str(user.id), "usr": user.username, "role": user.role, "unit": user.unit_code,
+        "iat": int(at.timestamp()), "exp": int((at + settings.token_ttl).timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key_value(), algorithm=ALGORITHM)
+
+
+def _unauthorized(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The signed-in account, detached from any session."""
+
+    id: int
+    username: str
+    role: Role
+    unit: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.username, role=self.role, unit=self.unit)
+
+
+def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
+    if not token:
+        raise _unauthorized("token_missing", "Silakan masuk terlebih dahulu.")
+    try:
+        claims = jwt.decode(token, get_settings().secret_key_value(), algorithms=[ALGORITHM],
+                            options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("token_expired", "Sesi telah berakhir; silakan masuk kembali.") from exc
+    except jwt.PyJWTError as exc:
+        raise _unauthorized("token_invalid", "Token tidak valid.") from exc
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.active:
+        raise _unauthorized("account_inactive", "Akun tidak aktif.")
+    staff = StaffUser(user.id, user.username, Role(user.role), user.unit_code)
+    session.rollback()  # end the read; use cases open their own transaction
+    return staff
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def require_admin(user: CurrentUser) -> StaffUser:
+    if user.role != Role.ADMIN:
+        raise ApiError(403, "admin_only", "Hanya admin yang dapat melakukan ini.")
+    return user
+
+
+AdminUser = Annotated[StaffUser, Depends(require_admin)]

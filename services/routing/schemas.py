@@ -1,0 +1,172 @@
+"""Request and response bodies of the staff API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    role: str
+    unit: str | None
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    unit: str | None
+
+
+class WorklistItem(BaseModel):
+    ticket: str
+    step: str
+    subject: str
+    category: str | None
+    received_at: datetime
+    step_due_at: datetime | None
+    overdue: bool
+    waiting_on_site: bool
+    version: int
+
+
+class Worklist(BaseModel):
+    items: list[WorklistItem]
+    total: int
+
+
+class ComplainantView(BaseModel):
+    name: str
+    nik: str | None  # always masked: 3307********0001
+    phone: str | None
+    email: str | None
+    address: str | None
+    hidden: bool = False  # identity withheld from this role (confidential complaint)
+
+
+class DispositionView(BaseModel):
+    agenda_number: str
+    unit: str
+    cc_units: list[str]
+    instructions: list[str]
+    urgency: str
+    note: str | None
+    signed_by: str
+    at: datetime
+
+
+class DeliveryView(BaseModel):
+    method: str
+    outcome: str
+    note: str | None
+    actor: str
+    at: datetime
+
+
+class HistoryView(BaseModel):
+    at: datetime
+    actor: str
+    role: str | None
+    action: str
+    from_step: str | None
+    to_step: str | None
+    note: str | None
+    detail: dict[str, Any] | None = None
+
+
+class ComplaintView(BaseModel):
+    ticket: str
+    status: str
+    step: str | None
+    outcome: str | None
+    version: int
+    handoff_pending: bool
+    channel: str
+    subject: str
+    description: str
+    category: str | None
+    waiting_on_site: bool
+    preferred_reply: str
+    confidential: bool
+    complainant: ComplainantView
+    unit: str | None
+    received_at: datetime
+    step_entered_at: datetime | None
+    step_due_at: datetime | None
+    overdue: bool
+    closed_at: datetime | None
+    disposition: DispositionView | None
+    dispositions: list[DispositionView]
+    answer: str | None
+    delivery_attempts: list[DeliveryView]
+    history: list[HistoryView]
+    allowed_actions: list[str]
+
+
+class ActionIn(BaseModel):
+    """`{"action", "version", …}`: the remaining fields are the action's Kelengkapan."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str = Field(min_length=1, max_length=40)
+    version: int = Field(ge=1)
+
+
+class ActionAccepted(BaseModel):
+    ticket: str
+    action: str
+    status: str
+    step: str | None
+    outcome: str | None
+    version: int
+    handoff_pending: bool
+
+
+class ArchiveView(BaseModel):
+    """The whole process as one record."""
+
+    office: str
+    ticket: str
+    status: str
+    outcome: str | None
+    outcome_label: str | None
+    channel: str
+    subject: str
+    description: str
+    category: str | None
+    complainant: ComplainantView
+    received_at: datetime
+    closed_at: datetime | None
+    archived: bool
+    dispositions: list[DispositionView]
+    answer: str | None
+    delivery_attempts: list[DeliveryView]
+    handoffs: list[HistoryView]
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=200)
+    unit: str | None = None
+    position: int = 0
+
+
+class CategoryPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    unit: str | None = None
+    position: int | None = None
+    active: bool | None = None
+
+
+class CategoryView(BaseModel):
+    code: str
+    name: str
+    unit: str | None
+    position: int
+    active: bool

@@ -1,0 +1,44 @@
+"""The periodic sweeper: re-sends outbox messages the broker or a worker lost (`aduan sweeper`)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from shared import outbox
+from shared.clock import now
+from shared.db import unit_of_work
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(settings: Settings) -> int:
+    """One pass: claim due outbox messages in one transaction, publish them after commit."""
+    with unit_of_work() as session:
+        messages = outbox.reconcile(session, now=now(), settings=settings)
+    if messages:
+        log.info("sweeper: re-sending %d outbox message(s)", len(messages))
+        outbox.publish(messages)
+    return len(messages)
+
+
+def run(settings: Settings | None = None) -> None:
+    """Sweep every ADUAN_SWEEP_INTERVAL seconds until SIGTERM or SIGINT."""
+    settings = settings or get_settings()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("sweeper: every %ss", settings.sweep_interval)
+    while not stop.is_set():
+        try:
+            sweep_once(settings)
+        except Exception:  # a failed pass is retried on the next tick
+            log.exception("sweeper: pass failed")
+        stop.wait(settings.sweep_interval)

@@ -1,0 +1,144 @@
+"""Staff API routes: sign-in, worklists, complaint records, actions, archive, categories."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+from fastapi.security import OAuth2PasswordRequestForm
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from services.routing import service
+from services.routing.auth import AdminUser, CurrentUser, SessionDep, authenticate, issue_token
+from services.routing.schemas import (
+    ActionAccepted,
+    ActionIn,
+    ArchiveView,
+    CategoryIn,
+    CategoryPatch,
+    CategoryView,
+    ComplaintView,
+    Me,
+    Token,
+    Worklist,
+)
+from shared.api import ApiError
+from shared.clock import now, to_wib
+from shared.models import Category, Unit
+from shared.settings import get_settings
+from shared.validation import FieldError, InputError
+
+router = APIRouter(prefix="/api/v1")
+
+_templates = Environment(
+    loader=PackageLoader("services.routing", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+)
+_templates.filters["wib"] = lambda dt: to_wib(dt).strftime("%d-%m-%Y %H:%M WIB") if dt else "-"
+
+
+@router.post("/auth/token", response_model=Token)
+def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: a signed bearer token that expires after ADUAN_TOKEN_TTL."""
+    user = authenticate(session, form.username, form.password)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "Nama pengguna atau kata sandi salah.",
+                       headers={"WWW-Authenticate": "Bearer"})
+    at = now()
+    return Token(access_token=issue_token(user, at=at), expires_at=at + get_settings().token_ttl,
+                 role=user.role, unit=user.unit_code)
+
+
+@router.get("/me", response_model=Me)
+def me(user: CurrentUser) -> Me:
+    return Me(username=user.username, role=user.role.value, unit=user.unit)
+
+
+@router.get("/worklist", response_model=Worklist)
+def worklist(
+    session: SessionDep, user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Worklist:
+    """The caller's queue, oldest deadline first."""
+    items, total = service.worklist(session, user, at=now(), limit=limit, offset=offset)
+    return Worklist(items=items, total=total)
+
+
+@router.get("/complaints/{ticket}", response_model=ComplaintView)
+def complaint(ticket: str, session: SessionDep, user: CurrentUser) -> ComplaintView:
+    return service.complaint_view(session, user, ticket, at=now())
+
+
+@router.post("/complaints/{ticket}/actions", status_code=202, response_model=ActionAccepted)
+def act(ticket: str, body: ActionIn, session: SessionDep, user: CurrentUser) -> ActionAccepted:
+    """Take the SOP action `body.action` at the complaint's current step."""
+    inputs: dict[str, Any] = dict(body.model_extra or {})
+    return service.act(session, user, ticket, action=body.action, version=body.version,
+                       inputs=inputs, at=now())
+
+
+@router.get("/complaints/{ticket}/archive", response_model=ArchiveView)
+def archive(
+    ticket: str, session: SessionDep, user: CurrentUser,
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",  # noqa: A002
+) -> Any:
+    """The whole process as one record; `?format=html` gives a printable page."""
+    record = service.archive(session, user, ticket)
+    if format == "html":
+        page = _templates.get_template("archive.html.j2").render(a=record)
+        return HTMLResponse(page)
+    return record
+
+
+@router.get("/units")
+def units(session: SessionDep, _user: CurrentUser) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Unit).order_by(Unit.code)).all()
+    return [{"code": u.code, "name": u.name, "active": u.active} for u in rows]
+
+
+def _category_view(c: Category) -> CategoryView:
+    return CategoryView(code=c.code, name=c.name, unit=c.unit_code, position=c.position,
+                        active=c.active)
+
+
+def _check_unit(session: SessionDep, unit: str | None) -> None:
+    if unit is not None and session.get(Unit, unit) is None:
+        raise InputError([FieldError("unit", "unit_unknown", "Bidang tidak dikenal.")])
+
+
+@router.get("/categories", response_model=list[CategoryView])
+def categories(session: SessionDep, _user: CurrentUser) -> list[CategoryView]:
+    rows = session.scalars(select(Category).order_by(Category.position, Category.code)).all()
+    return [_category_view(c) for c in rows]
+
+
+@router.post("/categories", status_code=201, response_model=CategoryView)
+def add_category(body: CategoryIn, session: SessionDep, _admin: AdminUser) -> CategoryView:
+    with session.begin():
+        if session.get(Category, body.code) is not None:
+            raise InputError([FieldError("code", "category_exists", "Kode kategori sudah ada.")])
+        _check_unit(session, body.unit)
+        category = Category(code=body.code, name=body.name, unit_code=body.unit,
+                            position=body.position, active=True)
+        session.add(category)
+    return _category_view(category)
+
+
+@router.patch("/categories/{code}", response_model=CategoryView)
+def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: AdminUser
+                  ) -> CategoryView:
+    with session.begin():
+        category = session.get(Category, code)
+        if category is None:
+            raise ApiError(404, "not_found", "Kategori tidak ditemukan.")
+        changes = body.model_dump(exclude_unset=True)
+        if "unit" in changes:
+            _check_unit(session, body.unit)
+            category.unit_code = body.unit
+        for name in ("name", "position", "active"):
+            if name in changes and changes[name] is not None:
+                setattr(category, name, changes[name])
+    return _category_view(category)
