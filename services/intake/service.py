@@ -21,7 +21,7 @@ from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.tasks import NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, mask_nik, parse_phone
-from services.intake.schemas import ComplaintIn, PublicEvent, TrackView
+from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 _MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -171,11 +171,10 @@ async def file_complaint(
                                            "next_attempt_at", "attempts")}],
         )).scalar_one()
         messages.append(outbox.Message(outbox_id, row.task, row.queue, row.payload))
-    response = {
-        "ticket": ticket, "status": public_status(Step.VERIFICATION, None)[0],
-        "step": Step.VERIFICATION.value, "received_at": now.isoformat(),
-        "step_due_at": due.isoformat() if due else None,
-    }
+    response = ComplaintCreated(
+        ticket=ticket, tracking_code="", status=public_status(Step.VERIFICATION, None)[0],
+        step=Step.VERIFICATION.value, received_at=now, step_due_at=due,
+    ).model_dump(mode="json", exclude={"tracking_code"})
     if idempotency is not None:
         key, digest = idempotency
         await session.execute(insert(IdempotencyKey), [{

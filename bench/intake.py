@@ -1,0 +1,340 @@
+"""Throughput and latency of POST /api/v1/complaints, against a bare-FastAPI baseline.
+
+    .venv/bin/python bench/intake.py [--concurrency 16 64] [--duration 15] [--warmup 3]
+                                     [--api-workers 2] [--pool-size 16] [--embedded]
+
+Default: Aduan on PostgreSQL + Redis (a fresh database, Redis db --redis-db flushed) and, in the
+same run, bench/baseline_app.py (same body validation, one INSERT, same pool and worker count) on
+its own fresh database. Each figure is a closed loop of C concurrent clients for --duration
+seconds, after --warmup seconds that are not counted (PERF.md: a fresh cluster is slower at first).
+
+--embedded runs Aduan on the embedded default (SQLite, its own redis-server) instead, WITHOUT the
+baseline: the baseline is a PostgreSQL figure and a ratio across databases would mislead.
+
+The load generator shares the 2 cores with the servers and the database; it costs both sides the
+same, so the ratio is the figure to compare, the absolute numbers are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import uvloop
+from common import (
+    ROOT,
+    Aduan,
+    StackOptions,
+    base_env,
+    complaint_json,
+    embedded_stack,
+    format_table,
+    free_port,
+    load_note,
+    log,
+    percentile,
+    pg_url,
+    postgres_stack,
+    throwaway_database,
+)
+
+MAX_REQUESTS_PER_RUN = 2_000_000  # a count bound on top of the time bound
+REQUEST_TIMEOUT = 30.0
+_serial = itertools.count(1)  # every request of the whole run gets a distinct body
+
+
+@dataclass
+class RunResult:
+    target: str
+    concurrency: int
+    duration: float
+    latencies: list[float] = field(default_factory=list)  # seconds, requests completed in window
+    errors: Counter[str] = field(default_factory=Counter)
+    sample_error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.duration
+
+    def ms(self, p: float) -> float:
+        return percentile(self.latencies, p) * 1000
+
+
+async def _load(
+    url: str,
+    headers: dict[str, str],
+    *,
+    target: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+) -> RunResult:
+    """C clients post back to back; only completions inside the measuring window count."""
+    result = RunResult(target, concurrency, duration)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {**headers, "Content-Type": "application/json"}
+    sent = 0
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
+        start = time.perf_counter()
+        window_start = start + warmup
+        window_end = window_start + duration
+
+        async def client_loop() -> None:
+            nonlocal sent
+            while time.perf_counter() < window_end and sent < MAX_REQUESTS_PER_RUN:
+                sent += 1
+                body = complaint_json(next(_serial))
+                t0 = time.perf_counter()
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    result.errors[type(exc).__name__] += 1
+                    continue
+                t1 = time.perf_counter()
+                if response.status_code != 201:
+                    result.errors[str(response.status_code)] += 1
+                    result.sample_error = result.sample_error or response.text[:300]
+                elif window_start <= t1 <= window_end:
+                    result.latencies.append(t1 - t0)
+
+        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    return result
+
+
+def measure(
+    url: str,
+    headers: dict[str, str],
+    *,
+    target: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+) -> RunResult:
+    # uvloop, as the servers use: the generator then takes less of the CPU the servers share.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result = runner.run(
+            _load(
+                url,
+                headers,
+                target=target,
+                concurrency=concurrency,
+                warmup=warmup,
+                duration=duration,
+            )
+        )
+    log(
+        f"{target} c={concurrency}: {result.rate:.0f} req/s, p50 {result.ms(50):.1f} ms, "
+        f"p99 {result.ms(99):.1f} ms, errors {sum(result.errors.values())}"
+    )
+    return result
+
+
+@contextmanager
+def baseline_server(options: StackOptions) -> Iterator[str]:
+    """bench/baseline_app.py under uvicorn with the same worker count and pool; its base URL."""
+    from baseline_app import create_schema
+
+    with throwaway_database("aduan_bench_baseline") as database:
+        create_schema(pg_url(database))
+        port = free_port()
+        env = base_env() | {
+            "BENCH_BASELINE_DATABASE_URL": pg_url(database),
+            "BENCH_BASELINE_POOL_SIZE": str(options.pool_size),
+            "BENCH_BASELINE_MAX_OVERFLOW": str(options.max_overflow),
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "baseline_app:create_app",
+                "--factory",
+                "--app-dir",
+                str(ROOT / "bench"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(options.api_workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_http(f"{base}/healthz", proc)
+            log(f"baseline ready on {base} (pid {proc.pid})")
+            yield base
+        finally:
+            proc.terminate()  # uvicorn's master stops its workers on SIGTERM
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: master and workers
+                proc.wait()
+            log("baseline stopped")
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with code {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url}: not healthy after {timeout:.0f} s")
+
+
+def run(args: argparse.Namespace) -> tuple[list[RunResult], list[RunResult], str]:
+    options = StackOptions(
+        api_workers=args.api_workers,
+        pool_size=args.pool_size,
+        max_overflow=args.max_overflow,
+        redis_db=args.redis_db,
+    )
+    baseline: list[RunResult] = []
+    aduan_runs: list[RunResult] = []
+    stack = embedded_stack(options) if args.embedded else postgres_stack(options)
+    with stack as aduan:
+        kiosk_key = aduan.add_kiosk("bench-kiosk")
+        aduan_url = f"{aduan.intake_url}/api/v1/complaints"
+        if args.embedded:
+            for c in args.concurrency:
+                aduan_runs.append(_aduan_run(aduan, aduan_url, kiosk_key, c, args))
+        else:
+            with baseline_server(options) as base:
+                for c in args.concurrency:
+                    baseline.append(
+                        measure(
+                            f"{base}/api/v1/complaints",
+                            {},
+                            target="baseline",
+                            concurrency=c,
+                            warmup=args.warmup,
+                            duration=args.duration,
+                        )
+                    )
+                    aduan_runs.append(_aduan_run(aduan, aduan_url, kiosk_key, c, args))
+        label = aduan.label
+    return baseline, aduan_runs, label
+
+
+def _aduan_run(
+    aduan: Aduan, url: str, kiosk_key: str, concurrency: int, args: argparse.Namespace
+) -> RunResult:
+    result = measure(
+        url,
+        {"X-Kiosk-Key": kiosk_key},
+        target="aduan",
+        concurrency=concurrency,
+        warmup=args.warmup,
+        duration=args.duration,
+    )
+    # The notify worker keeps sending receipts after the load stops; let it finish so the next
+    # measurement (baseline or aduan) does not share the CPU with this one's leftovers.
+    backlog = aduan.outbox_backlog()
+    started = time.monotonic()
+    aduan.wait_settled()
+    log(f"outbox backlog after the run: {backlog}, drained in {time.monotonic() - started:.1f} s")
+    return result
+
+
+def report(
+    baseline: list[RunResult], aduan_runs: list[RunResult], label: str, args: argparse.Namespace
+) -> None:
+    print()
+    print(
+        f"POST /api/v1/complaints — aduan on {label}; {args.api_workers} API workers, "
+        f"pool {args.pool_size}+{args.max_overflow}; {args.duration:g} s measured after "
+        f"{args.warmup:g} s warm-up per row"
+    )
+    rows = []
+    for i, a in enumerate(aduan_runs):
+        b = baseline[i] if baseline else None
+        rows.append(
+            [
+                a.concurrency,
+                f"{b.rate:,.0f}" if b else "-",
+                f"{b.ms(50):.1f}" if b else "-",
+                f"{b.ms(99):.1f}" if b else "-",
+                f"{a.rate:,.0f}",
+                f"{a.ms(50):.1f}",
+                f"{a.ms(99):.1f}",
+                f"{a.rate / b.rate:.2f}" if b and b.rate else "-",
+            ]
+        )
+    print(
+        format_table(
+            [
+                "concurrency",
+                "baseline req/s",
+                "p50 ms",
+                "p99 ms",
+                "aduan req/s",
+                "p50 ms",
+                "p99 ms",
+                "aduan/baseline",
+            ],
+            rows,
+        )
+    )
+    if not baseline:
+        print("(embedded run: no baseline; the baseline is a PostgreSQL figure)")
+    for r in [*baseline, *aduan_runs]:
+        if r.errors:
+            print(f"errors {r.target} c={r.concurrency}: {dict(r.errors)} {r.sample_error}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per row")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds per row")
+    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=16,
+        help="per process; keep 2 × workers × (pool + overflow) under 100",
+    )
+    parser.add_argument("--max-overflow", type=int, default=0)
+    parser.add_argument("--redis-db", type=int, default=9, help="flushed before and after")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="aduan on SQLite + its own redis-server, without the baseline",
+    )
+    args = parser.parse_args()
+    if args.duration <= 0 or args.warmup < 0 or min(args.concurrency) < 1:
+        parser.error("--duration > 0, --warmup >= 0 and --concurrency >= 1 please")
+
+    started_under = load_note()
+    baseline, aduan_runs, label = run(args)
+    report(baseline, aduan_runs, label, args)
+    print(started_under)
+    failed = any(r.errors or not r.latencies for r in [*baseline, *aduan_runs])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

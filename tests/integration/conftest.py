@@ -1,0 +1,32 @@
+"""Integration fixtures: one running instance per backend, shared by the tests of a session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.stack import Stack, embedded_stack, postgres_stack
+
+BACKENDS = ["postgres", "embedded"]
+
+
+def _make(kind: str, tmp: pytest.TempPathFactory, redis_db: int,
+          extra: dict[str, str] | None = None) -> Stack:
+    folder = tmp.mktemp(f"stack-{kind}")
+    if kind == "postgres":
+        return postgres_stack(folder, redis_db, extra)
+    return embedded_stack(folder, extra)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Stack]:
+    """A provisioned instance (kiosk, one account per role) on each backend."""
+    s = _make(request.param, tmp_path_factory, redis_db=11)
+    try:
+        s.start()
+        s.provision()
+        yield s
+    finally:
+        s.stop()

@@ -1,0 +1,273 @@
+"""The real system under test: `aduan up` as a child process, on PostgreSQL+Redis or embedded."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import Engine, create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_ADMIN_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+PASSWORD = "rahasia-uji-123"
+
+USERS = {
+    "fo": ("front_office", None),
+    "fo2": ("front_office", None),
+    "kasubag": ("kasubag_umum", None),
+    "sekdis": ("sekretaris", None),
+    "hi": ("bidang", "hi_jamsos"),
+    "penempatan": ("bidang", "penempatan"),
+    "kadis": ("kepala_dinas", None),
+}
+
+_port_lock = threading.Lock()
+_next_port = 18100 + (os.getpid() % 400) * 4
+
+
+def _ports() -> tuple[int, int]:
+    global _next_port
+    with _port_lock:
+        _next_port += 2
+        return _next_port, _next_port + 1
+
+
+def _aduan(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "launcher.cli", *args], env=env, input=stdin, text=True,
+        capture_output=True, check=False, cwd=ROOT, timeout=60,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"aduan {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
+@dataclass
+class Stack:
+    """One running instance and clients for it."""
+
+    name: str
+    data_dir: Path
+    env: dict[str, str]
+    db_url: str  # synchronous SQLAlchemy URL for assertions
+    intake_url: str
+    staff_url: str
+    proc: subprocess.Popen[str] | None = None
+    kiosk_key: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+    banner: str = ""
+    _engine: Engine | None = None
+    _cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self, timeout: float = 40.0) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(self.data_dir),
+             "--intake-port", self.intake_url.rsplit(":", 1)[1],
+             "--staff-port", self.staff_url.rsplit(":", 1)[1]],
+            env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        lines: list[str] = []
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"aduan up exited: {''.join(lines)}{self.logs()}")
+            lines.append(line)
+            if line.startswith("Tekan Ctrl-C"):
+                break
+        else:
+            raise RuntimeError(f"aduan up not ready in {timeout}s: {''.join(lines)}")
+        self.banner = "".join(lines)
+        # keep draining stdout so the supervisor never blocks on a full pipe
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.banner += line
+
+    def stop(self) -> int:
+        rc = 0
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                rc = self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = -9
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self._engine is not None:
+            self._engine.dispose()
+        for fn in reversed(self._cleanup):
+            fn()
+        return rc
+
+    def logs(self) -> str:
+        out = []
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            out.append(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+        return "\n".join(out)
+
+    def pid(self, child: str) -> int:
+        return int((self.data_dir / "run" / f"{child}.pid").read_text())
+
+    # --- set-up through the CLI --------------------------------------------------------------
+
+    def provision(self) -> None:
+        """A kiosk and one account per role; the first account through the CLI as an operator would."""
+        self.kiosk_key = _aduan(self.env, "kiosks", "add", "kios-uji", "--data-dir",
+                                str(self.data_dir)).strip().splitlines()[-1]
+        _aduan(self.env, "users", "add", "fo", "--role", "front_office", "--password-stdin",
+               "--data-dir", str(self.data_dir), stdin=PASSWORD + "\n")
+        # The rest in one process: each CLI start costs a second of imports.
+        script = "; ".join(
+            f"add_user({name!r}, role={role!r}, unit={unit!r}, password={PASSWORD!r})"
+            for name, (role, unit) in USERS.items() if name != "fo"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", f"from launcher.admin import add_user; {script}"],
+            env={**self.env, "ADUAN_DATA_DIR": str(self.data_dir)}, cwd=ROOT, text=True,
+            capture_output=True, check=False, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        for username in USERS:
+            self.tokens[username] = self.login(username, PASSWORD)
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> str:
+        r = httpx.post(f"{self.staff_url}/api/v1/auth/token",
+                       data={"username": username, "password": password}, timeout=10)
+        assert r.status_code == 200, r.text
+        token: str = r.json()["access_token"]
+        return token
+
+    def file(self, body: dict[str, Any] | None = None, *, key: str | None = None,
+             headers: dict[str, str] | None = None) -> httpx.Response:
+        hdrs = {"X-Kiosk-Key": self.kiosk_key, **(headers or {})}
+        if key:
+            hdrs["Idempotency-Key"] = key
+        return httpx.post(f"{self.intake_url}/api/v1/complaints", json=body or complaint_body(),
+                          headers=hdrs, timeout=10)
+
+    def staff(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        return httpx.request(method, f"{self.staff_url}/api/v1{path}", headers=headers,
+                             timeout=10, **kwargs)
+
+    def act(self, user: str, ticket: str, action: str, version: int,
+            **inputs: Any) -> httpx.Response:
+        return self.staff(user, "POST", f"/complaints/{ticket}/actions",
+                          json={"action": action, "version": version, **inputs})
+
+    def record(self, user: str, ticket: str) -> dict[str, Any]:
+        r = self.staff(user, "GET", f"/complaints/{ticket}")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def worklist(self, user: str) -> list[dict[str, Any]]:
+        r = self.staff(user, "GET", "/worklist", params={"limit": 500})
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    def wait_in_queue(self, user: str, ticket: str, timeout: float = 20.0) -> dict[str, Any]:
+        """Poll `user`'s worklist until `ticket` shows (the hand-off landed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for item in self.worklist(user):
+                if item["ticket"] == ticket:
+                    return item
+            time.sleep(0.02)
+        raise AssertionError(f"{ticket} never reached {user}'s worklist\n{self.logs()}")
+
+    # --- direct database reads for assertions ------------------------------------------------
+
+    def sql(self, query: str, **params: Any) -> list[Any]:
+        if self._engine is None:
+            self._engine = create_engine(self.db_url)
+        with self._engine.connect() as conn:
+            return list(conn.execute(text(query), params).all())
+
+    def count(self, table: str) -> int:
+        return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - test tables
+
+
+def complaint_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "complainant": {"name": "Siti Aminah", "nik": "3307015203900001",
+                        "phone": "081234567890", "email": "siti@example.co.id",
+                        "address": "Jl. Sabuk Alu 1, Wonosobo"},
+        "subject": "THR belum dibayar",
+        "description": "Perusahaan tempat saya bekerja belum membayar THR tahun ini.",
+        "category": "thr",
+        "preferred_reply": "whatsapp",
+    }
+    body.update(overrides)
+    return body
+
+
+def _data_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _base_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
+    env.update({"ADUAN_SWEEP_INTERVAL": "0.5", "ADUAN_OUTBOX_GRACE": "1", "ADUAN_LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def postgres_stack(tmp: Path, redis_db: int, extra: dict[str, str] | None = None) -> Stack:
+    """An instance on this machine's PostgreSQL (a fresh database) and Redis (one db index)."""
+    name = f"aduan_t_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    import redis
+
+    broker = f"{REDIS_URL}/{redis_db}"
+    redis.Redis.from_url(broker).flushdb()
+    env = _base_env({
+        "ADUAN_DATABASE_URL": f"{base}/{name}", "ADUAN_BROKER_URL": broker,
+        "ADUAN_SECRET_KEY": secrets.token_urlsafe(32), "ADUAN_DATA_KEY": _data_key(),
+        **(extra or {}),
+    })
+    intake, staff = _ports()
+    stack = Stack("postgres", tmp, env, f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}",
+                  f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")
+
+    def drop() -> None:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        redis.Redis.from_url(broker).flushdb()
+
+    stack._cleanup.append(drop)
+    return stack
+
+
+def embedded_stack(tmp: Path, extra: dict[str, str] | None = None) -> Stack:
+    """An instance on the embedded default: SQLite in the data folder, kombu filesystem broker."""
+    env = _base_env({"ADUAN_BROKER_URL": "filesystem://", **(extra or {})})
+    intake, staff = _ports()
+    return Stack("embedded", tmp, env, f"sqlite:///{tmp / 'aduan.db'}",
+                 f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")

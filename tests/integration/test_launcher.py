@@ -1,0 +1,81 @@
+"""`aduan up` on the embedded default: SQLite, a spawned redis-server, first-run admin, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.stack import ROOT, Stack, _base_env, _ports, complaint_body
+
+pytestmark = pytest.mark.integration
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stack(folder: Path) -> Stack:
+    env = _base_env({})  # no ADUAN_BROKER_URL: redis-server is on PATH here, so it is spawned
+    intake, staff = _ports()
+    return Stack("default", folder, env, f"sqlite:///{folder / 'aduan.db'}",
+                 f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")
+
+
+def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
+    first = _stack(tmp_path)
+    first.start()
+    try:
+        banner = first.banner
+        assert first.intake_url in banner and first.staff_url in banner
+        assert re.search(r"broker\s+redis://127\.0\.0\.1:\d+/0", banner), banner
+        assert re.search(r"admin / \S{12,}", banner), banner
+        assert (tmp_path / "aduan.db").exists() and (tmp_path / "secrets.json").exists()
+        children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid")}
+        assert set(children) == {"redis", "intake-api", "staff-api", "routing-worker",
+                                 "notify-worker", "sweeper"}
+        assert all(_alive(pid) for pid in children.values())
+        for url in (first.intake_url, first.staff_url):
+            assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
+        # the CLI acts on this instance through --data-dir, and through ADUAN_DATA_DIR
+        out = subprocess.run(
+            [sys.executable, "-m", "launcher.cli", "kiosks", "add", "kios-1"],
+            env={**first.env, "ADUAN_DATA_DIR": str(tmp_path)}, cwd=ROOT, text=True,
+            capture_output=True, check=True,
+        )
+        first.kiosk_key = out.stdout.strip().splitlines()[-1]
+        filed = first.file(complaint_body()).json()
+    finally:
+        assert first.stop() == 0
+    assert all(not _alive(pid) for pid in children.values())
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+    # Second run on the same folder: no new admin password, the complaint is still there.
+    second = _stack(tmp_path)
+    second.start()
+    try:
+        assert "admin / " not in second.banner
+        r = httpx.get(f"{second.intake_url}/api/v1/track/{filed['ticket']}",
+                      params={"code": filed["tracking_code"]})
+        assert r.status_code == 200 and r.json()["ticket"] == filed["ticket"]
+    finally:
+        assert second.stop() == 0
+
+
+def test_outside_the_embedded_default_a_missing_secret_stops_start_up(tmp_path: Path) -> None:
+    env = _base_env({"ADUAN_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"})
+    out = subprocess.run(
+        [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(tmp_path)],
+        env=env, cwd=ROOT, text=True, capture_output=True, check=False, timeout=60,
+    )
+    assert out.returncode == 78
+    assert "ADUAN_SECRET_KEY" in out.stderr

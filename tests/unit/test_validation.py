@@ -1,0 +1,75 @@
+"""NIK, phone and e-mail checks as DOMAIN.md states them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic_core import PydanticCustomError
+
+from shared.validation import check_email, check_nik, mask_nik, parse_phone
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("3307011203900001", "3307011203900001"),  # man born 12-03-1990
+        ("33.07.01 520390-0001", "3307015203900001"),  # woman: day + 40, separators stripped
+        ("3307010101250001", "3307010101250001"),  # born 2025
+        ("3307013112260001", "3307013112260001"),  # 31-12-26 is in the future, so 1926
+    ],
+)
+def test_valid_niks(raw: str, expected: str) -> None:
+    assert check_nik(raw, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("330701120390001", "nik_format"),  # 15 digits
+        ("33070112039000012", "nik_format"),
+        ("3307O11203900001", "nik_format"),
+        ("９９07011203900001", "nik_format"),  # full-width digits are not ASCII
+        ("9907011203900001", "nik_province"),
+        ("1007011203900001", "nik_province"),
+        ("3307013202900001", "nik_birth_date"),  # 32 February
+        ("3307017203900001", "nik_birth_date"),  # woman, day 32
+        ("3307011213900001", "nik_birth_date"),  # month 13
+        ("3307011203900000", "nik_serial"),
+    ],
+)
+def test_invalid_niks(raw: str, code: str) -> None:
+    with pytest.raises(PydanticCustomError) as err:
+        check_nik(raw, today=TODAY)
+    assert err.value.type == code
+
+
+def test_mask_keeps_region_and_serial() -> None:
+    assert mask_nik("3307011203900001") == "3307********0001"
+
+
+@pytest.mark.parametrize("raw", ["081234567890", "+6281234567890", "6281234567890",
+                                 "0812-3456-7890"])
+def test_one_mobile_number_in_every_spelling(raw: str) -> None:
+    phone = parse_phone(raw)
+    assert phone.e164 == "+6281234567890" and phone.mobile
+
+
+def test_wonosobo_landline_is_valid_but_not_mobile() -> None:
+    phone = parse_phone("(0286) 321234")
+    assert phone.e164 == "+62286321234" and not phone.mobile
+
+
+@pytest.mark.parametrize("raw", ["12", "0812", "abc", "+1 202"])
+def test_invalid_phones(raw: str) -> None:
+    with pytest.raises(PydanticCustomError) as err:
+        parse_phone(raw)
+    assert err.value.type == "phone_invalid"
+
+
+def test_email() -> None:
+    assert check_email(" Budi@Example.co.id ") == "Budi@example.co.id"
+    with pytest.raises(PydanticCustomError):
+        check_email("budi@")

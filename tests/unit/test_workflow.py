@@ -1,0 +1,286 @@
+"""transition() and arrive() against a real (SQLite) database, one rolled-back transaction each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.models import Complaint, DeliveryAttempt, Disposition, History, Outbox
+from shared.security import cipher
+from shared.sop import Outcome, Role, Status, Step
+from shared.tasks import TaskName
+from shared.validation import InputError
+from shared.workflow import Actor, Conflict, Forbidden, arrive, transition
+from tests.unit.conftest import T0
+
+FO = Actor("fo", Role.FRONT_OFFICE)
+KASUBAG = Actor("kasubag", Role.KASUBAG_UMUM)
+SEKDIS = Actor("sekdis", Role.SEKRETARIS)
+HI = Actor("bidang-hi", Role.BIDANG, "hi_jamsos")
+PENEMPATAN = Actor("bidang-pen", Role.BIDANG, "penempatan")
+KADIS = Actor("kadis", Role.KEPALA_DINAS)
+
+DISPOSE = {"unit": "hi_jamsos", "cc_units": ["penempatan"], "instructions": ["siapkan jawaban"],
+           "urgency": "segera"}
+FORWARD = {"identity_verified": True, "id_document": "KTP"}
+
+
+@pytest.fixture
+def complaint(session: Session) -> Complaint:
+    c = Complaint(
+        ticket="ADU-2026-999999", tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
+        status="open", step="verification", outcome=None, handoff_pending=False, channel="kiosk",
+        subject="THR belum dibayar", description="Perusahaan belum membayar THR.",
+        category_code="thr", waiting_on_site=False, preferred_reply="sms", confidential=True,
+        complainant_name="Budi", phone="+6281234567890", received_at=T0, step_entered_at=T0,
+        step_due_at=T0 + timedelta(minutes=30), updated_at=T0,
+    )
+    session.add(c)
+    session.flush()
+    return c
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def tick(self) -> Any:
+        self.at += timedelta(minutes=1)
+        return self.at
+
+
+def act(session: Session, c: Complaint, actor: Actor, action: str, **inputs: Any) -> Any:
+    done = transition(session, c, action=action, version=c.version, inputs=inputs, actor=actor,
+                      now=T0 + timedelta(minutes=c.version))
+    session.flush()
+    return done
+
+
+def land(session: Session, c: Complaint) -> None:
+    """What the routing worker does: place the complaint in its next queue."""
+    assert c.handoff_pending
+    assert arrive(session, complaint_id=c.id, step=Step(c.step or ""), version=c.version,
+                  now=T0 + timedelta(minutes=c.version, seconds=1))
+    session.refresh(c)
+
+
+def history(session: Session, c: Complaint) -> list[tuple[str, str | None, str | None]]:
+    rows = session.scalars(select(History).where(History.complaint_id == c.id)
+                           .order_by(History.id)).all()
+    return [(h.action, h.from_step, h.to_step) for h in rows]
+
+
+def outbox_tasks(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    return [(o.task, o.payload) for o in session.scalars(select(Outbox).order_by(Outbox.id))]
+
+
+def test_full_path_through_all_six_steps(session: Session, complaint: Complaint) -> None:
+    c = complaint
+    act(session, c, FO, "forward", **FORWARD)
+    assert (c.step, c.handoff_pending, c.version) == ("review", True, 2)
+    assert c.step_due_at is None  # the clock starts when the hand-off lands
+    land(session, c)
+    assert c.step_due_at == c.step_entered_at + timedelta(minutes=30)  # type: ignore[operator]
+    act(session, c, KASUBAG, "forward", note="lengkap")
+    land(session, c)
+    act(session, c, SEKDIS, "dispose", **DISPOSE)
+    land(session, c)
+    assert c.unit_code == "hi_jamsos"
+    act(session, c, HI, "submit_answer", answer="THR wajib dibayar paling lambat H-7.")
+    land(session, c)
+    act(session, c, KASUBAG, "approve")
+    land(session, c)
+    assert c.step == "delivery"
+    act(session, c, FO, "deliver", method="sms", outcome="delivered")
+    assert (c.status, c.step, c.outcome) == ("closed", None, "answered")
+    assert c.closed_at is not None and c.answer == "THR wajib dibayar paling lambat H-7."
+    assert [h[0] for h in history(session, c)] == [
+        "forward", "queued", "forward", "queued", "dispose", "queued", "submit_answer", "queued",
+        "approve", "queued", "deliver",
+    ]
+    disposition = session.scalars(select(Disposition)).one()
+    assert disposition.agenda_number == f"2026/{disposition.agenda_seq:05d}"
+    assert disposition.cc_units == ["penempatan"]
+    tasks = outbox_tasks(session)
+    assert [t for t, _ in tasks].count(TaskName.HANDOFF.value) == 5
+    assert tasks[-1] == (TaskName.NOTIFY.value,
+                         {"complaint_id": c.id, "event": "answer", "method": "sms"})
+
+
+@pytest.mark.parametrize(
+    ("step_path", "actor", "expected_back"),
+    [
+        ([], KASUBAG, "verification"),
+        ([(KASUBAG, "forward", {})], SEKDIS, "review"),
+        ([(KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE)], HI, "disposition"),
+        ([(KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE),
+          (HI, "submit_answer", {"answer": "Jawaban."})], KASUBAG, "drafting"),
+    ],
+)
+def test_every_return_goes_back_one_step(
+    session: Session, complaint: Complaint, step_path: list[Any], actor: Actor,
+    expected_back: str,
+) -> None:
+    c = complaint
+    act(session, c, FO, "forward", **FORWARD)
+    land(session, c)
+    for who, action, inputs in step_path:
+        act(session, c, who, action, **inputs)
+        land(session, c)
+    before = c.step
+    act(session, c, actor, "return", reason="Belum lengkap")
+    assert (c.step, c.handoff_pending) == (expected_back, True)
+    last = history(session, c)[-1]
+    assert last == ("return", before, expected_back)
+    if before == "drafting":
+        assert c.unit_code is None  # a wrongly disposed complaint leaves the bidang
+
+
+@pytest.mark.parametrize(
+    ("action", "inputs", "outcome"),
+    [
+        ("resolve", {"identity_verified": True, "answer": "Sudah dijelaskan.",
+                     "delivery_method": "in_person"}, Outcome.ANSWERED_AT_FRONT_OFFICE),
+        ("reject", {"reason": "Bukan pengaduan"}, Outcome.REJECTED),
+        ("refer", {"authority": "Disnakertrans Provinsi Jawa Tengah"}, Outcome.REFERRED),
+    ],
+)
+def test_front_office_outcomes_close_the_complaint(
+    session: Session, complaint: Complaint, action: str, inputs: dict[str, Any], outcome: Outcome
+) -> None:
+    act(session, complaint, FO, action, **inputs)
+    assert (complaint.status, complaint.step, complaint.outcome) == ("closed", None, outcome.value)
+    assert not complaint.handoff_pending
+    assert history(session, complaint)[-1] == (action, "verification", None)
+    assert not any(t == TaskName.HANDOFF.value for t, _ in outbox_tasks(session))
+    if action == "resolve":  # path B records its delivery too: no closing without one
+        attempt = session.scalars(select(DeliveryAttempt)).one()
+        assert (attempt.method, attempt.outcome) == ("in_person", "delivered")
+
+
+def _to_delivery(session: Session, c: Complaint) -> None:
+    for who, action, inputs in [
+        (FO, "forward", FORWARD), (KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE),
+        (HI, "submit_answer", {"answer": "Jawaban."}), (KASUBAG, "approve", {}),
+    ]:
+        act(session, c, who, action, **inputs)
+        land(session, c)
+
+
+def test_unreachable_delivery_stays_in_the_queue_and_records_the_attempt(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="phone", outcome="unreachable", note="tidak aktif")
+    assert (complaint.status, complaint.step, complaint.handoff_pending) == ("open", "delivery",
+                                                                             False)
+    act(session, complaint, FO, "deliver", method="phone", outcome="delivered")
+    assert complaint.outcome == "answered"
+    attempts = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
+    assert attempts == ["unreachable", "delivered"]
+    # phone delivery is human work: no electronic notice goes out
+    assert not any(t == TaskName.NOTIFY.value for t, _ in outbox_tasks(session))
+
+
+def test_stale_version_is_a_conflict_and_writes_nothing(session: Session,
+                                                        complaint: Complaint) -> None:
+    with pytest.raises(Conflict) as err:
+        transition(session, complaint, action="forward", version=7, inputs=FORWARD, actor=FO,
+                   now=T0)
+    assert err.value.code == "version_conflict"
+    assert history(session, complaint) == []
+
+
+def test_pending_handoff_and_closed_complaints_refuse_actions(session: Session,
+                                                              complaint: Complaint) -> None:
+    act(session, complaint, FO, "forward", **FORWARD)
+    with pytest.raises(Conflict):
+        act(session, complaint, KASUBAG, "forward")
+    land(session, complaint)
+    act(session, complaint, KASUBAG, "return", reason="x")
+    land(session, complaint)
+    act(session, complaint, FO, "reject", reason="Bukan pengaduan")
+    with pytest.raises(Conflict) as err:
+        act(session, complaint, FO, "forward", **FORWARD)
+    assert err.value.code == "step_changed"
+
+
+@pytest.mark.parametrize("actor", [KASUBAG, SEKDIS, HI, KADIS])
+def test_only_the_holding_role_may_act(session: Session, complaint: Complaint,
+                                       actor: Actor) -> None:
+    with pytest.raises(Forbidden):
+        act(session, complaint, actor, "forward", **FORWARD)
+
+
+def test_a_bidang_acts_only_on_its_own_unit(session: Session, complaint: Complaint) -> None:
+    for who, action, inputs in [(FO, "forward", FORWARD), (KASUBAG, "forward", {}),
+                                (SEKDIS, "dispose", DISPOSE)]:
+        act(session, complaint, who, action, **inputs)
+        land(session, complaint)
+    with pytest.raises(Forbidden) as err:
+        act(session, complaint, PENEMPATAN, "submit_answer", answer="x")
+    assert err.value.code == "unit_not_allowed"
+
+
+def test_unknown_action_and_missing_kelengkapan_are_field_errors(session: Session,
+                                                                 complaint: Complaint) -> None:
+    with pytest.raises(InputError) as err:
+        act(session, complaint, FO, "dispose", **DISPOSE)
+    assert [(e.field, e.code) for e in err.value.errors] == [("action", "action_not_allowed")]
+    with pytest.raises(InputError) as err:
+        act(session, complaint, FO, "forward", identity_verified=False)
+    fields = {e.field: e.code for e in err.value.errors}
+    assert fields == {"identity_verified": "invalid_choice", "id_document": "required"}
+    with pytest.raises(InputError) as err:
+        act(session, complaint, FO, "reject", reason="   ")
+    assert [(e.field, e.code) for e in err.value.errors] == [("reason", "blank")]
+    assert complaint.version == 1 and history(session, complaint) == []
+
+
+def test_dispose_checks_the_units(session: Session, complaint: Complaint) -> None:
+    for who, action, inputs in [(FO, "forward", FORWARD), (KASUBAG, "forward", {})]:
+        act(session, complaint, who, action, **inputs)
+        land(session, complaint)
+    with pytest.raises(InputError) as err:
+        act(session, complaint, SEKDIS, "dispose", **{**DISPOSE, "unit": "keuangan",
+                                                      "cc_units": ["nope"]})
+    assert {e.field for e in err.value.errors} == {"unit", "cc_units.0"}
+    with pytest.raises(InputError) as err:
+        act(session, complaint, SEKDIS, "dispose", **{**DISPOSE, "instructions": []})
+    assert [e.code for e in err.value.errors] == ["too_few"]
+
+
+def test_agenda_numbers_run_per_year_without_gaps(session: Session, complaint: Complaint) -> None:
+    seqs = []
+    for _ in range(3):
+        for who, action, inputs in [(FO, "forward", FORWARD), (KASUBAG, "forward", {}),
+                                    (SEKDIS, "dispose", DISPOSE)]:
+            act(session, complaint, who, action, **inputs)
+            land(session, complaint)
+        seqs.append(session.scalars(select(Disposition.agenda_seq)
+                                    .order_by(Disposition.id.desc())).first())
+        act(session, complaint, HI, "return", reason="salah bidang")
+        land(session, complaint)
+        act(session, complaint, SEKDIS, "return", reason="telaah ulang")
+        land(session, complaint)
+        act(session, complaint, KASUBAG, "return", reason="lengkapi")
+        land(session, complaint)
+    assert seqs == [seqs[0], seqs[0] + 1, seqs[0] + 2]  # type: ignore[operator]
+
+
+def test_arrive_is_a_compare_and_set(session: Session, complaint: Complaint) -> None:
+    act(session, complaint, FO, "forward", **FORWARD)
+    args = {"complaint_id": complaint.id, "step": Step.REVIEW, "version": complaint.version}
+    assert arrive(session, now=T0, **args) is True
+    assert arrive(session, now=T0, **args) is False  # redelivered: nothing more
+    stale = {**args, "version": complaint.version - 1}
+    assert arrive(session, now=T0, **stale) is False
+    queued = session.scalar(select(func.count()).select_from(History)
+                            .where(History.action == "queued"))
+    assert queued == 1
+    session.refresh(complaint)
+    assert complaint.status == Status.OPEN and not complaint.handoff_pending
