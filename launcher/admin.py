@@ -17,8 +17,9 @@ class AdminError(Exception):
     """A refused administrative request; the message is for the operator."""
 
 
-def add_user(username: str, *, role: str, unit: str | None, password: str,
-             full_name: str | None = None) -> None:
+def add_user(
+    username: str, *, role: str, unit: str | None, password: str, full_name: str | None = None
+) -> None:
     """Create a staff account with an argon2-hashed password."""
     username = username.strip()
     if not username:
@@ -39,9 +40,17 @@ def add_user(username: str, *, role: str, unit: str | None, password: str,
             raise AdminError(f"bidang tidak dikenal: {unit} (tersedia: {codes})")
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise AdminError(f"pengguna {username} sudah ada")
-        session.add(User(username=username, full_name=full_name, role=role_.value,
-                         unit_code=unit, password_hash=hash_password(password), active=True,
-                         created_at=now()))
+        session.add(
+            User(
+                username=username,
+                full_name=full_name,
+                role=role_.value,
+                unit_code=unit,
+                password_hash=hash_password(password),
+                active=True,
+                created_at=now(),
+            )
+        )
 
 
 def add_kiosk(name: str) -> str:
@@ -63,6 +72,5 @@ def ensure_admin() -> str | None:
         if session.scalar(select(User.id).where(User.username == "admin")) is not None:
             return None
     password = new_password()
-    add_user("admin", role=Role.ADMIN.value, unit=None, password=password,
-             full_name="Administrator")
+    add_user("admin", role=Role.ADMIN.value, unit=None, password=password, full_name="Administrator")
     return password

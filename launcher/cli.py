@@ -46,8 +46,13 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         return 2
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        admin.add_user(args.username, role=args.role, unit=args.unit, password=password,
-                       full_name=args.full_name)
+        admin.add_user(
+            args.username,
+            role=args.role,
+            unit=args.unit,
+            password=password,
+            full_name=args.full_name,
+        )
     except admin.AdminError as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
         return 1
@@ -76,8 +81,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     port = args.port or (settings.intake_port if args.service == "intake" else settings.staff_port)
     uvicorn.run(
-        SERVICES[args.service], factory=True, host=args.host or settings.host, port=port,
-        workers=settings.api_workers, log_level=settings.log_level.lower(), access_log=False,
+        SERVICES[args.service],
+        factory=True,
+        host=args.host or settings.host,
+        port=port,
+        workers=settings.api_workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
         proxy_headers=True,
     )
     return 0
@@ -92,10 +102,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     module = importlib.import_module(WORKERS[args.queue])
     concurrency = args.concurrency or settings.worker_concurrency
     argv = [
-        "worker", "-Q", args.queue, "-n", f"{args.queue}@%h",
-        "--pool", "solo" if concurrency == 1 else "prefork", "--concurrency", str(concurrency),
-        "--without-mingle", "--without-gossip", "--without-heartbeat",
-        "--loglevel", settings.log_level.upper(),
+        "worker",
+        "-Q",
+        args.queue,
+        "-n",
+        f"{args.queue}@%h",
+        "--pool",
+        "solo" if concurrency == 1 else "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+        "--loglevel",
+        settings.log_level.upper(),
     ]
     module.app.worker_main(argv=argv)
     return 0
@@ -112,16 +132,22 @@ def cmd_sweeper(_args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from launcher.supervisor import up
 
-    return up(intake_port=args.intake_port, staff_port=args.staff_port, host=args.host,
-              log_to_console=args.log_to_console)
+    return up(
+        intake_port=args.intake_port,
+        staff_port=args.staff_port,
+        host=args.host,
+        log_to_console=args.log_to_console,
+    )
 
 
 def cmd_check(_args: argparse.Namespace) -> int:
     from shared.settings import get_settings
 
     settings = get_settings()
-    print(f"data_dir={settings.data_dir} embedded={settings.embedded} "
-          f"broker={settings.resolved_broker_url().split('@')[-1]}")
+    print(
+        f"data_dir={settings.data_dir} embedded={settings.embedded} "
+        f"broker={settings.resolved_broker_url().split('@')[-1]}"
+    )
     return 0
 
 
@@ -136,8 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intake-port", type=int)
     p.add_argument("--staff-port", type=int)
     p.add_argument("--host")
-    p.add_argument("--log-to-console", action="store_true",
-                   help="children log to this terminal instead of DATA_DIR/logs")
+    p.add_argument(
+        "--log-to-console",
+        action="store_true",
+        help="children log to this terminal instead of DATA_DIR/logs",
+    )
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("migrate", parents=[common], help="bring the database schema up to date")
@@ -146,9 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="sub", required=True)
     p = users.add_parser("add", parents=[common], help="create a staff account")
     p.add_argument("username")
-    p.add_argument("--role", required=True,
-                   choices=["front_office", "kasubag_umum", "sekretaris", "bidang",
-                            "kepala_dinas", "admin"])
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["front_office", "kasubag_umum", "sekretaris", "bidang", "kepala_dinas", "admin"],
+    )
     p.add_argument("--unit", help="unit code (required for --role bidang)")
     p.add_argument("--full-name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

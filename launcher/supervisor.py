@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -40,7 +41,10 @@ class Child:
         if self.log_path is not None:
             self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT if self._log else None,
+            self.argv,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log else None,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
         )
         (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
@@ -50,10 +54,8 @@ class Child:
 
     def signal(self, sig: int) -> None:
         if self.alive() and self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def close_log(self) -> None:
         if self._log is not None:
@@ -81,8 +83,9 @@ def _wait_redis(port: int, deadline: float) -> bool:
     return False
 
 
-def _broker(settings: Settings, run_dir: Path, log_dir: Path | None,
-            env: dict[str, str]) -> tuple[str, Child | None]:
+def _broker(
+    settings: Settings, run_dir: Path, log_dir: Path | None, env: dict[str, str]
+) -> tuple[str, Child | None]:
     """The broker URL to use and, when we spawn redis-server, its child."""
     if settings.broker_url:
         return settings.broker_url, None
@@ -94,10 +97,25 @@ def _broker(settings: Settings, run_dir: Path, log_dir: Path | None,
     redis_dir.mkdir(parents=True, exist_ok=True)
     child = Child(
         "redis",
-        [redis, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
-         "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction",
-         "--protected-mode", "yes"],
-        env, log_dir / "redis.log" if log_dir else None,
+        [
+            redis,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(redis_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--protected-mode",
+            "yes",
+        ],
+        env,
+        log_dir / "redis.log" if log_dir else None,
     )
     child.start(run_dir)
     if not _wait_redis(port, time.monotonic() + 5):
@@ -106,8 +124,14 @@ def _broker(settings: Settings, run_dir: Path, log_dir: Path | None,
     return f"redis://127.0.0.1:{port}/0", child
 
 
-def _children(settings: Settings, env: dict[str, str], log_dir: Path | None,
-              intake_port: int, staff_port: int, host: str) -> list[Child]:
+def _children(
+    settings: Settings,
+    env: dict[str, str],
+    log_dir: Path | None,
+    intake_port: int,
+    staff_port: int,
+    host: str,
+) -> list[Child]:
     py = [sys.executable, "-m", "launcher.cli"]
 
     def log(name: str) -> Path | None:
@@ -117,10 +141,20 @@ def _children(settings: Settings, env: dict[str, str], log_dir: Path | None,
         Child("routing-worker", [*py, "worker", "routing"], env, log("routing-worker")),
         Child("notify-worker", [*py, "worker", "notify"], env, log("notify-worker")),
         Child("sweeper", [*py, "sweeper"], env, log("sweeper")),
-        Child("intake-api", [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
-              env, log("intake-api"), f"http://{host}:{intake_port}/healthz"),
-        Child("staff-api", [*py, "serve", "staff", "--port", str(staff_port), "--host", host],
-              env, log("staff-api"), f"http://{host}:{staff_port}/healthz"),
+        Child(
+            "intake-api",
+            [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
+            env,
+            log("intake-api"),
+            f"http://{host}:{intake_port}/healthz",
+        ),
+        Child(
+            "staff-api",
+            [*py, "serve", "staff", "--port", str(staff_port), "--host", host],
+            env,
+            log("staff-api"),
+            f"http://{host}:{staff_port}/healthz",
+        ),
     ]
 
 
@@ -164,8 +198,7 @@ def _stop_all(children: list[Child], broker: Child | None) -> None:
         broker.close_log()
 
 
-def up(*, intake_port: int | None, staff_port: int | None, host: str | None,
-       log_to_console: bool) -> int:
+def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log_to_console: bool) -> int:
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
     settings = get_settings()
@@ -200,8 +233,10 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None,
         c.start(run_dir)
     failed = _wait_healthy(children, time.monotonic() + READY_TIMEOUT)
     if failed:
-        print(f"aduan: gagal memulai: {', '.join(failed)} (lihat {log_dir or 'keluaran di atas'})",
-              file=sys.stderr)
+        print(
+            f"aduan: gagal memulai: {', '.join(failed)} (lihat {log_dir or 'keluaran di atas'})",
+            file=sys.stderr,
+        )
         _stop_all(children, broker)
         return 1
 
@@ -227,8 +262,12 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None,
                 c.restarts += 1
                 delay = min(2 ** min(c.restarts - 1, 5), 30)
                 c.next_start = time.monotonic() + delay
-                print(f"aduan: {c.name} berhenti (kode {c.proc.returncode if c.proc else '?'}); "
-                      f"dimulai ulang dalam {delay} detik", file=sys.stderr, flush=True)
+                print(
+                    f"aduan: {c.name} berhenti (kode {c.proc.returncode if c.proc else '?'}); "
+                    f"dimulai ulang dalam {delay} detik",
+                    file=sys.stderr,
+                    flush=True,
+                )
             elif time.monotonic() >= c.next_start:
                 c.close_log()
                 c.next_start = 0.0

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from kombu import Connection
+from kombu.connection import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.settings import get_settings
@@ -34,8 +34,7 @@ _STATUS_CODES = {
 class ApiError(Exception):
     """An error with an HTTP status, a stable code and an Indonesian message."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -51,8 +50,7 @@ def error_body(code: str, message: str, errors: list[FieldError] | None = None) 
 
 
 def validation_response(errors: list[FieldError]) -> JSONResponse:
-    return JSONResponse(status_code=422,
-                        content=error_body("validation_failed", VALIDATION_MESSAGE, errors))
+    return JSONResponse(status_code=422, content=error_body("validation_failed", VALIDATION_MESSAGE, errors))
 
 
 async def _on_request_validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -67,15 +65,19 @@ async def _on_input_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for this type
-    return JSONResponse(status_code=exc.status, content=error_body(exc.code, exc.message),
-                        headers=exc.headers)
+    return JSONResponse(
+        status_code=exc.status, content=error_body(exc.code, exc.message), headers=exc.headers
+    )
 
 
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
     code, message = _STATUS_CODES.get(exc.status_code, ("error", str(exc.detail)))
-    return JSONResponse(status_code=exc.status_code, content=error_body(code, message),
-                        headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(code, message),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -89,9 +91,11 @@ def broker_reachable() -> bool:
     """True when the configured broker accepts a connection."""
     conf = celery_config(get_settings())
     try:
-        with Connection(conf["broker_url"],
-                        transport_options=conf["broker_transport_options"],
-                        connect_timeout=2) as conn:
+        with Connection(  # type: ignore[no-untyped-call]
+            conf["broker_url"],
+            transport_options=conf["broker_transport_options"],
+            connect_timeout=2,
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:
@@ -114,9 +118,11 @@ def health_router(database_check: Callable[[], Awaitable[bool]]) -> APIRouter:
         ready = database and broker
         return JSONResponse(
             status_code=200 if ready else 503,
-            content={"status": "ready" if ready else "not_ready",
-                     "database": "ok" if database else "unreachable",
-                     "broker": "ok" if broker else "unreachable"},
+            content={
+                "status": "ready" if ready else "not_ready",
+                "database": "ok" if database else "unreachable",
+                "broker": "ok" if broker else "unreachable",
+            },
         )
 
     return router

@@ -7,18 +7,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from shared.models import Counter
+from shared.models import Base, Counter
 
 
-def insert_ignoring_conflicts(dialect: str, table: type[Counter] | object) -> Insert:
+def insert_ignoring_conflicts(dialect: str, table: type[Base]) -> Insert:
     """`INSERT … ON CONFLICT DO NOTHING` for the running backend."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _bump(name: str) -> object:
-    return update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(
-        Counter.value
+    return (
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
     )
 
 

@@ -73,8 +73,7 @@ def publish(messages: Iterable[Message]) -> int:
             )
             sent += 1
         except Exception:  # the reconciler re-sends; the committed change must not fail
-            log.warning("outbox %s: publish failed, left to the reconciler", msg.outbox_id,
-                        exc_info=True)
+            log.warning("outbox %s: publish failed, left to the reconciler", msg.outbox_id, exc_info=True)
     return sent
 
 
@@ -104,9 +103,7 @@ def install_session_hooks(session_class: type[Session] = Session) -> None:
 def mark_processed(session: Session, outbox_id: int, *, now: datetime) -> bool:
     """Record that the consumer has done this message's work; False when it already was."""
     result = session.execute(
-        update(Outbox)
-        .where(Outbox.id == outbox_id, Outbox.processed_at.is_(None))
-        .values(processed_at=now)
+        update(Outbox).where(Outbox.id == outbox_id, Outbox.processed_at.is_(None)).values(processed_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -115,8 +112,7 @@ def reconcile(session: Session, *, now: datetime, settings: Settings) -> list[Me
     """Claim unprocessed messages past due; return those to publish once this transaction commits."""
     rows = session.scalars(
         select(Outbox)
-        .where(Outbox.processed_at.is_(None), Outbox.dead_at.is_(None),
-               Outbox.next_attempt_at <= now)
+        .where(Outbox.processed_at.is_(None), Outbox.dead_at.is_(None), Outbox.next_attempt_at <= now)
         .order_by(Outbox.next_attempt_at)
         .limit(settings.outbox_batch)
         .with_for_update(skip_locked=True)
@@ -126,8 +122,7 @@ def reconcile(session: Session, *, now: datetime, settings: Settings) -> list[Me
         row.attempts += 1
         if row.attempts > settings.outbox_max_attempts:
             row.dead_at = now
-            log.error("outbox %s (%s): gave up after %s attempts", row.id, row.task,
-                      row.attempts - 1)
+            log.error("outbox %s (%s): gave up after %s attempts", row.id, row.task, row.attempts - 1)
             continue
         backoff = timedelta(seconds=settings.outbox_grace * 2 ** min(row.attempts, 12))
         row.next_attempt_at = now + min(backoff, _MAX_BACKOFF)

@@ -46,8 +46,46 @@ NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 # Province codes in use (BPS/Kemendagri), including the Papua provinces formed in 2022.
 PROVINCE_CODES = frozenset(
-    {11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53,
-     61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96}
+    {
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+        21,
+        31,
+        32,
+        33,
+        34,
+        35,
+        36,
+        51,
+        52,
+        53,
+        61,
+        62,
+        63,
+        64,
+        65,
+        71,
+        72,
+        73,
+        74,
+        75,
+        76,
+        81,
+        82,
+        91,
+        92,
+        93,
+        94,
+        95,
+        96,
+    }
 )
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 
@@ -99,12 +137,12 @@ def parse_phone(raw: str) -> Phone:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise PydanticCustomError(
-            "phone_invalid", "Nomor telepon tidak valid (contoh: 081234567890)."
-        )
+        raise PydanticCustomError("phone_invalid", "Nomor telepon tidak valid (contoh: 081234567890).")
     kind = phonenumbers.number_type(number)
-    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE,
-                      phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    mobile = kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
     return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile)
 
 
@@ -186,5 +224,6 @@ def errors_of(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
     found = field_errors(list(exc.errors()))
     if not prefix:
         return found
-    return [FieldError(f"{prefix}.{e.field}" if e.field != "body" else prefix, e.code, e.message)
-            for e in found]
+    return [
+        FieldError(f"{prefix}.{e.field}" if e.field != "body" else prefix, e.code, e.message) for e in found
+    ]

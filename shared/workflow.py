@@ -91,14 +91,23 @@ def transition(
     if complaint.status != Status.OPEN or complaint.step is None or complaint.handoff_pending:
         raise Conflict("step_changed", "Pengaduan sudah tidak berada pada tahap ini.")
     if version != complaint.version:
-        raise Conflict("version_conflict",
-                       "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.")
+        raise Conflict(
+            "version_conflict",
+            "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.",
+        )
     step = Step(complaint.step)
     check_may_act(actor, complaint)
     spec = find_action(step, action)
     if spec is None:
-        raise InputError([FieldError("action", "action_not_allowed",
-                                     f"Tindakan '{action}' tidak tersedia pada tahap ini.")])
+        raise InputError(
+            [
+                FieldError(
+                    "action",
+                    "action_not_allowed",
+                    f"Tindakan '{action}' tidak tersedia pada tahap ini.",
+                )
+            ]
+        )
     try:
         data = spec.inputs.model_validate(dict(inputs))
     except ValidationError as exc:
@@ -108,12 +117,20 @@ def transition(
     target = spec.target(data)
     _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
     _move(session, complaint, target, now=now, version=new_version)
-    session.add(History(
-        complaint_id=complaint.id, at=now, actor=actor.name, role=actor.role.value,
-        action=spec.name, from_step=step.value,
-        to_step=target.value if isinstance(target, Step) else None,
-        note=_note_of(data), detail=_detail_of(spec, data, target), version=new_version,
-    ))
+    session.add(
+        History(
+            complaint_id=complaint.id,
+            at=now,
+            actor=actor.name,
+            role=actor.role.value,
+            action=spec.name,
+            from_step=step.value,
+            to_step=target.value if isinstance(target, Step) else None,
+            note=_note_of(data),
+            detail=_detail_of(spec, data, target),
+            version=new_version,
+        )
+    )
     return Transition(complaint, spec, target, new_version)
 
 
@@ -127,8 +144,14 @@ def check_may_act(actor: Actor, complaint: Complaint) -> None:
 
 
 def _apply_outputs(
-    session: Session, complaint: Complaint, spec: ActionSpec, data: Inputs,
-    *, actor: Actor, now: datetime, version: int,
+    session: Session,
+    complaint: Complaint,
+    spec: ActionSpec,
+    data: Inputs,
+    *,
+    actor: Actor,
+    now: datetime,
+    version: int,
 ) -> None:
     """Record what the step produces (Output): disposition, answer, delivery attempt."""
     if isinstance(data, Dispose):
@@ -137,46 +160,70 @@ def _apply_outputs(
         complaint.answer = data.answer
     elif isinstance(data, ResolveAtDesk):
         complaint.answer = data.answer
-        session.add(DeliveryAttempt(
-            complaint_id=complaint.id, method=data.delivery_method.value, outcome="delivered",
-            note=data.note, actor=actor.name, at=now,
-        ))
+        session.add(
+            DeliveryAttempt(
+                complaint_id=complaint.id,
+                method=data.delivery_method.value,
+                outcome="delivered",
+                note=data.note,
+                actor=actor.name,
+                at=now,
+            )
+        )
     elif isinstance(data, Deliver):
-        session.add(DeliveryAttempt(
-            complaint_id=complaint.id, method=data.method.value, outcome=data.outcome,
-            note=data.note, actor=actor.name, at=now,
-        ))
+        session.add(
+            DeliveryAttempt(
+                complaint_id=complaint.id,
+                method=data.method.value,
+                outcome=data.outcome,
+                note=data.note,
+                actor=actor.name,
+                at=now,
+            )
+        )
         if data.outcome == "delivered" and data.method in ELECTRONIC_METHODS:
-            payload: NotifyPayload = {"complaint_id": complaint.id,
-                                      "event": NotifyEvent.ANSWER.value,
-                                      "method": data.method.value}
+            payload: NotifyPayload = {
+                "complaint_id": complaint.id,
+                "event": NotifyEvent.ANSWER.value,
+                "method": data.method.value,
+            }
             outbox.enqueue(session, TaskName.NOTIFY, payload, now=now)
     elif spec.name == "return" and complaint.step == Step.DRAFTING.value:
         complaint.unit_code = None  # wrongly disposed: the bidang gives it back
 
 
-def _dispose(session: Session, complaint: Complaint, data: Dispose, *, actor: Actor,
-             now: datetime) -> None:
+def _dispose(session: Session, complaint: Complaint, data: Dispose, *, actor: Actor, now: datetime) -> None:
     units = {data.unit, *data.cc_units}
     known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units), Unit.active)))
     errors = [FieldError("unit", "unit_unknown", "Bidang tidak dikenal.")] if data.unit not in known else []
-    errors += [FieldError(f"cc_units.{i}", "unit_unknown", "Bidang tidak dikenal.")
-               for i, code in enumerate(data.cc_units) if code not in known]
+    errors += [
+        FieldError(f"cc_units.{i}", "unit_unknown", "Bidang tidak dikenal.")
+        for i, code in enumerate(data.cc_units)
+        if code not in known
+    ]
     if errors:
         raise InputError(errors)
     year = now.astimezone(WIB).year
     seq = next_number(session, "agenda", year)
-    session.add(Disposition(
-        complaint_id=complaint.id, year=year, agenda_seq=seq, agenda_number=f"{year}/{seq:05d}",
-        unit_code=data.unit, cc_units=list(dict.fromkeys(c for c in data.cc_units if c != data.unit)),
-        instructions=list(data.instructions), urgency=data.urgency.value, note=data.note,
-        signed_by=actor.name, created_at=now,
-    ))
+    session.add(
+        Disposition(
+            complaint_id=complaint.id,
+            year=year,
+            agenda_seq=seq,
+            agenda_number=f"{year}/{seq:05d}",
+            unit_code=data.unit,
+            cc_units=list(dict.fromkeys(c for c in data.cc_units if c != data.unit)),
+            instructions=list(data.instructions),
+            urgency=data.urgency.value,
+            note=data.note,
+            signed_by=actor.name,
+            created_at=now,
+        )
+    )
     complaint.unit_code = data.unit
 
 
-def _move(session: Session, complaint: Complaint, target: Target, *, now: datetime,
-          version: int) -> None:
+def _move(session: Session, complaint: Complaint, target: Target, *, now: datetime, version: int) -> None:
     complaint.updated_at = now
     if target is None:
         return
@@ -185,8 +232,11 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
     if isinstance(target, Step):
         complaint.step = target.value
         complaint.handoff_pending = True
-        payload: HandoffPayload = {"complaint_id": complaint.id, "step": target.value,
-                                   "version": version}
+        payload: HandoffPayload = {
+            "complaint_id": complaint.id,
+            "step": target.value,
+            "version": version,
+        }
         outbox.enqueue(session, TaskName.HANDOFF, payload, now=now)
     else:
         complaint.status = Status.CLOSED.value
@@ -204,17 +254,31 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
     due = step_due(get_settings(), step, now)
     result = session.execute(
         update(Complaint)
-        .where(Complaint.id == complaint_id, Complaint.step == step.value,
-               Complaint.version == version, Complaint.handoff_pending.is_(True))
+        .where(
+            Complaint.id == complaint_id,
+            Complaint.step == step.value,
+            Complaint.version == version,
+            Complaint.handoff_pending.is_(True),
+        )
         .values(handoff_pending=False, step_entered_at=now, step_due_at=due)
         .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
         return False
-    session.add(History(
-        complaint_id=complaint_id, at=now, actor=SYSTEM_ACTOR, role=None, action="queued",
-        from_step=None, to_step=step.value, note=None, detail=None, version=version,
-    ))
+    session.add(
+        History(
+            complaint_id=complaint_id,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            role=None,
+            action="queued",
+            from_step=None,
+            to_step=step.value,
+            note=None,
+            detail=None,
+            version=version,
+        )
+    )
     return True
 
 

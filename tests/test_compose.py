@@ -70,9 +70,7 @@ def _interpolate(value: str) -> str:
             return REQUIRED_PLACEHOLDERS[name]
         if op in {"-", ":-"}:
             return match["arg"]
-        raise AssertionError(
-            f"{match[0]} in docker-compose.yml has neither a default nor a stand-in"
-        )
+        raise AssertionError(f"{match[0]} in docker-compose.yml has neither a default nor a stand-in")
 
     result = INTERPOLATION.sub(substitute, value)
     assert "$" not in result, f"uninterpolated variable left in {result!r}"

@@ -22,7 +22,10 @@ class Channel(StrEnum):
 
 
 CitizenReply = Literal[
-    ReplyMethod.IN_PERSON, ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.EMAIL,
+    ReplyMethod.IN_PERSON,
+    ReplyMethod.PHONE,
+    ReplyMethod.SMS,
+    ReplyMethod.EMAIL,
     ReplyMethod.WHATSAPP,
 ]
 

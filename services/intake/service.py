@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
 from shared import outbox
 from shared.clock import WIB, step_due
 from shared.models import Category, Complaint, History, IdempotencyKey, Kiosk, Outbox
@@ -21,7 +22,6 @@ from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.tasks import NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, mask_nik, parse_phone
-from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 _MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -52,9 +52,7 @@ async def kiosk_for_key(session: AsyncSession, key: str) -> int | None:
     cached = _cache.get(f"kiosk:{digest}")
     if cached is not None:
         return int(cached)
-    kiosk_id = await session.scalar(
-        select(Kiosk.id).where(Kiosk.key_hash == digest, Kiosk.active.is_(True))
-    )
+    kiosk_id = await session.scalar(select(Kiosk.id).where(Kiosk.key_hash == digest, Kiosk.active.is_(True)))
     if kiosk_id is not None:
         _cache.put(f"kiosk:{digest}", kiosk_id, get_settings().kiosk_key_cache_seconds)
     return kiosk_id
@@ -64,9 +62,11 @@ async def active_categories(session: AsyncSession) -> list[Category]:
     cached = _cache.get("categories")
     if cached is not None:
         return list(cached)
-    rows = list(await session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.code)
-    ))
+    rows = list(
+        await session.scalars(
+            select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.code)
+        )
+    )
     _cache.put("categories", rows, 30.0)
     return rows
 
@@ -81,22 +81,50 @@ def _check_contact(body: ComplaintIn) -> None:
     who = body.complainant
     reply = body.preferred_reply
     if reply in _PHONE_REPLIES and not who.phone:
-        raise InputError([FieldError("complainant.phone", "contact_required",
-                                     "Nomor telepon wajib diisi untuk balasan yang dipilih.")])
+        raise InputError(
+            [
+                FieldError(
+                    "complainant.phone",
+                    "contact_required",
+                    "Nomor telepon wajib diisi untuk balasan yang dipilih.",
+                )
+            ]
+        )
     if reply in _MOBILE_REPLIES and who.phone and not parse_phone(who.phone).mobile:
-        raise InputError([FieldError("complainant.phone", "phone_not_mobile",
-                                     "Balasan SMS/WhatsApp memerlukan nomor ponsel.")])
+        raise InputError(
+            [
+                FieldError(
+                    "complainant.phone",
+                    "phone_not_mobile",
+                    "Balasan SMS/WhatsApp memerlukan nomor ponsel.",
+                )
+            ]
+        )
     if reply == ReplyMethod.EMAIL and not who.email:
-        raise InputError([FieldError("complainant.email", "contact_required",
-                                     "Alamat e-mail wajib diisi untuk balasan melalui e-mail.")])
+        raise InputError(
+            [
+                FieldError(
+                    "complainant.email",
+                    "contact_required",
+                    "Alamat e-mail wajib diisi untuk balasan melalui e-mail.",
+                )
+            ]
+        )
 
 
 async def _check_category(session: AsyncSession, code: str | None) -> None:
     if code is None:
         return
     if code not in {c.code for c in await active_categories(session)}:
-        raise InputError([FieldError("category", "category_unknown",
-                                     "Kategori tidak dikenal; lihat /api/v1/categories.")])
+        raise InputError(
+            [
+                FieldError(
+                    "category",
+                    "category_unknown",
+                    "Kategori tidak dikenal; lihat /api/v1/categories.",
+                )
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -113,17 +141,26 @@ async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str)
     if row is None:
         return None
     if row.body_hash != digest:
-        raise InputError([FieldError("Idempotency-Key", "idempotency_key_reused",
-                                     "Idempotency-Key ini sudah dipakai untuk isi pengaduan lain.")])
-    sealed = await session.scalar(
-        select(Complaint.tracking_code_enc).where(Complaint.id == row.complaint_id)
-    )
+        raise InputError(
+            [
+                FieldError(
+                    "Idempotency-Key",
+                    "idempotency_key_reused",
+                    "Idempotency-Key ini sudah dipakai untuk isi pengaduan lain.",
+                )
+            ]
+        )
+    sealed = await session.scalar(select(Complaint.tracking_code_enc).where(Complaint.id == row.complaint_id))
     assert sealed is not None  # noqa: S101 - the foreign key guarantees it
     return {**row.response, "tracking_code": cipher().decrypt(sealed, field="tracking_code")}
 
 
 async def file_complaint(
-    session: AsyncSession, body: ComplaintIn, *, kiosk_id: int, idempotency: tuple[str, str] | None,
+    session: AsyncSession,
+    body: ComplaintIn,
+    *,
+    kiosk_id: int,
+    idempotency: tuple[str, str] | None,
     now: datetime,
 ) -> Filed:
     """Write the complaint, its history row, its outbox rows (and idempotency key) in one transaction."""
@@ -136,51 +173,110 @@ async def file_complaint(
     code = new_tracking_code()
     due = step_due(settings, Step.VERIFICATION, now)
     who = body.complainant
-    complaint_id = (await session.execute(
-        insert(Complaint).returning(Complaint.id),
-        [{
-            "ticket": ticket,
-            "tracking_code_enc": cipher().encrypt(code, field="tracking_code"),
-            "status": Status.OPEN.value, "step": Step.VERIFICATION.value, "outcome": None,
-            "version": 1, "handoff_pending": False,
-            "channel": body.channel.value, "subject": body.subject,
-            "description": body.description, "category_code": body.category,
-            "waiting_on_site": body.waiting_on_site, "preferred_reply": body.preferred_reply.value,
-            "confidential": body.confidential, "complainant_name": who.name,
-            "nik_enc": cipher().encrypt(who.nik, field="nik") if who.nik else None,
-            "nik_masked": mask_nik(who.nik) if who.nik else None,
-            "phone": who.phone, "email": who.email, "address": who.address or None,
-            "kiosk_id": kiosk_id, "unit_code": None, "answer": None,
-            "received_at": now, "step_entered_at": now, "step_due_at": due, "closed_at": None,
-            "updated_at": now,
-        }],
-    )).scalar_one()
-    await session.execute(insert(History), [{
-        "complaint_id": complaint_id, "at": now, "actor": f"kiosk:{kiosk_id}", "role": None,
-        "action": "received", "from_step": None, "to_step": Step.VERIFICATION.value,
-        "note": None, "detail": {"channel": body.channel.value}, "version": 1,
-    }])
+    complaint_id = (
+        await session.execute(
+            insert(Complaint).returning(Complaint.id),
+            [
+                {
+                    "ticket": ticket,
+                    "tracking_code_enc": cipher().encrypt(code, field="tracking_code"),
+                    "status": Status.OPEN.value,
+                    "step": Step.VERIFICATION.value,
+                    "outcome": None,
+                    "version": 1,
+                    "handoff_pending": False,
+                    "channel": body.channel.value,
+                    "subject": body.subject,
+                    "description": body.description,
+                    "category_code": body.category,
+                    "waiting_on_site": body.waiting_on_site,
+                    "preferred_reply": body.preferred_reply.value,
+                    "confidential": body.confidential,
+                    "complainant_name": who.name,
+                    "nik_enc": cipher().encrypt(who.nik, field="nik") if who.nik else None,
+                    "nik_masked": mask_nik(who.nik) if who.nik else None,
+                    "phone": who.phone,
+                    "email": who.email,
+                    "address": who.address or None,
+                    "kiosk_id": kiosk_id,
+                    "unit_code": None,
+                    "answer": None,
+                    "received_at": now,
+                    "step_entered_at": now,
+                    "step_due_at": due,
+                    "closed_at": None,
+                    "updated_at": now,
+                }
+            ],
+        )
+    ).scalar_one()
+    await session.execute(
+        insert(History),
+        [
+            {
+                "complaint_id": complaint_id,
+                "at": now,
+                "actor": f"kiosk:{kiosk_id}",
+                "role": None,
+                "action": "received",
+                "from_step": None,
+                "to_step": Step.VERIFICATION.value,
+                "note": None,
+                "detail": {"channel": body.channel.value},
+                "version": 1,
+            }
+        ],
+    )
     messages: list[outbox.Message] = []
     if who.phone or who.email:
-        payload: NotifyPayload = {"complaint_id": complaint_id, "event": NotifyEvent.RECEIPT.value,
-                                  "method": None}
+        payload: NotifyPayload = {
+            "complaint_id": complaint_id,
+            "event": NotifyEvent.RECEIPT.value,
+            "method": None,
+        }
         row = outbox.new_row(TaskName.NOTIFY, payload, now=now)
-        outbox_id = (await session.execute(
-            insert(Outbox).returning(Outbox.id),
-            [{c: getattr(row, c) for c in ("task", "queue", "payload", "created_at",
-                                           "next_attempt_at", "attempts")}],
-        )).scalar_one()
+        outbox_id = (
+            await session.execute(
+                insert(Outbox).returning(Outbox.id),
+                [
+                    {
+                        c: getattr(row, c)
+                        for c in (
+                            "task",
+                            "queue",
+                            "payload",
+                            "created_at",
+                            "next_attempt_at",
+                            "attempts",
+                        )
+                    }
+                ],
+            )
+        ).scalar_one()
         messages.append(outbox.Message(outbox_id, row.task, row.queue, row.payload))
     response = ComplaintCreated(
-        ticket=ticket, tracking_code="", status=public_status(Step.VERIFICATION, None)[0],
-        step=Step.VERIFICATION.value, received_at=now, step_due_at=due,
+        ticket=ticket,
+        tracking_code="",
+        status=public_status(Step.VERIFICATION, None)[0],
+        step=Step.VERIFICATION.value,
+        received_at=now,
+        step_due_at=due,
     ).model_dump(mode="json", exclude={"tracking_code"})
     if idempotency is not None:
         key, digest = idempotency
-        await session.execute(insert(IdempotencyKey), [{
-            "kiosk_id": kiosk_id, "key": key, "body_hash": digest, "complaint_id": complaint_id,
-            "response": response, "created_at": now,
-        }])
+        await session.execute(
+            insert(IdempotencyKey),
+            [
+                {
+                    "kiosk_id": kiosk_id,
+                    "key": key,
+                    "body_hash": digest,
+                    "complaint_id": complaint_id,
+                    "response": response,
+                    "created_at": now,
+                }
+            ],
+        )
     return Filed({**response, "tracking_code": code}, messages)
 
 
@@ -210,9 +306,16 @@ async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | No
     status, label = public_status(complaint.step, complaint.outcome)
     answered = complaint.outcome in {"answered", "answered_at_front_office"}
     return TrackView(
-        ticket=complaint.ticket, status=status, status_label=label, step=complaint.step,
-        outcome=complaint.outcome, received_at=complaint.received_at,
-        updated_at=complaint.updated_at, step_due_at=complaint.step_due_at,
-        closed_at=complaint.closed_at, history=events,
-        answer=complaint.answer if answered else None, referred_to=referred_to,
+        ticket=complaint.ticket,
+        status=status,
+        status_label=label,
+        step=complaint.step,
+        outcome=complaint.outcome,
+        received_at=complaint.received_at,
+        updated_at=complaint.updated_at,
+        step_due_at=complaint.step_due_at,
+        closed_at=complaint.closed_at,
+        history=events,
+        answer=complaint.answer if answered else None,
+        referred_to=referred_to,
     )

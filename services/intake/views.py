@@ -28,9 +28,7 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def current_kiosk(
-    session: SessionDep, x_kiosk_key: Annotated[str | None, Header()] = None
-) -> int:
+async def current_kiosk(session: SessionDep, x_kiosk_key: Annotated[str | None, Header()] = None) -> int:
     if not x_kiosk_key:
         raise ApiError(401, "kiosk_key_missing", "Header X-Kiosk-Key wajib diisi.")
     kiosk_id = await service.kiosk_for_key(session, x_kiosk_key)
@@ -57,9 +55,7 @@ async def file_complaint(
             return JSONResponse(status_code=201, content=first)
     try:
         async with session.begin():
-            filed = await service.file_complaint(
-                session, body, kiosk_id=kiosk_id, idempotency=key, now=now()
-            )
+            filed = await service.file_complaint(session, body, kiosk_id=kiosk_id, idempotency=key, now=now())
     except IntegrityError:
         if key is None:
             raise
@@ -86,5 +82,6 @@ async def track(
 
 @router.get("/categories", response_model=list[Category])
 async def categories(session: SessionDep) -> list[Category]:
-    return [Category(code=c.code, name=c.name, unit=c.unit_code)
-            for c in await service.active_categories(session)]
+    return [
+        Category(code=c.code, name=c.name, unit=c.unit_code) for c in await service.active_categories(session)
+    ]

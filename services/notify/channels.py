@@ -49,10 +49,14 @@ class LogChannel:
     name = "log"
 
     def send(self, message: Outgoing) -> SendResult:
-        log.info("notify[%s] #%s to %s (%d chars)", message.channel, message.notification_id,
-                 mask_recipient(message.recipient), len(message.body))
-        return SendResult(status="sent", gateway=self.name,
-                          provider_id=f"log-{message.notification_id}")
+        log.info(
+            "notify[%s] #%s to %s (%d chars)",
+            message.channel,
+            message.notification_id,
+            mask_recipient(message.recipient),
+            len(message.body),
+        )
+        return SendResult(status="sent", gateway=self.name, provider_id=f"log-{message.notification_id}")
 
 
 def channel_for(kind: str) -> Channel:

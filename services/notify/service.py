@@ -38,8 +38,9 @@ def recipients(complaint: Complaint, event: NotifyEvent, method: str | None) -> 
     return out
 
 
-def notify(session: Session, *, complaint_id: int, event: NotifyEvent, method: str | None,
-           now: datetime) -> int:
+def notify(
+    session: Session, *, complaint_id: int, event: NotifyEvent, method: str | None, now: datetime
+) -> int:
     """Send `event` to the complainant once per (channel, recipient); returns messages sent now."""
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
@@ -47,7 +48,8 @@ def notify(session: Session, *, complaint_id: int, event: NotifyEvent, method: s
         return 0
     settings = get_settings()
     context = {
-        "office": settings.office_name, "ticket": complaint.ticket,
+        "office": settings.office_name,
+        "ticket": complaint.ticket,
         "tracking_code": cipher().decrypt(complaint.tracking_code_enc, field="tracking_code"),
         "track_url": f"{settings.public_base_url.rstrip('/')}/api/v1/track/{complaint.ticket}",
         "answer": complaint.answer or "",
@@ -56,14 +58,27 @@ def notify(session: Session, *, complaint_id: int, event: NotifyEvent, method: s
     dialect = session.get_bind().dialect.name
     for channel, address in recipients(complaint, event, method):
         subject, body = render(event, {**context, "full": channel == "email"})
-        session.execute(insert_ignoring_conflicts(dialect, Notification).values(
-            complaint_id=complaint.id, event=event.value, channel=channel, recipient=address,
-            gateway="pending", status="pending", subject=subject, body=body, created_at=now,
-        ))
-        row = session.scalars(select(Notification).where(
-            Notification.complaint_id == complaint.id, Notification.event == event.value,
-            Notification.channel == channel, Notification.recipient == address,
-        )).one()
+        session.execute(
+            insert_ignoring_conflicts(dialect, Notification).values(
+                complaint_id=complaint.id,
+                event=event.value,
+                channel=channel,
+                recipient=address,
+                gateway="pending",
+                status="pending",
+                subject=subject,
+                body=body,
+                created_at=now,
+            )
+        )
+        row = session.scalars(
+            select(Notification).where(
+                Notification.complaint_id == complaint.id,
+                Notification.event == event.value,
+                Notification.channel == channel,
+                Notification.recipient == address,
+            )
+        ).one()
         if row.status == "sent":
             continue  # a redelivered task: already sent
         result = channel_for(channel).send(

@@ -15,9 +15,15 @@ app = celery_app()
 
 
 @app.task(
-    name=TaskName.NOTIFY.value, queue=Queue.NOTIFY.value, bind=True, acks_late=True,
-    autoretry_for=(OperationalError,), max_retries=TASK_MAX_RETRIES,
-    retry_backoff=True, retry_backoff_max=5, retry_jitter=True,
+    name=TaskName.NOTIFY.value,
+    queue=Queue.NOTIFY.value,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    max_retries=TASK_MAX_RETRIES,
+    retry_backoff=True,
+    retry_backoff_max=5,
+    retry_jitter=True,
 )
 def send(self: Task, outbox_id: int, complaint_id: int, event: str, method: str | None) -> int:
     """Tell the complainant about `event`; a redelivery sends nothing twice."""
@@ -25,5 +31,4 @@ def send(self: Task, outbox_id: int, complaint_id: int, event: str, method: str 
         at = now()
         if not outbox.mark_processed(session, outbox_id, now=at):
             return 0
-        return notify(session, complaint_id=complaint_id, event=NotifyEvent(event),
-                      method=method, now=at)
+        return notify(session, complaint_id=complaint_id, event=NotifyEvent(event), method=method, now=at)

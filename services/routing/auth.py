@@ -49,8 +49,12 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def issue_token(user: User, *, at: datetime) -> str:
     settings = get_settings()
     claims: dict[str, Any] = {
-        "sub": str(user.id), "usr": user.username, "role": user.role, "unit": user.unit_code,
-        "iat": int(at.timestamp()), "exp": int((at + settings.token_ttl).timestamp()),
+        "sub": str(user.id),
+        "usr": user.username,
+        "role": user.role,
+        "unit": user.unit_code,
+        "iat": int(at.timestamp()),
+        "exp": int((at + settings.token_ttl).timestamp()),
     }
     return jwt.encode(claims, settings.secret_key_value(), algorithm=ALGORITHM)
 
@@ -77,8 +81,12 @@ def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth
     if not token:
         raise _unauthorized("token_missing", "Silakan masuk terlebih dahulu.")
     try:
-        claims = jwt.decode(token, get_settings().secret_key_value(), algorithms=[ALGORITHM],
-                            options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized("token_expired", "Sesi telah berakhir; silakan masuk kembali.") from exc
     except jwt.PyJWTError as exc:

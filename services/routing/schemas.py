@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Token(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: datetime
     role: str
     unit: str | None

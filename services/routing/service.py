@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,32 +24,53 @@ from services.routing.schemas import (
 from shared.api import ApiError
 from shared.models import Complaint, DeliveryAttempt, Disposition, History
 from shared.settings import get_settings
-from shared.sop import OUTCOME_LABELS, READ_ALL_ROLES, Outcome, Role, Status, Step, actions_at, steps_of
+from shared.sop import (
+    OUTCOME_LABELS,
+    READ_ALL_ROLES,
+    Outcome,
+    Role,
+    Status,
+    Step,
+    actions_at,
+    steps_of,
+)
 from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
 
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
 
-def worklist(session: Session, user: StaffUser, *, at: datetime, limit: int, offset: int
-             ) -> tuple[list[WorklistItem], int]:
+def worklist(
+    session: Session, user: StaffUser, *, at: datetime, limit: int, offset: int
+) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
     steps = [s.value for s in steps_of(user.role)]
     if not steps:
         return [], 0
-    where = [Complaint.step.in_(steps), Complaint.handoff_pending.is_(False)]
+    where: list[ColumnElement[bool]] = [
+        Complaint.step.in_(steps),
+        Complaint.handoff_pending.is_(False),
+    ]
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
     rows = session.scalars(
-        select(Complaint).where(*where)
+        select(Complaint)
+        .where(*where)
         .order_by(Complaint.step_due_at.is_(None), Complaint.step_due_at, Complaint.id)
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     ).all()
     items = [
         WorklistItem(
-            ticket=c.ticket, step=c.step or "", subject=c.subject, category=c.category_code,
-            received_at=c.received_at, step_due_at=c.step_due_at,
-            overdue=_overdue(c, at), waiting_on_site=c.waiting_on_site, version=c.version,
+            ticket=c.ticket,
+            step=c.step or "",
+            subject=c.subject,
+            category=c.category_code,
+            received_at=c.received_at,
+            step_due_at=c.step_due_at,
+            overdue=_overdue(c, at),
+            waiting_on_site=c.waiting_on_site,
+            version=c.version,
         )
         for c in rows
     ]
@@ -60,8 +81,7 @@ def _overdue(complaint: Complaint, at: datetime) -> bool:
     return complaint.step_due_at is not None and complaint.step_due_at < at
 
 
-def load_visible(session: Session, user: StaffUser, ticket: str, *, for_update: bool = False
-                 ) -> Complaint:
+def load_visible(session: Session, user: StaffUser, ticket: str, *, for_update: bool = False) -> Complaint:
     """The complaint `ticket` if this user may see it; 404 otherwise (existence is not leaked)."""
     query = select(Complaint).where(Complaint.ticket == ticket)
     if for_update:
@@ -80,8 +100,7 @@ def _may_see(session: Session, user: StaffUser, complaint: Complaint) -> bool:
     if complaint.unit_code == user.unit:
         return True
     # A unit copied on a disposition (tembusan) may read, not act.
-    ccs = session.scalars(select(Disposition.cc_units)
-                          .where(Disposition.complaint_id == complaint.id)).all()
+    ccs = session.scalars(select(Disposition.cc_units).where(Disposition.complaint_id == complaint.id)).all()
     return any(user.unit in (cc or []) for cc in ccs)
 
 
@@ -92,34 +111,65 @@ def _identity_hidden(user: StaffUser, complaint: Complaint) -> bool:
 
 def _complainant(user: StaffUser, complaint: Complaint) -> ComplainantView:
     if _identity_hidden(user, complaint):
-        return ComplainantView(name="(dirahasiakan)", nik=None, phone=None, email=None,
-                               address=None, hidden=True)
-    return ComplainantView(name=complaint.complainant_name, nik=complaint.nik_masked,
-                           phone=complaint.phone, email=complaint.email, address=complaint.address)
+        return ComplainantView(
+            name="(dirahasiakan)", nik=None, phone=None, email=None, address=None, hidden=True
+        )
+    return ComplainantView(
+        name=complaint.complainant_name,
+        nik=complaint.nik_masked,
+        phone=complaint.phone,
+        email=complaint.email,
+        address=complaint.address,
+    )
 
 
 def _dispositions(session: Session, complaint_id: int) -> list[DispositionView]:
-    rows = session.scalars(select(Disposition).where(Disposition.complaint_id == complaint_id)
-                           .order_by(Disposition.id)).all()
-    return [DispositionView(agenda_number=d.agenda_number, unit=d.unit_code, cc_units=d.cc_units,
-                            instructions=d.instructions, urgency=d.urgency, note=d.note,
-                            signed_by=d.signed_by, at=d.created_at) for d in rows]
+    rows = session.scalars(
+        select(Disposition).where(Disposition.complaint_id == complaint_id).order_by(Disposition.id)
+    ).all()
+    return [
+        DispositionView(
+            agenda_number=d.agenda_number,
+            unit=d.unit_code,
+            cc_units=d.cc_units,
+            instructions=d.instructions,
+            urgency=d.urgency,
+            note=d.note,
+            signed_by=d.signed_by,
+            at=d.created_at,
+        )
+        for d in rows
+    ]
 
 
 def _deliveries(session: Session, complaint_id: int) -> list[DeliveryView]:
-    rows = session.scalars(select(DeliveryAttempt)
-                           .where(DeliveryAttempt.complaint_id == complaint_id)
-                           .order_by(DeliveryAttempt.id)).all()
-    return [DeliveryView(method=d.method, outcome=d.outcome, note=d.note, actor=d.actor, at=d.at)
-            for d in rows]
+    rows = session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.complaint_id == complaint_id)
+        .order_by(DeliveryAttempt.id)
+    ).all()
+    return [
+        DeliveryView(method=d.method, outcome=d.outcome, note=d.note, actor=d.actor, at=d.at) for d in rows
+    ]
 
 
 def _history(session: Session, complaint_id: int) -> list[HistoryView]:
-    rows = session.scalars(select(History).where(History.complaint_id == complaint_id)
-                           .order_by(History.id)).all()
-    return [HistoryView(at=h.at, actor=h.actor, role=h.role, action=h.action,
-                        from_step=h.from_step, to_step=h.to_step, note=h.note, detail=h.detail)
-            for h in rows]
+    rows = session.scalars(
+        select(History).where(History.complaint_id == complaint_id).order_by(History.id)
+    ).all()
+    return [
+        HistoryView(
+            at=h.at,
+            actor=h.actor,
+            role=h.role,
+            action=h.action,
+            from_step=h.from_step,
+            to_step=h.to_step,
+            note=h.note,
+            detail=h.detail,
+        )
+        for h in rows
+    ]
 
 
 def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:
@@ -132,58 +182,107 @@ def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:
     return [a.name for a in actions_at(Step(complaint.step))]
 
 
-def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: datetime
-                   ) -> ComplaintView:
+def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: datetime) -> ComplaintView:
     c = load_visible(session, user, ticket)
     dispositions = _dispositions(session, c.id)
     return ComplaintView(
-        ticket=c.ticket, status=c.status, step=c.step, outcome=c.outcome, version=c.version,
-        handoff_pending=c.handoff_pending, channel=c.channel, subject=c.subject,
-        description=c.description, category=c.category_code, waiting_on_site=c.waiting_on_site,
-        preferred_reply=c.preferred_reply, confidential=c.confidential,
-        complainant=_complainant(user, c), unit=c.unit_code, received_at=c.received_at,
-        step_entered_at=c.step_entered_at, step_due_at=c.step_due_at, overdue=_overdue(c, at),
-        closed_at=c.closed_at, disposition=dispositions[-1] if dispositions else None,
-        dispositions=dispositions, answer=c.answer,
-        delivery_attempts=_deliveries(session, c.id), history=_history(session, c.id),
+        ticket=c.ticket,
+        status=c.status,
+        step=c.step,
+        outcome=c.outcome,
+        version=c.version,
+        handoff_pending=c.handoff_pending,
+        channel=c.channel,
+        subject=c.subject,
+        description=c.description,
+        category=c.category_code,
+        waiting_on_site=c.waiting_on_site,
+        preferred_reply=c.preferred_reply,
+        confidential=c.confidential,
+        complainant=_complainant(user, c),
+        unit=c.unit_code,
+        received_at=c.received_at,
+        step_entered_at=c.step_entered_at,
+        step_due_at=c.step_due_at,
+        overdue=_overdue(c, at),
+        closed_at=c.closed_at,
+        disposition=dispositions[-1] if dispositions else None,
+        dispositions=dispositions,
+        answer=c.answer,
+        delivery_attempts=_deliveries(session, c.id),
+        history=_history(session, c.id),
         allowed_actions=_allowed_actions(user, c),
     )
 
 
-def act(session: Session, user: StaffUser, ticket: str, *, action: str, version: int,
-        inputs: Mapping[str, Any], at: datetime) -> ActionAccepted:
+def act(
+    session: Session,
+    user: StaffUser,
+    ticket: str,
+    *,
+    action: str,
+    version: int,
+    inputs: Mapping[str, Any],
+    at: datetime,
+) -> ActionAccepted:
     """Take an action on a complaint in one transaction; 409 if another officer got there first."""
     try:
         with session.begin():
             complaint = load_visible(session, user, ticket)
             if user.role in (Role.KEPALA_DINAS, Role.ADMIN):
                 raise Forbidden("read_only_role", "Peran Anda hanya dapat membaca pengaduan.")
-            done = transition(session, complaint, action=action, version=version, inputs=inputs,
-                              actor=user.actor, now=at)
+            done = transition(
+                session,
+                complaint,
+                action=action,
+                version=version,
+                inputs=inputs,
+                actor=user.actor,
+                now=at,
+            )
     except Conflict as exc:
         raise ApiError(409, exc.code, exc.message) from exc
     except Forbidden as exc:
         raise ApiError(403, exc.code, exc.message) from exc
     except StaleDataError as exc:
-        raise ApiError(409, "version_conflict",
-                       "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.") from exc
+        raise ApiError(
+            409,
+            "version_conflict",
+            "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.",
+        ) from exc
     except WorkflowError as exc:  # pragma: no cover - every subclass is handled above
         raise ApiError(422, exc.code, exc.message) from exc
     c = done.complaint
-    return ActionAccepted(ticket=c.ticket, action=done.action.name, status=c.status, step=c.step,
-                          outcome=c.outcome, version=done.version,
-                          handoff_pending=c.handoff_pending)
+    return ActionAccepted(
+        ticket=c.ticket,
+        action=done.action.name,
+        status=c.status,
+        step=c.step,
+        outcome=c.outcome,
+        version=done.version,
+        handoff_pending=c.handoff_pending,
+    )
 
 
 def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
     """The whole process of a complaint as one record."""
     c = load_visible(session, user, ticket)
     return ArchiveView(
-        office=get_settings().office_name, ticket=c.ticket, status=c.status, outcome=c.outcome,
+        office=get_settings().office_name,
+        ticket=c.ticket,
+        status=c.status,
+        outcome=c.outcome,
         outcome_label=OUTCOME_LABELS[Outcome(c.outcome)] if c.outcome else None,
-        channel=c.channel, subject=c.subject, description=c.description,
-        category=c.category_code, complainant=_complainant(user, c), received_at=c.received_at,
-        closed_at=c.closed_at, archived=c.status == Status.CLOSED,
-        dispositions=_dispositions(session, c.id), answer=c.answer,
-        delivery_attempts=_deliveries(session, c.id), handoffs=_history(session, c.id),
+        channel=c.channel,
+        subject=c.subject,
+        description=c.description,
+        category=c.category_code,
+        complainant=_complainant(user, c),
+        received_at=c.received_at,
+        closed_at=c.closed_at,
+        archived=c.status == Status.CLOSED,
+        dispositions=_dispositions(session, c.id),
+        answer=c.answer,
+        delivery_attempts=_deliveries(session, c.id),
+        handoffs=_history(session, c.id),
     )

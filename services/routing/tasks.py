@@ -21,9 +21,15 @@ app = celery_app()
 
 
 @app.task(
-    name=TaskName.HANDOFF.value, queue=Queue.ROUTING.value, bind=True, acks_late=True,
-    autoretry_for=(OperationalError,), max_retries=TASK_MAX_RETRIES,
-    retry_backoff=True, retry_backoff_max=5, retry_jitter=True,
+    name=TaskName.HANDOFF.value,
+    queue=Queue.ROUTING.value,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    max_retries=TASK_MAX_RETRIES,
+    retry_backoff=True,
+    retry_backoff_max=5,
+    retry_jitter=True,
 )
 def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: int) -> bool:
     """Place the complaint in `step`'s queue if it is still pending there at `version`."""
@@ -35,6 +41,11 @@ def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: i
         if pause:
             time.sleep(pause)  # test-only fault injection: a window to kill the worker mid-hand-off
     if not landed:
-        log.info("handoff %s: complaint %s already moved on (step %s, v%s)", outbox_id,
-                 complaint_id, step, version)
+        log.info(
+            "handoff %s: complaint %s already moved on (step %s, v%s)",
+            outbox_id,
+            complaint_id,
+            step,
+            version,
+        )
     return landed

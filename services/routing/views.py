@@ -44,11 +44,19 @@ def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depend
     """OAuth2 password flow: a signed bearer token that expires after ADUAN_TOKEN_TTL."""
     user = authenticate(session, form.username, form.password)
     if user is None:
-        raise ApiError(401, "invalid_credentials", "Nama pengguna atau kata sandi salah.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "invalid_credentials",
+            "Nama pengguna atau kata sandi salah.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     at = now()
-    return Token(access_token=issue_token(user, at=at), expires_at=at + get_settings().token_ttl,
-                 role=user.role, unit=user.unit_code)
+    return Token(
+        access_token=issue_token(user, at=at),
+        expires_at=at + get_settings().token_ttl,
+        role=user.role,
+        unit=user.unit_code,
+    )
 
 
 @router.get("/me", response_model=Me)
@@ -58,7 +66,8 @@ def me(user: CurrentUser) -> Me:
 
 @router.get("/worklist", response_model=Worklist)
 def worklist(
-    session: SessionDep, user: CurrentUser,
+    session: SessionDep,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Worklist:
@@ -76,14 +85,17 @@ def complaint(ticket: str, session: SessionDep, user: CurrentUser) -> ComplaintV
 def act(ticket: str, body: ActionIn, session: SessionDep, user: CurrentUser) -> ActionAccepted:
     """Take the SOP action `body.action` at the complaint's current step."""
     inputs: dict[str, Any] = dict(body.model_extra or {})
-    return service.act(session, user, ticket, action=body.action, version=body.version,
-                       inputs=inputs, at=now())
+    return service.act(
+        session, user, ticket, action=body.action, version=body.version, inputs=inputs, at=now()
+    )
 
 
 @router.get("/complaints/{ticket}/archive", response_model=ArchiveView)
 def archive(
-    ticket: str, session: SessionDep, user: CurrentUser,
-    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",  # noqa: A002
+    ticket: str,
+    session: SessionDep,
+    user: CurrentUser,
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
 ) -> Any:
     """The whole process as one record; `?format=html` gives a printable page."""
     record = service.archive(session, user, ticket)
@@ -100,8 +112,7 @@ def units(session: SessionDep, _user: CurrentUser) -> list[dict[str, Any]]:
 
 
 def _category_view(c: Category) -> CategoryView:
-    return CategoryView(code=c.code, name=c.name, unit=c.unit_code, position=c.position,
-                        active=c.active)
+    return CategoryView(code=c.code, name=c.name, unit=c.unit_code, position=c.position, active=c.active)
 
 
 def _check_unit(session: SessionDep, unit: str | None) -> None:
@@ -121,15 +132,15 @@ def add_category(body: CategoryIn, session: SessionDep, _admin: AdminUser) -> Ca
         if session.get(Category, body.code) is not None:
             raise InputError([FieldError("code", "category_exists", "Kode kategori sudah ada.")])
         _check_unit(session, body.unit)
-        category = Category(code=body.code, name=body.name, unit_code=body.unit,
-                            position=body.position, active=True)
+        category = Category(
+            code=body.code, name=body.name, unit_code=body.unit, position=body.position, active=True
+        )
         session.add(category)
     return _category_view(category)
 
 
 @router.patch("/categories/{code}", response_model=CategoryView)
-def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: AdminUser
-                  ) -> CategoryView:
+def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: AdminUser) -> CategoryView:
     with session.begin():
         category = session.get(Category, code)
         if category is None:

@@ -11,8 +11,9 @@ from tests.integration.stack import Stack, embedded_stack, postgres_stack
 BACKENDS = ["postgres", "embedded"]
 
 
-def _make(kind: str, tmp: pytest.TempPathFactory, redis_db: int,
-          extra: dict[str, str] | None = None) -> Stack:
+def _make(
+    kind: str, tmp: pytest.TempPathFactory, redis_db: int, extra: dict[str, str] | None = None
+) -> Stack:
     folder = tmp.mktemp(f"stack-{kind}")
     if kind == "postgres":
         return postgres_stack(folder, redis_db, extra)
@@ -20,8 +21,7 @@ def _make(kind: str, tmp: pytest.TempPathFactory, redis_db: int,
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A provisioned instance (kiosk, one account per role) on each backend."""
     s = _make(request.param, tmp_path_factory, redis_db=11)
     try:

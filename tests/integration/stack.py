@@ -20,7 +20,9 @@ import psycopg
 from sqlalchemy import Engine, create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 PASSWORD = "rahasia-uji-123"
 
@@ -47,8 +49,14 @@ def _ports() -> tuple[int, int]:
 
 def _aduan(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "launcher.cli", *args], env=env, input=stdin, text=True,
-        capture_output=True, check=False, cwd=ROOT, timeout=60,
+        [sys.executable, "-m", "launcher.cli", *args],
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
     )
     if out.returncode != 0:
         raise RuntimeError(f"aduan {' '.join(args)} failed: {out.stderr}")
@@ -75,11 +83,24 @@ class Stack:
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 40.0) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(self.data_dir),
-             "--intake-port", self.intake_url.rsplit(":", 1)[1],
-             "--staff-port", self.staff_url.rsplit(":", 1)[1]],
-            env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "launcher.cli",
+                "up",
+                "--data-dir",
+                str(self.data_dir),
+                "--intake-port",
+                self.intake_url.rsplit(":", 1)[1],
+                "--staff-port",
+                self.staff_url.rsplit(":", 1)[1],
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         lines: list[str] = []
         deadline = time.monotonic() + timeout
@@ -132,19 +153,37 @@ class Stack:
 
     def provision(self) -> None:
         """A kiosk and one account per role; the first account through the CLI as an operator would."""
-        self.kiosk_key = _aduan(self.env, "kiosks", "add", "kios-uji", "--data-dir",
-                                str(self.data_dir)).strip().splitlines()[-1]
-        _aduan(self.env, "users", "add", "fo", "--role", "front_office", "--password-stdin",
-               "--data-dir", str(self.data_dir), stdin=PASSWORD + "\n")
+        self.kiosk_key = (
+            _aduan(self.env, "kiosks", "add", "kios-uji", "--data-dir", str(self.data_dir))
+            .strip()
+            .splitlines()[-1]
+        )
+        _aduan(
+            self.env,
+            "users",
+            "add",
+            "fo",
+            "--role",
+            "front_office",
+            "--password-stdin",
+            "--data-dir",
+            str(self.data_dir),
+            stdin=PASSWORD + "\n",
+        )
         # The rest in one process: each CLI start costs a second of imports.
         script = "; ".join(
             f"add_user({name!r}, role={role!r}, unit={unit!r}, password={PASSWORD!r})"
-            for name, (role, unit) in USERS.items() if name != "fo"
+            for name, (role, unit) in USERS.items()
+            if name != "fo"
         )
         out = subprocess.run(
             [sys.executable, "-c", f"from launcher.admin import add_user; {script}"],
-            env={**self.env, "ADUAN_DATA_DIR": str(self.data_dir)}, cwd=ROOT, text=True,
-            capture_output=True, check=False, timeout=60,
+            env={**self.env, "ADUAN_DATA_DIR": str(self.data_dir)},
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
         assert out.returncode == 0, out.stderr
         for username in USERS:
@@ -153,29 +192,43 @@ class Stack:
     # --- HTTP --------------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> str:
-        r = httpx.post(f"{self.staff_url}/api/v1/auth/token",
-                       data={"username": username, "password": password}, timeout=10)
+        r = httpx.post(
+            f"{self.staff_url}/api/v1/auth/token",
+            data={"username": username, "password": password},
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
         token: str = r.json()["access_token"]
         return token
 
-    def file(self, body: dict[str, Any] | None = None, *, key: str | None = None,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+    def file(
+        self,
+        body: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         hdrs = {"X-Kiosk-Key": self.kiosk_key, **(headers or {})}
         if key:
             hdrs["Idempotency-Key"] = key
-        return httpx.post(f"{self.intake_url}/api/v1/complaints", json=body or complaint_body(),
-                          headers=hdrs, timeout=10)
+        return httpx.post(
+            f"{self.intake_url}/api/v1/complaints",
+            json=body or complaint_body(),
+            headers=hdrs,
+            timeout=10,
+        )
 
     def staff(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        return httpx.request(method, f"{self.staff_url}/api/v1{path}", headers=headers,
-                             timeout=10, **kwargs)
+        return httpx.request(method, f"{self.staff_url}/api/v1{path}", headers=headers, timeout=10, **kwargs)
 
-    def act(self, user: str, ticket: str, action: str, version: int,
-            **inputs: Any) -> httpx.Response:
-        return self.staff(user, "POST", f"/complaints/{ticket}/actions",
-                          json={"action": action, "version": version, **inputs})
+    def act(self, user: str, ticket: str, action: str, version: int, **inputs: Any) -> httpx.Response:
+        return self.staff(
+            user,
+            "POST",
+            f"/complaints/{ticket}/actions",
+            json={"action": action, "version": version, **inputs},
+        )
 
     def record(self, user: str, ticket: str) -> dict[str, Any]:
         r = self.staff(user, "GET", f"/complaints/{ticket}")
@@ -213,9 +266,13 @@ class Stack:
 
 def complaint_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "complainant": {"name": "Siti Aminah", "nik": "3307015203900001",
-                        "phone": "081234567890", "email": "siti@example.co.id",
-                        "address": "Jl. Sabuk Alu 1, Wonosobo"},
+        "complainant": {
+            "name": "Siti Aminah",
+            "nik": "3307015203900001",
+            "phone": "081234567890",
+            "email": "siti@example.co.id",
+            "address": "Jl. Sabuk Alu 1, Wonosobo",
+        },
         "subject": "THR belum dibayar",
         "description": "Perusahaan tempat saya bekerja belum membayar THR tahun ini.",
         "category": "thr",
@@ -231,8 +288,14 @@ def _data_key() -> str:
 
 def _base_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
-    env.update({"ADUAN_SWEEP_INTERVAL": "0.5", "ADUAN_OUTBOX_GRACE": "1", "ADUAN_LOG_LEVEL": "INFO",
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "ADUAN_SWEEP_INTERVAL": "0.5",
+            "ADUAN_OUTBOX_GRACE": "1",
+            "ADUAN_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -247,14 +310,24 @@ def postgres_stack(tmp: Path, redis_db: int, extra: dict[str, str] | None = None
 
     broker = f"{REDIS_URL}/{redis_db}"
     redis.Redis.from_url(broker).flushdb()
-    env = _base_env({
-        "ADUAN_DATABASE_URL": f"{base}/{name}", "ADUAN_BROKER_URL": broker,
-        "ADUAN_SECRET_KEY": secrets.token_urlsafe(32), "ADUAN_DATA_KEY": _data_key(),
-        **(extra or {}),
-    })
+    env = _base_env(
+        {
+            "ADUAN_DATABASE_URL": f"{base}/{name}",
+            "ADUAN_BROKER_URL": broker,
+            "ADUAN_SECRET_KEY": secrets.token_urlsafe(32),
+            "ADUAN_DATA_KEY": _data_key(),
+            **(extra or {}),
+        }
+    )
     intake, staff = _ports()
-    stack = Stack("postgres", tmp, env, f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}",
-                  f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")
+    stack = Stack(
+        "postgres",
+        tmp,
+        env,
+        f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}",
+        f"http://127.0.0.1:{intake}",
+        f"http://127.0.0.1:{staff}",
+    )
 
     def drop() -> None:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
@@ -269,5 +342,11 @@ def embedded_stack(tmp: Path, extra: dict[str, str] | None = None) -> Stack:
     """An instance on the embedded default: SQLite in the data folder, kombu filesystem broker."""
     env = _base_env({"ADUAN_BROKER_URL": "filesystem://", **(extra or {})})
     intake, staff = _ports()
-    return Stack("embedded", tmp, env, f"sqlite:///{tmp / 'aduan.db'}",
-                 f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")
+    return Stack(
+        "embedded",
+        tmp,
+        env,
+        f"sqlite:///{tmp / 'aduan.db'}",
+        f"http://127.0.0.1:{intake}",
+        f"http://127.0.0.1:{staff}",
+    )

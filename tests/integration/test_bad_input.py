@@ -26,8 +26,11 @@ def _who(**fields: Any) -> dict[str, Any]:
     ("body", "field", "code"),
     [
         (complaint_body(complainant=_who(nik="33070112039")), "complainant.nik", "nik_format"),
-        (complaint_body(complainant=_who(nik="3307013202900001")), "complainant.nik",
-         "nik_birth_date"),
+        (
+            complaint_body(complainant=_who(nik="3307013202900001")),
+            "complainant.nik",
+            "nik_birth_date",
+        ),
         (complaint_body(complainant=_who(phone="0812")), "complainant.phone", "phone_invalid"),
         (complaint_body(complainant=_who(email="siti@")), "complainant.email", "email_invalid"),
         (complaint_body(subject="   "), "subject", "blank"),
@@ -37,19 +40,42 @@ def _who(**fields: Any) -> dict[str, Any]:
         ({k: v for k, v in complaint_body().items() if k != "subject"}, "subject", "required"),
         (complaint_body(channel="fax"), "channel", "invalid_choice"),
         (complaint_body(category="tidak_ada"), "category", "category_unknown"),
-        (complaint_body(complainant=_who(phone=None), preferred_reply="sms"),
-         "complainant.phone", "contact_required"),
-        (complaint_body(complainant=_who(phone="0286321234"), preferred_reply="whatsapp"),
-         "complainant.phone", "phone_not_mobile"),
-        (complaint_body(complainant=_who(email=None), preferred_reply="email"),
-         "complainant.email", "contact_required"),
+        (
+            complaint_body(complainant=_who(phone=None), preferred_reply="sms"),
+            "complainant.phone",
+            "contact_required",
+        ),
+        (
+            complaint_body(complainant=_who(phone="0286321234"), preferred_reply="whatsapp"),
+            "complainant.phone",
+            "phone_not_mobile",
+        ),
+        (
+            complaint_body(complainant=_who(email=None), preferred_reply="email"),
+            "complainant.email",
+            "contact_required",
+        ),
     ],
-    ids=["nik-length", "nik-date", "phone", "email", "blank-subject", "long-subject",
-         "long-description", "blank-description", "missing-subject", "channel", "category",
-         "sms-without-phone", "whatsapp-to-landline", "email-without-address"],
+    ids=[
+        "nik-length",
+        "nik-date",
+        "phone",
+        "email",
+        "blank-subject",
+        "long-subject",
+        "long-description",
+        "blank-description",
+        "missing-subject",
+        "channel",
+        "category",
+        "sms-without-phone",
+        "whatsapp-to-landline",
+        "email-without-address",
+    ],
 )
-def test_bad_complaints_are_refused_field_by_field(stack: Stack, body: dict[str, Any], field: str,
-                                                   code: str) -> None:
+def test_bad_complaints_are_refused_field_by_field(
+    stack: Stack, body: dict[str, Any], field: str, code: str
+) -> None:
     before = _counts(stack)
     r = stack.file(body, key=f"bad-{field}-{code}")
     assert r.status_code == 422, r.text
@@ -70,8 +96,11 @@ def test_every_bad_field_is_reported_at_once(stack: Stack) -> None:
 
 
 def test_not_json_and_missing_or_wrong_kiosk_key(stack: Stack) -> None:
-    r = httpx.post(f"{stack.intake_url}/api/v1/complaints", content=b"{not json",
-                   headers={"X-Kiosk-Key": stack.kiosk_key, "Content-Type": "application/json"})
+    r = httpx.post(
+        f"{stack.intake_url}/api/v1/complaints",
+        content=b"{not json",
+        headers={"X-Kiosk-Key": stack.kiosk_key, "Content-Type": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_json"
     before = _counts(stack)
     r = httpx.post(f"{stack.intake_url}/api/v1/complaints", json=complaint_body())
@@ -85,20 +114,53 @@ def test_not_json_and_missing_or_wrong_kiosk_key(stack: Stack) -> None:
     ("payload", "status", "field", "code"),
     [
         ({"action": "terbang", "version": 1}, 422, "action", "action_not_allowed"),
-        ({"action": "forward", "version": 1, "identity_verified": True}, 422, "id_document",
-         "required"),
-        ({"action": "forward", "version": 1, "identity_verified": False, "id_document": "KTP"},
-         422, "identity_verified", "invalid_choice"),
-        ({"action": "forward", "identity_verified": True, "id_document": "KTP"}, 422, "version",
-         "required"),
+        (
+            {"action": "forward", "version": 1, "identity_verified": True},
+            422,
+            "id_document",
+            "required",
+        ),
+        (
+            {"action": "forward", "version": 1, "identity_verified": False, "id_document": "KTP"},
+            422,
+            "identity_verified",
+            "invalid_choice",
+        ),
+        (
+            {"action": "forward", "identity_verified": True, "id_document": "KTP"},
+            422,
+            "version",
+            "required",
+        ),
         ({"action": "reject", "version": 1, "reason": " "}, 422, "reason", "blank"),
-        ({"action": "forward", "version": 1, "identity_verified": True, "id_document": "KTP",
-          "tanda_tangan": "x"}, 422, "tanda_tangan", "unknown_field"),
-        ({"action": "forward", "version": 9, "identity_verified": True, "id_document": "KTP"},
-         409, None, "version_conflict"),
+        (
+            {
+                "action": "forward",
+                "version": 1,
+                "identity_verified": True,
+                "id_document": "KTP",
+                "tanda_tangan": "x",
+            },
+            422,
+            "tanda_tangan",
+            "unknown_field",
+        ),
+        (
+            {"action": "forward", "version": 9, "identity_verified": True, "id_document": "KTP"},
+            409,
+            None,
+            "version_conflict",
+        ),
     ],
-    ids=["unknown-action", "missing-field", "unverified", "missing-version", "blank-reason",
-         "unknown-field", "wrong-version"],
+    ids=[
+        "unknown-action",
+        "missing-field",
+        "unverified",
+        "missing-version",
+        "blank-reason",
+        "unknown-field",
+        "wrong-version",
+    ],
 )
 def test_bad_actions_are_refused_and_change_nothing(
     stack: Stack, payload: dict[str, Any], status: int, field: str | None, code: str
@@ -114,18 +176,23 @@ def test_bad_actions_are_refused_and_change_nothing(
         assert {e["field"]: e["code"] for e in body["errors"]}[field] == code
     after = stack.record("fo", ticket)
     assert (after["version"], after["step"], len(after["history"])) == (
-        before["version"], before["step"], len(before["history"]))
+        before["version"],
+        before["step"],
+        len(before["history"]),
+    )
 
 
 def test_actions_need_a_valid_token_and_an_existing_ticket(stack: Stack) -> None:
-    r = httpx.post(f"{stack.staff_url}/api/v1/complaints/ADU-2026-000001/actions",
-                   json={"action": "forward", "version": 1})
+    r = httpx.post(
+        f"{stack.staff_url}/api/v1/complaints/ADU-2026-000001/actions",
+        json={"action": "forward", "version": 1},
+    )
     assert r.status_code == 401 and r.json()["code"] == "token_missing"
-    r = httpx.get(f"{stack.staff_url}/api/v1/worklist",
-                  headers={"Authorization": "Bearer salah"})
+    r = httpx.get(f"{stack.staff_url}/api/v1/worklist", headers={"Authorization": "Bearer salah"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
     r = stack.act("fo", "ADU-1999-999999", "forward", 1)
     assert r.status_code == 404
-    bad_login = httpx.post(f"{stack.staff_url}/api/v1/auth/token",
-                           data={"username": "fo", "password": "salah"})
+    bad_login = httpx.post(
+        f"{stack.staff_url}/api/v1/auth/token", data={"username": "fo", "password": "salah"}
+    )
     assert bad_login.status_code == 401 and bad_login.json()["code"] == "invalid_credentials"

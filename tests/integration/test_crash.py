@@ -18,13 +18,17 @@ PAUSE = 2.5  # the routing task sleeps this long after its UPDATE, before COMMIT
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def crash_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[Stack]:
-    s = _make(request.param, tmp_path_factory, redis_db=12, extra={
-        "ADUAN_FAULT_HANDOFF_PAUSE": str(PAUSE),
-        # Redis also redelivers the unacknowledged message: two deliveries, one effect.
-        "ADUAN_BROKER_VISIBILITY_TIMEOUT": "3",
-    })
+def crash_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = _make(
+        request.param,
+        tmp_path_factory,
+        redis_db=12,
+        extra={
+            "ADUAN_FAULT_HANDOFF_PAUSE": str(PAUSE),
+            # Redis also redelivers the unacknowledged message: two deliveries, one effect.
+            "ADUAN_BROKER_VISIBILITY_TIMEOUT": "3",
+        },
+    )
     try:
         s.start()
         s.provision()
@@ -60,8 +64,11 @@ def test_sigkill_mid_handoff_lands_in_the_right_queue_exactly_once(crash_stack: 
     record = s.record("kadis", ticket)
     assert [h["action"] for h in record["history"]] == ["received", "forward", "queued"]
     assert (record["step"], record["version"], record["handoff_pending"]) == ("review", 2, False)
-    rows = s.sql("SELECT attempts, processed_at FROM outbox WHERE task = 'routing.handoff' "
-                 "AND CAST(payload AS TEXT) LIKE :p", p=f'%"complaint_id": {record_id(s, ticket)},%')
+    rows = s.sql(
+        "SELECT attempts, processed_at FROM outbox WHERE task = 'routing.handoff' "
+        "AND CAST(payload AS TEXT) LIKE :p",
+        p=f'%"complaint_id": {record_id(s, ticket)},%',
+    )
     assert len(rows) == 1 and rows[0][1] is not None
     assert rows[0][0] >= 1  # the reconciler re-sent what the killed worker never finished
 

@@ -13,9 +13,13 @@ from tests.integration.stack import Stack, complaint_body
 pytestmark = pytest.mark.integration
 
 FORWARD = {"identity_verified": True, "id_document": "KTP 3307015203900001"}
-DISPOSE = {"unit": "hi_jamsos", "cc_units": ["penempatan"],
-           "instructions": ["tindak lanjuti", "siapkan jawaban"], "urgency": "segera",
-           "note": "Mohon segera"}
+DISPOSE = {
+    "unit": "hi_jamsos",
+    "cc_units": ["penempatan"],
+    "instructions": ["tindak lanjuti", "siapkan jawaban"],
+    "urgency": "segera",
+    "note": "Mohon segera",
+}
 ANSWER = "Perusahaan wajib membayar THR paling lambat 7 hari sebelum hari raya."
 
 # (user who acts, action, inputs, user whose queue receives it)
@@ -64,12 +68,24 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
     assert item["step"] == "verification" and item["step_due_at"] == filed["step_due_at"]
 
     version = advance(stack, ticket, len(PATH))
-    r = stack.act("fo", ticket, "deliver", version, method="email", outcome="delivered",
-                  note="dikirim ke e-mail pengadu")
+    r = stack.act(
+        "fo",
+        ticket,
+        "deliver",
+        version,
+        method="email",
+        outcome="delivered",
+        note="dikirim ke e-mail pengadu",
+    )
     assert r.status_code == 202, r.text
     assert r.json() | {"version": 0} == {
-        "ticket": ticket, "action": "deliver", "status": "closed", "step": None,
-        "outcome": "answered", "version": 0, "handoff_pending": False,
+        "ticket": ticket,
+        "action": "deliver",
+        "status": "closed",
+        "step": None,
+        "outcome": "answered",
+        "version": 0,
+        "handoff_pending": False,
     }
 
     record = stack.record("kadis", ticket)
@@ -80,22 +96,27 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
     assert record["answer"] == ANSWER
     assert [a["outcome"] for a in record["delivery_attempts"]] == ["delivered"]
     actions = [(h["action"], h["to_step"]) for h in record["history"] if h["action"] != "queued"]
-    assert actions == [("received", "verification"), ("forward", "review"),
-                       ("forward", "disposition"), ("dispose", "drafting"),
-                       ("submit_answer", "answer_review"), ("approve", "delivery"),
-                       ("deliver", None)]
+    assert actions == [
+        ("received", "verification"),
+        ("forward", "review"),
+        ("forward", "disposition"),
+        ("dispose", "drafting"),
+        ("submit_answer", "answer_review"),
+        ("approve", "delivery"),
+        ("deliver", None),
+    ]
     assert sum(h["action"] == "queued" for h in record["history"]) == 5
 
     archive = stack.staff("kasubag", "GET", f"/complaints/{ticket}/archive").json()
     assert archive["archived"] is True and archive["outcome"] == "answered"
     assert len(archive["handoffs"]) == len(record["history"])
-    html = stack.staff("kasubag", "GET", f"/complaints/{ticket}/archive",
-                       params={"format": "html"})
+    html = stack.staff("kasubag", "GET", f"/complaints/{ticket}/archive", params={"format": "html"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert ticket in html.text and "Arsip Pengaduan" in html.text and "3307015203900001" not in html.text
 
-    track = httpx.get(f"{stack.intake_url}/api/v1/track/{ticket}",
-                      params={"code": filed["tracking_code"]}).json()
+    track = httpx.get(
+        f"{stack.intake_url}/api/v1/track/{ticket}", params={"code": filed["tracking_code"]}
+    ).json()
     assert track["status"] == "closed" and track["answer"] == ANSWER
     assert track["history"][0]["status"] == "received"
     assert "complainant" not in track and "Siti" not in str(track)
@@ -106,11 +127,15 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
         return stack.sql(
             "SELECT n.event, n.channel, n.status, n.body FROM notifications n "
             "JOIN complaints c ON c.id = n.complaint_id WHERE c.ticket = :t ORDER BY n.id",
-            t=ticket)
+            t=ticket,
+        )
 
     rows = _eventually(sent, lambda rows: len(rows) == 3)
     assert sorted((r[0], r[1], r[2]) for r in rows) == [
-        ("answer", "email", "sent"), ("receipt", "email", "sent"), ("receipt", "whatsapp", "sent")]
+        ("answer", "email", "sent"),
+        ("receipt", "email", "sent"),
+        ("receipt", "whatsapp", "sent"),
+    ]
     assert all("3307015203900001" not in r[3] and "Sabuk Alu" not in r[3] for r in rows)
     assert any(filed["tracking_code"] in r[3] for r in rows if r[0] == "receipt")
 
@@ -130,8 +155,15 @@ def _eventually(fetch: Any, ok: Any, timeout: float = 15.0) -> Any:
 def test_path_b_answered_at_the_front_office(stack: Stack) -> None:
     ticket = new_ticket(stack, waiting_on_site=True, preferred_reply="in_person")["ticket"]
     stack.wait_in_queue("fo", ticket)
-    r = stack.act("fo", ticket, "resolve", 1, identity_verified=True,
-                  answer="Sudah dijelaskan langsung di loket.", delivery_method="in_person")
+    r = stack.act(
+        "fo",
+        ticket,
+        "resolve",
+        1,
+        identity_verified=True,
+        answer="Sudah dijelaskan langsung di loket.",
+        delivery_method="in_person",
+    )
     assert r.status_code == 202, r.text
     record = stack.record("fo", ticket)
     assert (record["status"], record["outcome"]) == ("closed", "answered_at_front_office")
@@ -142,17 +174,24 @@ def test_path_b_answered_at_the_front_office(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     ("action", "inputs", "outcome"),
-    [("reject", {"reason": "Bukan pengaduan ketenagakerjaan"}, "rejected"),
-     ("refer", {"authority": "Disnakertrans Provinsi Jawa Tengah", "note": "pengawasan"},
-      "referred")],
+    [
+        ("reject", {"reason": "Bukan pengaduan ketenagakerjaan"}, "rejected"),
+        (
+            "refer",
+            {"authority": "Disnakertrans Provinsi Jawa Tengah", "note": "pengawasan"},
+            "referred",
+        ),
+    ],
 )
 def test_reject_and_refer(stack: Stack, action: str, inputs: dict[str, Any], outcome: str) -> None:
     filed = new_ticket(stack)
     r = stack.act("fo", filed["ticket"], action, 1, **inputs)
     assert r.status_code == 202, r.text
     assert stack.record("kasubag", filed["ticket"])["outcome"] == outcome
-    track = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
-                      params={"code": filed["tracking_code"]}).json()
+    track = httpx.get(
+        f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
+        params={"code": filed["tracking_code"]},
+    ).json()
     assert track["status"] == "closed" and track["outcome"] == outcome
     if action == "refer":
         assert track["referred_to"] == "Disnakertrans Provinsi Jawa Tengah"
@@ -163,8 +202,7 @@ def test_reject_and_refer(stack: Stack, action: str, inputs: dict[str, Any], out
     [(1, "kasubag", "fo"), (2, "sekdis", "kasubag"), (3, "hi", "sekdis"), (4, "kasubag", "hi")],
     ids=["review", "disposition", "drafting", "answer_review"],
 )
-def test_each_return_lands_in_the_previous_queue(stack: Stack, walked: int, user: str,
-                                                 back_to: str) -> None:
+def test_each_return_lands_in_the_previous_queue(stack: Stack, walked: int, user: str, back_to: str) -> None:
     ticket = new_ticket(stack)["ticket"]
     version = advance(stack, ticket, walked)
     r = stack.act(user, ticket, "return", version, reason="Perlu dilengkapi")
@@ -177,15 +215,24 @@ def test_each_return_lands_in_the_previous_queue(stack: Stack, walked: int, user
 def test_unreachable_delivery_stays_in_the_front_office_queue(stack: Stack) -> None:
     ticket = new_ticket(stack)["ticket"]
     version = advance(stack, ticket, len(PATH))
-    r = stack.act("fo", ticket, "deliver", version, method="phone", outcome="unreachable",
-                  note="nomor tidak aktif")
+    r = stack.act(
+        "fo",
+        ticket,
+        "deliver",
+        version,
+        method="phone",
+        outcome="unreachable",
+        note="nomor tidak aktif",
+    )
     assert r.status_code == 202 and r.json()["step"] == "delivery"
     item = stack.wait_in_queue("fo", ticket)
     assert item["step"] == "delivery"
     r = stack.act("fo", ticket, "deliver", item["version"], method="phone", outcome="delivered")
     assert r.json()["outcome"] == "answered"
     assert [a["outcome"] for a in stack.record("fo", ticket)["delivery_attempts"]] == [
-        "unreachable", "delivered"]
+        "unreachable",
+        "delivered",
+    ]
 
 
 def test_two_officers_clicking_at_once_exactly_one_wins(stack: Stack) -> None:
@@ -262,8 +309,7 @@ def test_a_bidang_cannot_see_or_act_on_another_units_complaint(stack: Stack) -> 
     assert all(i["ticket"] != ticket for i in other)
     # penempatan is copied (tembusan): it may read, not act
     assert stack.staff("penempatan", "GET", f"/complaints/{ticket}").status_code == 200
-    assert stack.act("penempatan", ticket, "submit_answer", version,
-                     answer="x").status_code == 403
+    assert stack.act("penempatan", ticket, "submit_answer", version, answer="x").status_code == 403
     # a complaint disposed to hi_jamsos only is invisible to penempatan
     ticket2 = new_ticket(stack)["ticket"]
     v = 1
@@ -286,14 +332,16 @@ def test_a_bidang_cannot_see_or_act_on_another_units_complaint(stack: Stack) -> 
 
 def test_track_gives_the_same_404_for_a_wrong_code_or_an_unknown_ticket(stack: Stack) -> None:
     filed = new_ticket(stack)
-    wrong = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
-                      params={"code": "AAAAAAAA"})
-    unknown = httpx.get(f"{stack.intake_url}/api/v1/track/ADU-1999-000001",
-                        params={"code": filed["tracking_code"]})
+    wrong = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}", params={"code": "AAAAAAAA"})
+    unknown = httpx.get(
+        f"{stack.intake_url}/api/v1/track/ADU-1999-000001", params={"code": filed["tracking_code"]}
+    )
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() == unknown.json()
-    ok = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
-                   params={"code": filed["tracking_code"].lower()})
+    ok = httpx.get(
+        f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
+        params={"code": filed["tracking_code"].lower()},
+    )
     assert ok.status_code == 200 and ok.json()["status"] == "received"
     assert ok.json()["answer"] is None
 
@@ -304,13 +352,14 @@ def test_categories_are_seeded_and_editable(stack: Stack) -> None:
     admin_token = stack.login("admin", _admin_password(stack))
     headers = {"Authorization": f"Bearer {admin_token}"}
     code = f"magang_{stack.name}"
-    r = httpx.post(f"{stack.staff_url}/api/v1/categories", headers=headers,
-                   json={"code": code, "name": "Program pemagangan", "unit": "pelatihan"})
+    r = httpx.post(
+        f"{stack.staff_url}/api/v1/categories",
+        headers=headers,
+        json={"code": code, "name": "Program pemagangan", "unit": "pelatihan"},
+    )
     assert r.status_code == 201, r.text
-    assert stack.staff("fo", "POST", "/categories",
-                       json={"code": "x", "name": "x"}).status_code == 403
-    r = httpx.patch(f"{stack.staff_url}/api/v1/categories/{code}", headers=headers,
-                    json={"active": False})
+    assert stack.staff("fo", "POST", "/categories", json={"code": "x", "name": "x"}).status_code == 403
+    r = httpx.patch(f"{stack.staff_url}/api/v1/categories/{code}", headers=headers, json={"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
 
 

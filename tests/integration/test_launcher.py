@@ -27,8 +27,14 @@ def _alive(pid: int) -> bool:
 def _stack(folder: Path) -> Stack:
     env = _base_env({})  # no ADUAN_BROKER_URL: redis-server is on PATH here, so it is spawned
     intake, staff = _ports()
-    return Stack("default", folder, env, f"sqlite:///{folder / 'aduan.db'}",
-                 f"http://127.0.0.1:{intake}", f"http://127.0.0.1:{staff}")
+    return Stack(
+        "default",
+        folder,
+        env,
+        f"sqlite:///{folder / 'aduan.db'}",
+        f"http://127.0.0.1:{intake}",
+        f"http://127.0.0.1:{staff}",
+    )
 
 
 def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
@@ -41,16 +47,25 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         assert re.search(r"admin / \S{12,}", banner), banner
         assert (tmp_path / "aduan.db").exists() and (tmp_path / "secrets.json").exists()
         children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid")}
-        assert set(children) == {"redis", "intake-api", "staff-api", "routing-worker",
-                                 "notify-worker", "sweeper"}
+        assert set(children) == {
+            "redis",
+            "intake-api",
+            "staff-api",
+            "routing-worker",
+            "notify-worker",
+            "sweeper",
+        }
         assert all(_alive(pid) for pid in children.values())
         for url in (first.intake_url, first.staff_url):
             assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
         # the CLI acts on this instance through --data-dir, and through ADUAN_DATA_DIR
         out = subprocess.run(
             [sys.executable, "-m", "launcher.cli", "kiosks", "add", "kios-1"],
-            env={**first.env, "ADUAN_DATA_DIR": str(tmp_path)}, cwd=ROOT, text=True,
-            capture_output=True, check=True,
+            env={**first.env, "ADUAN_DATA_DIR": str(tmp_path)},
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
         )
         first.kiosk_key = out.stdout.strip().splitlines()[-1]
         filed = first.file(complaint_body()).json()
@@ -64,8 +79,10 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
     second.start()
     try:
         assert "admin / " not in second.banner
-        r = httpx.get(f"{second.intake_url}/api/v1/track/{filed['ticket']}",
-                      params={"code": filed["tracking_code"]})
+        r = httpx.get(
+            f"{second.intake_url}/api/v1/track/{filed['ticket']}",
+            params={"code": filed["tracking_code"]},
+        )
         assert r.status_code == 200 and r.json()["ticket"] == filed["ticket"]
     finally:
         assert second.stop() == 0
@@ -75,7 +92,12 @@ def test_outside_the_embedded_default_a_missing_secret_stops_start_up(tmp_path: 
     env = _base_env({"ADUAN_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"})
     out = subprocess.run(
         [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(tmp_path)],
-        env=env, cwd=ROOT, text=True, capture_output=True, check=False, timeout=60,
+        env=env,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
     assert out.returncode == 78
     assert "ADUAN_SECRET_KEY" in out.stderr

@@ -20,8 +20,9 @@ T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     folder: Path = tmp_path_factory.mktemp("unitdb")
-    settings = Settings(data_dir=folder, secret_key=get_settings().secret_key,
-                        data_key=get_settings().data_key)
+    settings = Settings(
+        data_dir=folder, secret_key=get_settings().secret_key, data_key=get_settings().data_key
+    )
     upgrade(settings)
     eng = make_engine(settings)
     yield eng

@@ -38,8 +38,13 @@ def test_every_step_names_its_kelengkapan_and_output() -> None:
 
 def test_forward_path_visits_all_six_steps_in_order() -> None:
     path = [Step.VERIFICATION]
-    forward = {Step.VERIFICATION: "forward", Step.REVIEW: "forward", Step.DISPOSITION: "dispose",
-               Step.DRAFTING: "submit_answer", Step.ANSWER_REVIEW: "approve"}
+    forward = {
+        Step.VERIFICATION: "forward",
+        Step.REVIEW: "forward",
+        Step.DISPOSITION: "dispose",
+        Step.DRAFTING: "submit_answer",
+        Step.ANSWER_REVIEW: "approve",
+    }
     while path[-1] in forward:
         spec = find_action(path[-1], forward[path[-1]])
         assert spec is not None and isinstance(spec.to, Step)
@@ -68,8 +73,8 @@ def test_every_outcome_is_reachable_and_only_from_the_front_office() -> None:
 def test_deliver_routes_on_its_outcome() -> None:
     spec = find_action(Step.DELIVERY, "deliver")
     assert spec is not None
-    reached = Deliver(method="phone", outcome="delivered")  # type: ignore[arg-type]
-    missed = Deliver(method="phone", outcome="unreachable")  # type: ignore[arg-type]
+    reached = Deliver(method="phone", outcome="delivered")
+    missed = Deliver(method="phone", outcome="unreachable")
     assert spec.target(reached) == Outcome.ANSWERED
     assert spec.target(missed) is None
 
@@ -84,8 +89,12 @@ def test_queues_per_role() -> None:
 
 def test_unknown_action_is_not_in_the_table() -> None:
     assert find_action(Step.REVIEW, "dispose") is None
-    assert [a.name for a in actions_at(Step.VERIFICATION)] == ["forward", "resolve", "reject",
-                                                               "refer"]
+    assert [a.name for a in actions_at(Step.VERIFICATION)] == [
+        "forward",
+        "resolve",
+        "reject",
+        "refer",
+    ]
 
 
 def test_public_status_labels_are_indonesian_and_cover_every_state() -> None:

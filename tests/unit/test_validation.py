@@ -50,8 +50,7 @@ def test_mask_keeps_region_and_serial() -> None:
     assert mask_nik("3307011203900001") == "3307********0001"
 
 
-@pytest.mark.parametrize("raw", ["081234567890", "+6281234567890", "6281234567890",
-                                 "0812-3456-7890"])
+@pytest.mark.parametrize("raw", ["081234567890", "+6281234567890", "6281234567890", "0812-3456-7890"])
 def test_one_mobile_number_in_every_spelling(raw: str) -> None:
     phone = parse_phone(raw)
     assert phone.e164 == "+6281234567890" and phone.mobile

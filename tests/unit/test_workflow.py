@@ -24,20 +24,37 @@ HI = Actor("bidang-hi", Role.BIDANG, "hi_jamsos")
 PENEMPATAN = Actor("bidang-pen", Role.BIDANG, "penempatan")
 KADIS = Actor("kadis", Role.KEPALA_DINAS)
 
-DISPOSE = {"unit": "hi_jamsos", "cc_units": ["penempatan"], "instructions": ["siapkan jawaban"],
-           "urgency": "segera"}
-FORWARD = {"identity_verified": True, "id_document": "KTP"}
+DISPOSE: dict[str, Any] = {
+    "unit": "hi_jamsos",
+    "cc_units": ["penempatan"],
+    "instructions": ["siapkan jawaban"],
+    "urgency": "segera",
+}
+FORWARD: dict[str, Any] = {"identity_verified": True, "id_document": "KTP"}
 
 
 @pytest.fixture
 def complaint(session: Session) -> Complaint:
     c = Complaint(
-        ticket="ADU-2026-999999", tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
-        status="open", step="verification", outcome=None, handoff_pending=False, channel="kiosk",
-        subject="THR belum dibayar", description="Perusahaan belum membayar THR.",
-        category_code="thr", waiting_on_site=False, preferred_reply="sms", confidential=True,
-        complainant_name="Budi", phone="+6281234567890", received_at=T0, step_entered_at=T0,
-        step_due_at=T0 + timedelta(minutes=30), updated_at=T0,
+        ticket="ADU-2026-999999",
+        tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
+        status="open",
+        step="verification",
+        outcome=None,
+        handoff_pending=False,
+        channel="kiosk",
+        subject="THR belum dibayar",
+        description="Perusahaan belum membayar THR.",
+        category_code="thr",
+        waiting_on_site=False,
+        preferred_reply="sms",
+        confidential=True,
+        complainant_name="Budi",
+        phone="+6281234567890",
+        received_at=T0,
+        step_entered_at=T0,
+        step_due_at=T0 + timedelta(minutes=30),
+        updated_at=T0,
     )
     session.add(c)
     session.flush()
@@ -54,8 +71,15 @@ class Clock:
 
 
 def act(session: Session, c: Complaint, actor: Actor, action: str, **inputs: Any) -> Any:
-    done = transition(session, c, action=action, version=c.version, inputs=inputs, actor=actor,
-                      now=T0 + timedelta(minutes=c.version))
+    done = transition(
+        session,
+        c,
+        action=action,
+        version=c.version,
+        inputs=inputs,
+        actor=actor,
+        now=T0 + timedelta(minutes=c.version),
+    )
     session.flush()
     return done
 
@@ -63,14 +87,18 @@ def act(session: Session, c: Complaint, actor: Actor, action: str, **inputs: Any
 def land(session: Session, c: Complaint) -> None:
     """What the routing worker does: place the complaint in its next queue."""
     assert c.handoff_pending
-    assert arrive(session, complaint_id=c.id, step=Step(c.step or ""), version=c.version,
-                  now=T0 + timedelta(minutes=c.version, seconds=1))
+    assert arrive(
+        session,
+        complaint_id=c.id,
+        step=Step(c.step or ""),
+        version=c.version,
+        now=T0 + timedelta(minutes=c.version, seconds=1),
+    )
     session.refresh(c)
 
 
 def history(session: Session, c: Complaint) -> list[tuple[str, str | None, str | None]]:
-    rows = session.scalars(select(History).where(History.complaint_id == c.id)
-                           .order_by(History.id)).all()
+    rows = session.scalars(select(History).where(History.complaint_id == c.id).order_by(History.id)).all()
     return [(h.action, h.from_step, h.to_step) for h in rows]
 
 
@@ -96,19 +124,31 @@ def test_full_path_through_all_six_steps(session: Session, complaint: Complaint)
     land(session, c)
     assert c.step == "delivery"
     act(session, c, FO, "deliver", method="sms", outcome="delivered")
-    assert (c.status, c.step, c.outcome) == ("closed", None, "answered")
+    closed: tuple[str, str | None, str | None] = (c.status, c.step, c.outcome)
+    assert closed == ("closed", None, "answered")
     assert c.closed_at is not None and c.answer == "THR wajib dibayar paling lambat H-7."
     assert [h[0] for h in history(session, c)] == [
-        "forward", "queued", "forward", "queued", "dispose", "queued", "submit_answer", "queued",
-        "approve", "queued", "deliver",
+        "forward",
+        "queued",
+        "forward",
+        "queued",
+        "dispose",
+        "queued",
+        "submit_answer",
+        "queued",
+        "approve",
+        "queued",
+        "deliver",
     ]
     disposition = session.scalars(select(Disposition)).one()
     assert disposition.agenda_number == f"2026/{disposition.agenda_seq:05d}"
     assert disposition.cc_units == ["penempatan"]
     tasks = outbox_tasks(session)
     assert [t for t, _ in tasks].count(TaskName.HANDOFF.value) == 5
-    assert tasks[-1] == (TaskName.NOTIFY.value,
-                         {"complaint_id": c.id, "event": "answer", "method": "sms"})
+    assert tasks[-1] == (
+        TaskName.NOTIFY.value,
+        {"complaint_id": c.id, "event": "answer", "method": "sms"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,12 +157,22 @@ def test_full_path_through_all_six_steps(session: Session, complaint: Complaint)
         ([], KASUBAG, "verification"),
         ([(KASUBAG, "forward", {})], SEKDIS, "review"),
         ([(KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE)], HI, "disposition"),
-        ([(KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE),
-          (HI, "submit_answer", {"answer": "Jawaban."})], KASUBAG, "drafting"),
+        (
+            [
+                (KASUBAG, "forward", {}),
+                (SEKDIS, "dispose", DISPOSE),
+                (HI, "submit_answer", {"answer": "Jawaban."}),
+            ],
+            KASUBAG,
+            "drafting",
+        ),
     ],
 )
 def test_every_return_goes_back_one_step(
-    session: Session, complaint: Complaint, step_path: list[Any], actor: Actor,
+    session: Session,
+    complaint: Complaint,
+    step_path: list[Any],
+    actor: Actor,
     expected_back: str,
 ) -> None:
     c = complaint
@@ -134,7 +184,7 @@ def test_every_return_goes_back_one_step(
     before = c.step
     act(session, c, actor, "return", reason="Belum lengkap")
     assert (c.step, c.handoff_pending) == (expected_back, True)
-    last = history(session, c)[-1]
+    last: tuple[str, str | None, str | None] = history(session, c)[-1]
     assert last == ("return", before, expected_back)
     if before == "drafting":
         assert c.unit_code is None  # a wrongly disposed complaint leaves the bidang
@@ -143,8 +193,15 @@ def test_every_return_goes_back_one_step(
 @pytest.mark.parametrize(
     ("action", "inputs", "outcome"),
     [
-        ("resolve", {"identity_verified": True, "answer": "Sudah dijelaskan.",
-                     "delivery_method": "in_person"}, Outcome.ANSWERED_AT_FRONT_OFFICE),
+        (
+            "resolve",
+            {
+                "identity_verified": True,
+                "answer": "Sudah dijelaskan.",
+                "delivery_method": "in_person",
+            },
+            Outcome.ANSWERED_AT_FRONT_OFFICE,
+        ),
         ("reject", {"reason": "Bukan pengaduan"}, Outcome.REJECTED),
         ("refer", {"authority": "Disnakertrans Provinsi Jawa Tengah"}, Outcome.REFERRED),
     ],
@@ -164,8 +221,11 @@ def test_front_office_outcomes_close_the_complaint(
 
 def _to_delivery(session: Session, c: Complaint) -> None:
     for who, action, inputs in [
-        (FO, "forward", FORWARD), (KASUBAG, "forward", {}), (SEKDIS, "dispose", DISPOSE),
-        (HI, "submit_answer", {"answer": "Jawaban."}), (KASUBAG, "approve", {}),
+        (FO, "forward", FORWARD),
+        (KASUBAG, "forward", {}),
+        (SEKDIS, "dispose", DISPOSE),
+        (HI, "submit_answer", {"answer": "Jawaban."}),
+        (KASUBAG, "approve", {}),
     ]:
         act(session, c, who, action, **inputs)
         land(session, c)
@@ -176,8 +236,11 @@ def test_unreachable_delivery_stays_in_the_queue_and_records_the_attempt(
 ) -> None:
     _to_delivery(session, complaint)
     act(session, complaint, FO, "deliver", method="phone", outcome="unreachable", note="tidak aktif")
-    assert (complaint.status, complaint.step, complaint.handoff_pending) == ("open", "delivery",
-                                                                             False)
+    assert (complaint.status, complaint.step, complaint.handoff_pending) == (
+        "open",
+        "delivery",
+        False,
+    )
     act(session, complaint, FO, "deliver", method="phone", outcome="delivered")
     assert complaint.outcome == "answered"
     attempts = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
@@ -186,17 +249,14 @@ def test_unreachable_delivery_stays_in_the_queue_and_records_the_attempt(
     assert not any(t == TaskName.NOTIFY.value for t, _ in outbox_tasks(session))
 
 
-def test_stale_version_is_a_conflict_and_writes_nothing(session: Session,
-                                                        complaint: Complaint) -> None:
+def test_stale_version_is_a_conflict_and_writes_nothing(session: Session, complaint: Complaint) -> None:
     with pytest.raises(Conflict) as err:
-        transition(session, complaint, action="forward", version=7, inputs=FORWARD, actor=FO,
-                   now=T0)
+        transition(session, complaint, action="forward", version=7, inputs=FORWARD, actor=FO, now=T0)
     assert err.value.code == "version_conflict"
     assert history(session, complaint) == []
 
 
-def test_pending_handoff_and_closed_complaints_refuse_actions(session: Session,
-                                                              complaint: Complaint) -> None:
+def test_pending_handoff_and_closed_complaints_refuse_actions(session: Session, complaint: Complaint) -> None:
     act(session, complaint, FO, "forward", **FORWARD)
     with pytest.raises(Conflict):
         act(session, complaint, KASUBAG, "forward")
@@ -210,15 +270,17 @@ def test_pending_handoff_and_closed_complaints_refuse_actions(session: Session,
 
 
 @pytest.mark.parametrize("actor", [KASUBAG, SEKDIS, HI, KADIS])
-def test_only_the_holding_role_may_act(session: Session, complaint: Complaint,
-                                       actor: Actor) -> None:
+def test_only_the_holding_role_may_act(session: Session, complaint: Complaint, actor: Actor) -> None:
     with pytest.raises(Forbidden):
         act(session, complaint, actor, "forward", **FORWARD)
 
 
 def test_a_bidang_acts_only_on_its_own_unit(session: Session, complaint: Complaint) -> None:
-    for who, action, inputs in [(FO, "forward", FORWARD), (KASUBAG, "forward", {}),
-                                (SEKDIS, "dispose", DISPOSE)]:
+    for who, action, inputs in [
+        (FO, "forward", FORWARD),
+        (KASUBAG, "forward", {}),
+        (SEKDIS, "dispose", DISPOSE),
+    ]:
         act(session, complaint, who, action, **inputs)
         land(session, complaint)
     with pytest.raises(Forbidden) as err:
@@ -226,8 +288,9 @@ def test_a_bidang_acts_only_on_its_own_unit(session: Session, complaint: Complai
     assert err.value.code == "unit_not_allowed"
 
 
-def test_unknown_action_and_missing_kelengkapan_are_field_errors(session: Session,
-                                                                 complaint: Complaint) -> None:
+def test_unknown_action_and_missing_kelengkapan_are_field_errors(
+    session: Session, complaint: Complaint
+) -> None:
     with pytest.raises(InputError) as err:
         act(session, complaint, FO, "dispose", **DISPOSE)
     assert [(e.field, e.code) for e in err.value.errors] == [("action", "action_not_allowed")]
@@ -246,8 +309,13 @@ def test_dispose_checks_the_units(session: Session, complaint: Complaint) -> Non
         act(session, complaint, who, action, **inputs)
         land(session, complaint)
     with pytest.raises(InputError) as err:
-        act(session, complaint, SEKDIS, "dispose", **{**DISPOSE, "unit": "keuangan",
-                                                      "cc_units": ["nope"]})
+        act(
+            session,
+            complaint,
+            SEKDIS,
+            "dispose",
+            **{**DISPOSE, "unit": "keuangan", "cc_units": ["nope"]},
+        )
     assert {e.field for e in err.value.errors} == {"unit", "cc_units.0"}
     with pytest.raises(InputError) as err:
         act(session, complaint, SEKDIS, "dispose", **{**DISPOSE, "instructions": []})
@@ -257,12 +325,14 @@ def test_dispose_checks_the_units(session: Session, complaint: Complaint) -> Non
 def test_agenda_numbers_run_per_year_without_gaps(session: Session, complaint: Complaint) -> None:
     seqs = []
     for _ in range(3):
-        for who, action, inputs in [(FO, "forward", FORWARD), (KASUBAG, "forward", {}),
-                                    (SEKDIS, "dispose", DISPOSE)]:
+        for who, action, inputs in [
+            (FO, "forward", FORWARD),
+            (KASUBAG, "forward", {}),
+            (SEKDIS, "dispose", DISPOSE),
+        ]:
             act(session, complaint, who, action, **inputs)
             land(session, complaint)
-        seqs.append(session.scalars(select(Disposition.agenda_seq)
-                                    .order_by(Disposition.id.desc())).first())
+        seqs.append(session.scalars(select(Disposition.agenda_seq).order_by(Disposition.id.desc())).first())
         act(session, complaint, HI, "return", reason="salah bidang")
         land(session, complaint)
         act(session, complaint, SEKDIS, "return", reason="telaah ulang")
@@ -274,13 +344,12 @@ def test_agenda_numbers_run_per_year_without_gaps(session: Session, complaint: C
 
 def test_arrive_is_a_compare_and_set(session: Session, complaint: Complaint) -> None:
     act(session, complaint, FO, "forward", **FORWARD)
-    args = {"complaint_id": complaint.id, "step": Step.REVIEW, "version": complaint.version}
+    args: dict[str, Any] = {"complaint_id": complaint.id, "step": Step.REVIEW, "version": complaint.version}
     assert arrive(session, now=T0, **args) is True
     assert arrive(session, now=T0, **args) is False  # redelivered: nothing more
     stale = {**args, "version": complaint.version - 1}
     assert arrive(session, now=T0, **stale) is False
-    queued = session.scalar(select(func.count()).select_from(History)
-                            .where(History.action == "queued"))
+    queued = session.scalar(select(func.count()).select_from(History).where(History.action == "queued"))
     assert queued == 1
     session.refresh(complaint)
     assert complaint.status == Status.OPEN and not complaint.handoff_pending

@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.Column("unit_code", sa.String(length=50), nullable=True),
         sa.Column("position", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_code"], ["units.code"], name=op.f("fk_categories_unit_code_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_code"], ["units.code"], name=op.f("fk_categories_unit_code_units")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_categories")),
     )
     op.create_table(
@@ -87,9 +85,7 @@ def upgrade() -> None:
         sa.Column("unit_code", sa.String(length=50), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_code"], ["units.code"], name=op.f("fk_users_unit_code_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_code"], ["units.code"], name=op.f("fk_users_unit_code_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -129,29 +125,19 @@ def upgrade() -> None:
             ["categories.code"],
             name=op.f("fk_complaints_category_code_categories"),
         ),
-        sa.ForeignKeyConstraint(
-            ["kiosk_id"], ["kiosks.id"], name=op.f("fk_complaints_kiosk_id_kiosks")
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_code"], ["units.code"], name=op.f("fk_complaints_unit_code_units")
-        ),
+        sa.ForeignKeyConstraint(["kiosk_id"], ["kiosks.id"], name=op.f("fk_complaints_kiosk_id_kiosks")),
+        sa.ForeignKeyConstraint(["unit_code"], ["units.code"], name=op.f("fk_complaints_unit_code_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaints")),
         sa.UniqueConstraint("ticket", name=op.f("uq_complaints_ticket")),
     )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_complaints_queue", ["step", "handoff_pending", "step_due_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_complaints_unit_queue", ["unit_code", "step", "step_due_at"], unique=False
-        )
+        batch_op.create_index("ix_complaints_queue", ["step", "handoff_pending", "step_due_at"], unique=False)
+        batch_op.create_index("ix_complaints_unit_queue", ["unit_code", "step", "step_due_at"], unique=False)
 
     op.create_table(
         "delivery_attempts",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("method", sa.String(length=20), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
@@ -165,16 +151,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
     )
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_delivery_attempts_complaint_id"), ["complaint_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_delivery_attempts_complaint_id"), ["complaint_id"], unique=False)
 
     op.create_table(
         "dispositions",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("agenda_seq", sa.Integer(), nullable=False),
         sa.Column("agenda_number", sa.String(length=30), nullable=False),
@@ -190,23 +172,17 @@ def upgrade() -> None:
             ["complaints.id"],
             name=op.f("fk_dispositions_complaint_id_complaints"),
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_code"], ["units.code"], name=op.f("fk_dispositions_unit_code_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_code"], ["units.code"], name=op.f("fk_dispositions_unit_code_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispositions")),
         sa.UniqueConstraint("year", "agenda_seq", name="uq_dispositions_agenda"),
     )
     with op.batch_alter_table("dispositions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_dispositions_complaint_id"), ["complaint_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dispositions_complaint_id"), ["complaint_id"], unique=False)
 
     op.create_table(
         "history",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("role", sa.String(length=30), nullable=True),
@@ -230,9 +206,7 @@ def upgrade() -> None:
         sa.Column("kiosk_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -249,9 +223,7 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event", sa.String(length=40), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("recipient", sa.String(length=254), nullable=False),
@@ -269,14 +241,10 @@ def upgrade() -> None:
             name=op.f("fk_notifications_complaint_id_complaints"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
-        sa.UniqueConstraint(
-            "complaint_id", "event", "channel", "recipient", name="uq_notifications_once"
-        ),
+        sa.UniqueConstraint("complaint_id", "event", "channel", "recipient", name="uq_notifications_once"),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notifications_complaint_id"), ["complaint_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_notifications_complaint_id"), ["complaint_id"], unique=False)
 
     seed()
 
