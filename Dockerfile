@@ -16,7 +16,7 @@ RUN groupadd --system --gid 10001 aduan \
     && install -d -o aduan -g aduan -m 0750 /var/lib/aduan
 
 WORKDIR /opt/aduan
-COPY pyproject.toml ./
+COPY pyproject.toml README.md ./
 COPY launcher ./launcher
 COPY shared ./shared
 COPY services ./services

@@ -34,6 +34,25 @@ class WorklistItem(BaseModel):
     version: int
 
 
+class ComplaintSummary(BaseModel):
+    ticket: str
+    status: str
+    step: str | None
+    outcome: str | None
+    subject: str
+    category: str | None
+    received_at: datetime
+    step_due_at: datetime | None
+    overdue: bool
+    waiting_on_site: bool
+    version: int
+
+
+class ComplaintList(BaseModel):
+    items: list[ComplaintSummary]
+    total: int
+
+
 class Worklist(BaseModel):
     items: list[WorklistItem]
     total: int

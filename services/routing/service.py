@@ -15,6 +15,7 @@ from services.routing.schemas import (
     ActionAccepted,
     ArchiveView,
     ComplainantView,
+    ComplaintSummary,
     ComplaintView,
     DeliveryView,
     DispositionView,
@@ -60,21 +61,52 @@ def worklist(
         .limit(limit)
         .offset(offset)
     ).all()
-    items = [
-        WorklistItem(
-            ticket=c.ticket,
-            step=c.step or "",
-            subject=c.subject,
-            category=c.category_code,
-            received_at=c.received_at,
-            step_due_at=c.step_due_at,
-            overdue=_overdue(c, at),
-            waiting_on_site=c.waiting_on_site,
-            version=c.version,
-        )
-        for c in rows
-    ]
+    return [WorklistItem(**_summary(c, at)) for c in rows], int(total)
+
+
+def search(
+    session: Session,
+    user: StaffUser,
+    *,
+    at: datetime,
+    status: str | None,
+    step: str | None,
+    unit: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ComplaintSummary], int]:
+    """Every complaint this user may read (a bidang: its own unit's), newest first."""
+    where: list[ColumnElement[bool]] = []
+    if user.role == Role.BIDANG:
+        where.append(Complaint.unit_code == user.unit)
+    elif user.role not in READ_ALL_ROLES:
+        return [], 0
+    if status:
+        where.append(Complaint.status == status)
+    if step:
+        where.append(Complaint.step == step)
+    if unit:
+        where.append(Complaint.unit_code == unit)
+    total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
+    rows = session.scalars(
+        select(Complaint).where(*where).order_by(Complaint.id.desc()).limit(limit).offset(offset)
+    ).all()
+    items = [ComplaintSummary(**_summary(c, at), status=c.status, outcome=c.outcome) for c in rows]
     return items, int(total)
+
+
+def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
+    return {
+        "ticket": c.ticket,
+        "step": c.step,
+        "subject": c.subject,
+        "category": c.category_code,
+        "received_at": c.received_at,
+        "step_due_at": c.step_due_at,
+        "overdue": _overdue(c, at),
+        "waiting_on_site": c.waiting_on_site,
+        "version": c.version,
+    }
 
 
 def _overdue(complaint: Complaint, at: datetime) -> bool:

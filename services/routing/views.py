@@ -19,6 +19,7 @@ from services.routing.schemas import (
     CategoryIn,
     CategoryPatch,
     CategoryView,
+    ComplaintList,
     ComplaintView,
     Me,
     Token,
@@ -74,6 +75,23 @@ def worklist(
     """The caller's queue, oldest deadline first."""
     items, total = service.worklist(session, user, at=now(), limit=limit, offset=offset)
     return Worklist(items=items, total=total)
+
+
+@router.get("/complaints", response_model=ComplaintList)
+def complaints(
+    session: SessionDep,
+    user: CurrentUser,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    step: Annotated[str | None, Query(max_length=20)] = None,
+    unit: Annotated[str | None, Query(max_length=50)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ComplaintList:
+    """Every complaint the caller may read, newest first (the kepala dinas's overview)."""
+    items, total = service.search(
+        session, user, at=now(), status=status, step=step, unit=unit, limit=limit, offset=offset
+    )
+    return ComplaintList(items=items, total=total)
 
 
 @router.get("/complaints/{ticket}", response_model=ComplaintView)

@@ -328,6 +328,13 @@ def test_a_bidang_cannot_see_or_act_on_another_units_complaint(stack: Stack) -> 
     assert stack.act("fo", ticket2, "submit_answer", v, answer="x").status_code == 403
     assert stack.act("kadis", ticket2, "submit_answer", v, answer="x").status_code == 403
     assert stack.record("kadis", ticket2)["complainant"]["nik"] == "3307********0001"
+    # the overview list: everything for the kepala dinas, only its own unit for a bidang
+    overview = stack.staff("kadis", "GET", "/complaints", params={"status": "open", "limit": 500})
+    assert ticket2 in {i["ticket"] for i in overview.json()["items"]}
+    mine = stack.staff("penempatan", "GET", "/complaints", params={"limit": 500}).json()["items"]
+    assert ticket2 not in {i["ticket"] for i in mine}
+    theirs = stack.staff("hi", "GET", "/complaints", params={"step": "drafting"}).json()["items"]
+    assert ticket2 in {i["ticket"] for i in theirs}
 
 
 def test_track_gives_the_same_404_for_a_wrong_code_or_an_unknown_ticket(stack: Stack) -> None:
