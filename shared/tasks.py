@@ -51,9 +51,27 @@ class NotifyPayload(TypedDict):
     method: str | None
 
 
-# Every task is retried at most this many times by Celery itself; the outbox reconciler
-# re-publishes a message whose consumer never marked it processed, up to its own bound.
+# Every task is retried at most TASK_MAX_RETRIES times by Celery itself (only for database
+# hiccups, never longer than a few seconds apart); the outbox reconciler re-publishes a message
+# whose consumer never marked it processed, up to its own bound.
 TASK_MAX_RETRIES = 5
+
+
+def task_options(name: TaskName) -> dict[str, Any]:
+    """The options every Aduan task is declared with: stable name, its queue, late ack, bounded retry."""
+    from sqlalchemy.exc import OperationalError
+
+    return {
+        "name": name.value,
+        "queue": TASK_QUEUES[name].value,
+        "bind": True,
+        "acks_late": True,
+        "autoretry_for": (OperationalError,),
+        "max_retries": TASK_MAX_RETRIES,
+        "retry_backoff": True,
+        "retry_backoff_max": 5,
+        "retry_jitter": True,
+    }
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from celery import Task
-from sqlalchemy.exc import OperationalError
 
 from services.notify.service import notify
 from shared import outbox
 from shared.clock import now
 from shared.db import unit_of_work
-from shared.tasks import TASK_MAX_RETRIES, NotifyEvent, Queue, TaskName, celery_app
+from shared.tasks import NotifyEvent, TaskName, celery_app, task_options
 
 app = celery_app()
 
 
-@app.task(
-    name=TaskName.NOTIFY.value,
-    queue=Queue.NOTIFY.value,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=TASK_MAX_RETRIES,
-    retry_backoff=True,
-    retry_backoff_max=5,
-    retry_jitter=True,
-)
+@app.task(**task_options(TaskName.NOTIFY))
 def send(self: Task, outbox_id: int, complaint_id: int, event: str, method: str | None) -> int:
     """Tell the complainant about `event`; a redelivery sends nothing twice."""
     with unit_of_work() as session:

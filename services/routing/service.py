@@ -179,29 +179,13 @@ def _deliveries(session: Session, complaint_id: int) -> list[DeliveryView]:
         select(DeliveryAttempt)
         .where(DeliveryAttempt.complaint_id == complaint_id)
         .order_by(DeliveryAttempt.id)
-    ).all()
-    return [
-        DeliveryView(method=d.method, outcome=d.outcome, note=d.note, actor=d.actor, at=d.at) for d in rows
-    ]
+    )
+    return [DeliveryView.model_validate(d, from_attributes=True) for d in rows]
 
 
 def _history(session: Session, complaint_id: int) -> list[HistoryView]:
-    rows = session.scalars(
-        select(History).where(History.complaint_id == complaint_id).order_by(History.id)
-    ).all()
-    return [
-        HistoryView(
-            at=h.at,
-            actor=h.actor,
-            role=h.role,
-            action=h.action,
-            from_step=h.from_step,
-            to_step=h.to_step,
-            note=h.note,
-            detail=h.detail,
-        )
-        for h in rows
-    ]
+    rows = session.scalars(select(History).where(History.complaint_id == complaint_id).order_by(History.id))
+    return [HistoryView.model_validate(h, from_attributes=True) for h in rows]
 
 
 def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:

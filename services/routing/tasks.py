@@ -6,31 +6,20 @@ import logging
 import time
 
 from celery import Task
-from sqlalchemy.exc import OperationalError
 
 from shared import outbox
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import get_settings
 from shared.sop import Step
-from shared.tasks import TASK_MAX_RETRIES, Queue, TaskName, celery_app
+from shared.tasks import TaskName, celery_app, task_options
 from shared.workflow import arrive
 
 log = logging.getLogger(__name__)
 app = celery_app()
 
 
-@app.task(
-    name=TaskName.HANDOFF.value,
-    queue=Queue.ROUTING.value,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=TASK_MAX_RETRIES,
-    retry_backoff=True,
-    retry_backoff_max=5,
-    retry_jitter=True,
-)
+@app.task(**task_options(TaskName.HANDOFF))
 def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: int) -> bool:
     """Place the complaint in `step`'s queue if it is still pending there at `version`."""
     pause = get_settings().fault_handoff_pause

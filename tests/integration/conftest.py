@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.stack import Stack, embedded_stack, postgres_stack
+from tests.integration.stack import Stack, embedded_stack, postgres_stack, running
 
 BACKENDS = ["postgres", "embedded"]
 
@@ -23,10 +23,5 @@ def _make(
 @pytest.fixture(scope="session", params=BACKENDS)
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A provisioned instance (kiosk, one account per role) on each backend."""
-    s = _make(request.param, tmp_path_factory, redis_db=11)
-    try:
-        s.start()
-        s.provision()
+    with running(_make(request.param, tmp_path_factory, redis_db=11)) as s:
         yield s
-    finally:
-        s.stop()

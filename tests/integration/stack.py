@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,26 @@ class Stack:
 
     def count(self, table: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - test tables
+
+
+def alive(pid: int) -> bool:
+    """True while process `pid` exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    """Start and provision `stack`; stop it (and drop what it created) on the way out."""
+    try:
+        stack.start()
+        stack.provision()
+        yield stack
+    finally:
+        stack.stop()
 
 
 def complaint_body(**overrides: Any) -> dict[str, Any]:

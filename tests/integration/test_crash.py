@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.conftest import BACKENDS, _make
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
+from tests.integration.stack import alive as _alive
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ PAUSE = 2.5  # the routing task sleeps this long after its UPDATE, before COMMIT
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def crash_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = _make(
+    stack = _make(
         request.param,
         tmp_path_factory,
         redis_db=12,
@@ -29,20 +30,8 @@ def crash_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             "ADUAN_BROKER_VISIBILITY_TIMEOUT": "3",
         },
     )
-    try:
-        s.start()
-        s.provision()
+    with running(stack) as s:
         yield s
-    finally:
-        s.stop()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_sigkill_mid_handoff_lands_in_the_right_queue_exactly_once(crash_stack: Stack) -> None:

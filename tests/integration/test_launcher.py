@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,16 +11,9 @@ import httpx
 import pytest
 
 from tests.integration.stack import ROOT, Stack, _base_env, _ports, complaint_body
+from tests.integration.stack import alive as _alive
 
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _stack(folder: Path) -> Stack:
