@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import Outbox
@@ -106,6 +106,12 @@ def mark_processed(session: Session, outbox_id: int, *, now: datetime) -> bool:
         update(Outbox).where(Outbox.id == outbox_id, Outbox.processed_at.is_(None)).values(processed_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def prune(session: Session, *, now: datetime, settings: Settings) -> int:
+    """Delete processed messages older than ADUAN_OUTBOX_RETENTION (dead ones are kept for review)."""
+    result = session.execute(delete(Outbox).where(Outbox.processed_at < now - settings.outbox_retention))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def reconcile(session: Session, *, now: datetime, settings: Settings) -> list[Message]:

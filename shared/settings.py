@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     outbox_grace: float = 10.0
     outbox_max_attempts: int = 8
     outbox_batch: int = 200
+    # Processed outbox rows are transport, not record (history is): pruned after this long.
+    outbox_retention: timedelta = timedelta(days=7)
     broker_visibility_timeout: int = 3600
     broker_polling_interval: float = 0.05
 

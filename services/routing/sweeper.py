@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 def sweep_once(settings: Settings) -> int:
     """One pass: claim due outbox messages in one transaction, publish them after commit."""
     with unit_of_work() as session:
-        messages = outbox.reconcile(session, now=now(), settings=settings)
+        at = now()
+        messages = outbox.reconcile(session, now=at, settings=settings)
+        outbox.prune(session, now=at, settings=settings)
     if messages:
         log.info("sweeper: re-sending %d outbox message(s)", len(messages))
         outbox.publish(messages)

@@ -353,3 +353,31 @@ def test_arrive_is_a_compare_and_set(session: Session, complaint: Complaint) -> 
     assert queued == 1
     session.refresh(complaint)
     assert complaint.status == Status.OPEN and not complaint.handoff_pending
+
+
+def test_reconcile_resends_unprocessed_messages_with_backoff_then_gives_up(session: Session) -> None:
+    from shared import outbox
+    from shared.settings import get_settings
+
+    settings = get_settings().model_copy(update={"outbox_max_attempts": 2, "outbox_grace": 10.0})
+    row = outbox.new_row(TaskName.HANDOFF, {"complaint_id": 1, "step": "review", "version": 2}, now=T0)
+    done = outbox.new_row(TaskName.HANDOFF, {"complaint_id": 2, "step": "review", "version": 2}, now=T0)
+    session.add_all([row, done])
+    session.flush()
+    assert outbox.mark_processed(session, done.id, now=T0)
+    assert not outbox.mark_processed(session, done.id, now=T0)  # a redelivery finds it done
+
+    assert outbox.reconcile(session, now=T0, settings=settings) == []  # within the grace period
+    later = T0 + timedelta(seconds=11)
+    first = outbox.reconcile(session, now=later, settings=settings)
+    assert [m.outbox_id for m in first] == [row.id] and row.attempts == 1
+    assert row.next_attempt_at == later + timedelta(seconds=20)  # backoff doubles
+    assert outbox.reconcile(session, now=later, settings=settings) == []
+    even_later = later + timedelta(seconds=21)
+    assert len(outbox.reconcile(session, now=even_later, settings=settings)) == 1
+    assert outbox.reconcile(session, now=even_later + timedelta(hours=2), settings=settings) == []
+    assert row.dead_at is not None and done.dead_at is None
+
+    pruned = outbox.prune(session, now=T0 + timedelta(days=8), settings=settings)
+    assert pruned == 1  # the processed row goes; the dead one stays for review
+    assert session.scalars(select(Outbox.id)).all() == [row.id]
