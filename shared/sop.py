@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.validation import NonBlank
+from shared.validation import NOT_BLANK
 
 
 class Role(StrEnum):
@@ -66,9 +66,9 @@ class ReplyMethod(StrEnum):
 
 ELECTRONIC_METHODS = frozenset({ReplyMethod.SMS, ReplyMethod.EMAIL, ReplyMethod.WHATSAPP})
 
-Reason = Annotated[NonBlank, StringConstraints(max_length=2000)]
+Reason = Annotated[str, StringConstraints(max_length=2000), NOT_BLANK]
 Note = Annotated[str, StringConstraints(max_length=2000)]
-Answer = Annotated[NonBlank, StringConstraints(max_length=8000)]
+Answer = Annotated[str, StringConstraints(max_length=8000), NOT_BLANK]
 
 
 # --- Kelengkapan: the fields each action requires -----------------------------------------------
@@ -82,7 +82,7 @@ class Inputs(BaseModel):
 
 class ForwardVerified(Inputs):
     identity_verified: Literal[True]
-    id_document: Annotated[NonBlank, StringConstraints(max_length=100)]
+    id_document: Annotated[str, StringConstraints(max_length=100), NOT_BLANK]
     note: Note | None = None
 
 
@@ -98,7 +98,7 @@ class Reject(Inputs):
 
 
 class Refer(Inputs):
-    authority: Annotated[NonBlank, StringConstraints(max_length=300)]
+    authority: Annotated[str, StringConstraints(max_length=300), NOT_BLANK]
     note: Note | None = None
 
 
@@ -111,9 +111,9 @@ class Return(Inputs):
 
 
 class Dispose(Inputs):
-    unit: Annotated[NonBlank, StringConstraints(max_length=50)]
-    cc_units: list[Annotated[NonBlank, StringConstraints(max_length=50)]] = Field(default_factory=list)
-    instructions: list[Annotated[NonBlank, StringConstraints(max_length=200)]] = Field(min_length=1)
+    unit: Annotated[str, StringConstraints(max_length=50), NOT_BLANK]
+    cc_units: list[Annotated[str, StringConstraints(max_length=50), NOT_BLANK]] = Field(default_factory=list)
+    instructions: list[Annotated[str, StringConstraints(max_length=200), NOT_BLANK]] = Field(min_length=1)
     urgency: Urgency
     note: Note | None = None
 

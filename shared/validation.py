@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -40,7 +40,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
-NonBlank = Annotated[str, AfterValidator(_not_blank)]
+# After the length check, so an oversize text reports "too_long" and a blank one "blank".
+NOT_BLANK = AfterValidator(_not_blank)
 
 # --- NIK (Nomor Induk Kependudukan) --------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.clock import now, to_wib
 from shared.sop import ReplyMethod
-from shared.validation import NonBlank, check_email, check_nik, check_phone
+from shared.validation import NOT_BLANK, check_email, check_nik, check_phone
 
 
 class Channel(StrEnum):
@@ -37,7 +37,7 @@ def _nik(value: str) -> str:
 class ComplainantIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[NonBlank, StringConstraints(max_length=200)]
+    name: Annotated[str, StringConstraints(max_length=200), NOT_BLANK]
     nik: Annotated[str, AfterValidator(_nik)] | None = None
     phone: Annotated[str, StringConstraints(max_length=30), AfterValidator(check_phone)] | None = None
     email: Annotated[str, StringConstraints(max_length=254), AfterValidator(check_email)] | None = None
@@ -50,8 +50,8 @@ class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     complainant: ComplainantIn
-    subject: Annotated[NonBlank, StringConstraints(max_length=200)]
-    description: Annotated[NonBlank, StringConstraints(max_length=4000)]
+    subject: Annotated[str, StringConstraints(max_length=200), NOT_BLANK]
+    description: Annotated[str, StringConstraints(max_length=4000), NOT_BLANK]
     category: Annotated[str, StringConstraints(max_length=50)] | None = None
     channel: Channel = Channel.KIOSK
     waiting_on_site: bool = False

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
 from shared import outbox
 from shared.clock import WIB, step_due
@@ -58,15 +59,17 @@ async def kiosk_for_key(session: AsyncSession, key: str) -> int | None:
     return kiosk_id
 
 
-async def active_categories(session: AsyncSession) -> list[Category]:
+async def active_categories(session: AsyncSession) -> list[CategoryOut]:
+    """Active categories in display order (plain values, so they can outlive the session)."""
     cached = _cache.get("categories")
     if cached is not None:
         return list(cached)
-    rows = list(
-        await session.scalars(
-            select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.code)
-        )
+    result = await session.execute(
+        select(Category.code, Category.name, Category.unit_code)
+        .where(Category.active.is_(True))
+        .order_by(Category.position, Category.code)
     )
+    rows = [CategoryOut(code=code, name=name, unit=unit) for code, name, unit in result]
     _cache.put("categories", rows, 30.0)
     return rows
 

@@ -82,6 +82,4 @@ async def track(
 
 @router.get("/categories", response_model=list[Category])
 async def categories(session: SessionDep) -> list[Category]:
-    return [
-        Category(code=c.code, name=c.name, unit=c.unit_code) for c in await service.active_categories(session)
-    ]
+    return await service.active_categories(session)
