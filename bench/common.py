@@ -68,6 +68,29 @@ def load_note() -> str:
     return note
 
 
+def cpu_sample() -> tuple[int, int, int]:
+    """(busy, steal, total) jiffies of the whole machine, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except OSError:
+        return 0, 0, 0
+    idle = fields[3] + fields[4]  # idle + iowait
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return total - idle - steal, steal, total
+
+
+def cpu_note(before: tuple[int, int, int]) -> str:
+    """Machine CPU use since `before`: busy shows saturation, steal a noisy neighbour (VM)."""
+    after = cpu_sample()
+    total = (after[2] - before[2]) or 1
+    return (
+        f"cpu busy {100 * (after[0] - before[0]) / total:.0f} %, "
+        f"steal {100 * (after[1] - before[1]) / total:.0f} %"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,9 +115,7 @@ def create_database(prefix: str = "aduan_bench") -> str:
 def drop_database(name: str) -> None:
     # FORCE: a pool that was not closed cleanly must not keep the database alive.
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager
@@ -163,9 +184,7 @@ class Aduan:
     def add_user(self, username: str, role: str) -> str:
         """Create a staff account; its (random) password."""
         password = secrets.token_urlsafe(16)
-        self.cli(
-            "users", "add", username, "--role", role, "--password-stdin", stdin=f"{password}\n"
-        )
+        self.cli("users", "add", username, "--role", role, "--password-stdin", stdin=f"{password}\n")
         return password
 
     def token(self, username: str, password: str) -> str:
@@ -185,13 +204,12 @@ class Aduan:
             with psycopg.connect(self.database_url) as conn:
                 row = conn.execute(query).fetchone()
         else:
-            conn = sqlite3.connect(
-                f"file:{self.data_dir / 'aduan.db'}?mode=ro", uri=True, timeout=30
-            )
+            path = self.data_dir / "aduan.db"
+            lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
             try:
-                row = conn.execute(query).fetchone()
+                row = lite.execute(query).fetchone()
             finally:
-                conn.close()
+                lite.close()
         return int(row[0]) if row else 0
 
     def wait_settled(self, timeout: float = 180.0) -> int:
@@ -278,9 +296,7 @@ def aduan_up(env: dict[str, str], data_dir: Path) -> Iterator[Aduan]:
         proc=proc,
     )
     ready = threading.Event()
-    reader = threading.Thread(
-        target=_read_lines, args=(proc.stdout, aduan.output, ready), daemon=True
-    )
+    reader = threading.Thread(target=_read_lines, args=(proc.stdout, aduan.output, ready), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -414,8 +430,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
     def line(row: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
         )
 
     rule = "  ".join("-" * w for w in widths)

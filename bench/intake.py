@@ -11,14 +11,16 @@ seconds, after --warmup seconds that are not counted (PERF.md: a fresh cluster i
 --embedded runs Aduan on the embedded default (SQLite, its own redis-server) instead, WITHOUT the
 baseline: the baseline is a PostgreSQL figure and a ratio across databases would mislead.
 
-The load generator shares the 2 cores with the servers and the database; it costs both sides the
-same, so the ratio is the figure to compare, the absolute numbers are a floor.
+The load generator (raw keep-alive HTTP/1.1 by default, see RawHttp; --client httpx for one
+httpx.AsyncClient) shares the 2 cores with the servers and the database; the ratio is the figure
+to compare, the absolute numbers depend on what else the machine runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -26,9 +28,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 import uvloop
@@ -38,6 +41,8 @@ from common import (
     StackOptions,
     base_env,
     complaint_json,
+    cpu_note,
+    cpu_sample,
     embedded_stack,
     format_table,
     free_port,
@@ -62,6 +67,7 @@ class RunResult:
     latencies: list[float] = field(default_factory=list)  # seconds, requests completed in window
     errors: Counter[str] = field(default_factory=Counter)
     sample_error: str = ""
+    backlog: int | None = None  # aduan: outbox messages (receipts) still unsent when load ended
 
     @property
     def rate(self) -> float:
@@ -69,6 +75,58 @@ class RunResult:
 
     def ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000
+
+
+class RawHttp:
+    """One keep-alive HTTP/1.1 connection that can POST a body and read a Content-Length reply.
+
+    Why not httpx: httpcore 1.0's pool scans every pooled connection on each request
+    (encode/httpx#3215); here one shared AsyncClient cost 1.8 / 4.5 / 11.6 ms of client CPU per
+    request at c = 1 / 16 / 64 and capped any server at ~220 req/s (c=16) and ~100 (c=64). This
+    costs ~0.1 ms, so the figures are the servers'. `--client httpx` keeps the httpx generator.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(b"%s%d\r\n\r\n%s" % (self.head, len(body), body))
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length, close = None, False
+            for line in head.lower().split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip() == b"close":
+                    close = True
+            if length is None:
+                raise ValueError("reply without Content-Length")
+            data = await self.reader.readexactly(length)
+        except BaseException:
+            self.close()  # the connection's state is unknown: start the next request afresh
+            raise
+        if close:
+            self.close()
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+_RAW_ERRORS = (OSError, EOFError, asyncio.LimitOverrunError, TimeoutError, ValueError)
 
 
 async def _load(
@@ -79,36 +137,50 @@ async def _load(
     concurrency: int,
     warmup: float,
     duration: float,
+    client: str,
 ) -> RunResult:
-    """C clients post back to back; only completions inside the measuring window count."""
+    """C virtual clients post back to back; only completions inside the measuring window count."""
     result = RunResult(target, concurrency, duration)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {**headers, "Content-Type": "application/json"}
     sent = 0
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
-        start = time.perf_counter()
-        window_start = start + warmup
-        window_end = window_start + duration
+    window_start = time.perf_counter() + warmup
+    window_end = window_start + duration
 
-        async def client_loop() -> None:
-            nonlocal sent
-            while time.perf_counter() < window_end and sent < MAX_REQUESTS_PER_RUN:
-                sent += 1
-                body = complaint_json(next(_serial))
-                t0 = time.perf_counter()
-                try:
-                    response = await client.post(url, content=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    result.errors[type(exc).__name__] += 1
-                    continue
-                t1 = time.perf_counter()
-                if response.status_code != 201:
-                    result.errors[str(response.status_code)] += 1
-                    result.sample_error = result.sample_error or response.text[:300]
-                elif window_start <= t1 <= window_end:
-                    result.latencies.append(t1 - t0)
+    async def client_loop(post: Callable[[bytes], Awaitable[tuple[int, bytes]]]) -> None:
+        nonlocal sent
+        while time.perf_counter() < window_end and sent < MAX_REQUESTS_PER_RUN:
+            sent += 1
+            body = complaint_json(next(_serial))
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    status, reply = await post(body)
+            except (httpx.HTTPError, *_RAW_ERRORS) as exc:
+                result.errors[type(exc).__name__] += 1
+                continue
+            t1 = time.perf_counter()
+            if status != 201:
+                result.errors[str(status)] += 1
+                result.sample_error = result.sample_error or reply[:300].decode(errors="replace")
+            elif window_start <= t1 <= window_end:
+                result.latencies.append(t1 - t0)
 
-        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    if client == "httpx":  # the generator as first briefed: one client, pool sized to C
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as shared:
+
+            async def post(body: bytes) -> tuple[int, bytes]:
+                response = await shared.post(url, content=body, headers=headers)
+                return response.status_code, response.content
+
+            await asyncio.gather(*(client_loop(post) for _ in range(concurrency)))
+    else:
+        connections = [RawHttp(url, headers) for _ in range(concurrency)]
+        try:
+            await asyncio.gather(*(client_loop(c.post) for c in connections))
+        finally:
+            for c in connections:
+                c.close()
     return result
 
 
@@ -120,7 +192,9 @@ def measure(
     concurrency: int,
     warmup: float,
     duration: float,
+    client: str,
 ) -> RunResult:
+    cpu_before = cpu_sample()
     # uvloop, as the servers use: the generator then takes less of the CPU the servers share.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         result = runner.run(
@@ -131,11 +205,13 @@ def measure(
                 concurrency=concurrency,
                 warmup=warmup,
                 duration=duration,
+                client=client,
             )
         )
     log(
         f"{target} c={concurrency}: {result.rate:.0f} req/s, p50 {result.ms(50):.1f} ms, "
-        f"p99 {result.ms(99):.1f} ms, errors {sum(result.errors.values())}"
+        f"p99 {result.ms(99):.1f} ms, errors {sum(result.errors.values())}; "
+        f"{cpu_note(cpu_before)}"
     )
     return result
 
@@ -217,45 +293,50 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[RunResult], str
     stack = embedded_stack(options) if args.embedded else postgres_stack(options)
     with stack as aduan:
         kiosk_key = aduan.add_kiosk("bench-kiosk")
-        aduan_url = f"{aduan.intake_url}/api/v1/complaints"
-        if args.embedded:
+        targets = [("aduan", f"{aduan.intake_url}/api/v1/complaints", {"X-Kiosk-Key": kiosk_key})]
+        with contextlib.ExitStack() as servers:
+            if not args.embedded:
+                base = servers.enter_context(baseline_server(options))
+                targets.insert(0, ("baseline", f"{base}/api/v1/complaints", {}))
+            # Prime each target once at the highest concurrency: new databases and processes are
+            # slower at first (WAL segments, caches, pools); only later runs are measured.
+            for name, url, headers in targets:
+                _run(aduan, name, url, headers, max(args.concurrency), 0.0, args.prime, args)
             for c in args.concurrency:
-                aduan_runs.append(_aduan_run(aduan, aduan_url, kiosk_key, c, args))
-        else:
-            with baseline_server(options) as base:
-                for c in args.concurrency:
-                    baseline.append(
-                        measure(
-                            f"{base}/api/v1/complaints",
-                            {},
-                            target="baseline",
-                            concurrency=c,
-                            warmup=args.warmup,
-                            duration=args.duration,
-                        )
-                    )
-                    aduan_runs.append(_aduan_run(aduan, aduan_url, kiosk_key, c, args))
+                for name, url, headers in targets:
+                    result = _run(aduan, name, url, headers, c, args.warmup, args.duration, args)
+                    (aduan_runs if name == "aduan" else baseline).append(result)
         label = aduan.label
     return baseline, aduan_runs, label
 
 
-def _aduan_run(
-    aduan: Aduan, url: str, kiosk_key: str, concurrency: int, args: argparse.Namespace
+def _run(
+    aduan: Aduan,
+    target: str,
+    url: str,
+    headers: dict[str, str],
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    args: argparse.Namespace,
 ) -> RunResult:
     result = measure(
         url,
-        {"X-Kiosk-Key": kiosk_key},
-        target="aduan",
+        headers,
+        target=target,
         concurrency=concurrency,
-        warmup=args.warmup,
-        duration=args.duration,
+        warmup=warmup,
+        duration=duration,
+        client=args.client,
     )
-    # The notify worker keeps sending receipts after the load stops; let it finish so the next
-    # measurement (baseline or aduan) does not share the CPU with this one's leftovers.
-    backlog = aduan.outbox_backlog()
-    started = time.monotonic()
-    aduan.wait_settled()
-    log(f"outbox backlog after the run: {backlog}, drained in {time.monotonic() - started:.1f} s")
+    if target == "aduan":
+        # The notify worker keeps sending receipts after the load stops; let it finish so the
+        # next measurement (baseline or aduan) does not share the CPU with these leftovers.
+        result.backlog = aduan.outbox_backlog()
+        started = time.monotonic()
+        aduan.wait_settled()
+        drained = time.monotonic() - started
+        log(f"outbox backlog after the run: {result.backlog}, drained in {drained:.1f} s")
     return result
 
 
@@ -263,10 +344,11 @@ def report(
     baseline: list[RunResult], aduan_runs: list[RunResult], label: str, args: argparse.Namespace
 ) -> None:
     print()
+    pool = "" if args.embedded else f"pool {args.pool_size}+{args.max_overflow}; "
     print(
-        f"POST /api/v1/complaints — aduan on {label}; {args.api_workers} API workers, "
-        f"pool {args.pool_size}+{args.max_overflow}; {args.duration:g} s measured after "
-        f"{args.warmup:g} s warm-up per row"
+        f"POST /api/v1/complaints — aduan on {label}; {args.api_workers} API workers, {pool}"
+        f"{args.duration:g} s measured after {args.warmup:g} s warm-up per row; "
+        f"{args.client} client"
     )
     rows = []
     for i, a in enumerate(aduan_runs):
@@ -281,6 +363,7 @@ def report(
                 f"{a.ms(50):.1f}",
                 f"{a.ms(99):.1f}",
                 f"{a.rate / b.rate:.2f}" if b and b.rate else "-",
+                a.backlog,
             ]
         )
     print(
@@ -294,6 +377,7 @@ def report(
                 "p50 ms",
                 "p99 ms",
                 "aduan/baseline",
+                "receipts unsent at end",
             ],
             rows,
         )
@@ -310,6 +394,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per row")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds per row")
+    parser.add_argument(
+        "--prime", type=float, default=5.0, help="one unmeasured run per target first (seconds)"
+    )
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument(
         "--pool-size",
@@ -320,13 +407,20 @@ def main() -> int:
     parser.add_argument("--max-overflow", type=int, default=0)
     parser.add_argument("--redis-db", type=int, default=9, help="flushed before and after")
     parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load generator: raw HTTP/1.1 connections (default) or one httpx.AsyncClient "
+        "(costs 2-12 ms of client CPU per request here; see RawHttp)",
+    )
+    parser.add_argument(
         "--embedded",
         action="store_true",
         help="aduan on SQLite + its own redis-server, without the baseline",
     )
     args = parser.parse_args()
-    if args.duration <= 0 or args.warmup < 0 or min(args.concurrency) < 1:
-        parser.error("--duration > 0, --warmup >= 0 and --concurrency >= 1 please")
+    if args.duration <= 0 or args.warmup < 0 or args.prime <= 0 or min(args.concurrency) < 1:
+        parser.error("--duration and --prime > 0, --warmup >= 0, --concurrency >= 1 please")
 
     started_under = load_note()
     baseline, aduan_runs, label = run(args)
