@@ -117,6 +117,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "--loglevel",
         settings.log_level.upper(),
     ]
+    # Celery logs two INFO lines per task (received, succeeded): at hundreds of tasks a second that
+    # is real CPU and noise. Failures and retries still log at WARNING and above.
+    for name in ("celery.app.trace", "celery.worker.strategy"):
+        logging.getLogger(name).setLevel(
+            max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
+        )
     module.app.worker_main(argv=argv)
     return 0
 

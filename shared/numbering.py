@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, update
+from sqlalchemy import Insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,40 @@ def next_number(session: Session, series: str, year: int) -> int:
         session.execute(insert_ignoring_conflicts(dialect, Counter).values(name=name, value=0))
         value = session.execute(_bump(name)).scalar_one()  # type: ignore[call-overload]
     return int(value)
+
+
+_sequences_ready: set[str] = set()
+
+
+async def next_ticket_number(session: AsyncSession, year: int) -> int:
+    """The next ticket number of `year`.
+
+    On PostgreSQL a per-year SEQUENCE: `nextval` never waits for other filings, so concurrent
+    kiosks do not queue behind one row lock (a filing that rolls back leaves a gap; numbers are
+    never reused). On SQLite, where writers are serialized anyway, the gap-free counter row.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return await next_number_async(session, "ticket", year)
+    name = f"ticket_seq_{year:04d}"
+    if name not in _sequences_ready:
+        await _create_sequence(name)
+        _sequences_ready.add(name)
+    return int((await session.execute(text(f"SELECT nextval('{name}')"))).scalar_one())
+
+
+async def _create_sequence(name: str) -> None:
+    """CREATE SEQUENCE IF NOT EXISTS in its own autocommit connection (racing creators are fine)."""
+    from shared.db import async_engine
+
+    for attempt in range(3):
+        try:
+            async with async_engine().connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+            return
+        except IntegrityError:  # two processes created it at the same instant
+            if attempt == 2:
+                raise
 
 
 async def next_number_async(session: AsyncSession, series: str, year: int) -> int:

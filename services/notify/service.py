@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.notify.channels import Outgoing, channel_for
@@ -58,8 +58,9 @@ def notify(
     dialect = session.get_bind().dialect.name
     for channel, address in recipients(complaint, event, method):
         subject, body = render(event, {**context, "full": channel == "email"})
-        session.execute(
-            insert_ignoring_conflicts(dialect, Notification).values(
+        notification_id = session.execute(
+            insert_ignoring_conflicts(dialect, Notification)
+            .values(
                 complaint_id=complaint.id,
                 event=event.value,
                 channel=channel,
@@ -70,22 +71,32 @@ def notify(
                 body=body,
                 created_at=now,
             )
-        )
-        row = session.scalars(
-            select(Notification).where(
-                Notification.complaint_id == complaint.id,
-                Notification.event == event.value,
-                Notification.channel == channel,
-                Notification.recipient == address,
-            )
-        ).one()
-        if row.status == "sent":
-            continue  # a redelivered task: already sent
+            .returning(Notification.id)
+        ).scalar()
+        if notification_id is None:  # a redelivered task: the row exists
+            notification_id, status = session.execute(
+                select(Notification.id, Notification.status).where(
+                    Notification.complaint_id == complaint.id,
+                    Notification.event == event.value,
+                    Notification.channel == channel,
+                    Notification.recipient == address,
+                )
+            ).one()
+            if status == "sent":
+                continue
         result = channel_for(channel).send(
-            Outgoing(row.id, channel, address, subject if channel == "email" else None, body)
+            Outgoing(notification_id, channel, address, subject if channel == "email" else None, body)
         )
-        row.status, row.gateway = result.status, result.gateway
-        row.provider_id, row.error = result.provider_id, result.error
-        row.sent_at = now if result.status == "sent" else None
+        session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(
+                status=result.status,
+                gateway=result.gateway,
+                provider_id=result.provider_id,
+                error=result.error,
+                sent_at=now if result.status == "sent" else None,
+            )
+        )
         sent += result.status == "sent"
     return sent
