@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import select
 
+from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.models import Kiosk, Unit, User
@@ -74,3 +77,31 @@ def ensure_admin() -> str | None:
     password = new_password()
     add_user("admin", role=Role.ADMIN.value, unit=None, password=password, full_name="Administrator")
     return password
+
+
+def month_view(first: date) -> list[str]:
+    """One line per day of the month: its open hours, or why the office is closed."""
+    from shared.clock import calendar_for
+    from shared.office_days import overrides
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    with unit_of_work() as session:
+        days = overrides(session)
+    calendar = calendar_for(settings, days)
+    if not isinstance(calendar, OfficeCalendar):
+        return [f"Kalender {settings.calendar}: buka 24 jam setiap hari."]
+    lines = [f"Kalender kantor {first:%m/%Y} (WIB)"]
+    day = first
+    while day.month == first.month:
+        reason = calendar.closed_reason(day)
+        if reason is None:
+            spans = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in calendar.spans(day))
+            lines.append(f"{day.isoformat()} {_DAY_NAMES[day.weekday()]:<6} buka  {spans}")
+        else:
+            lines.append(f"{day.isoformat()} {_DAY_NAMES[day.weekday()]:<6} tutup {reason}")
+        day += timedelta(days=1)
+    return lines
+
+
+_DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")

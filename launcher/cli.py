@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from shared.settings import ConfigError
 
@@ -70,6 +71,57 @@ def cmd_kiosks_add(args: argparse.Namespace) -> int:
         return 1
     print(f"Kios {args.name} dibuat. Simpan kunci berikut; kunci hanya ditampilkan sekali:")
     print(key)
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"tanggal tidak valid: {text} (format YYYY-MM-DD)") from exc
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bulan tidak valid: {text} (format YYYY-MM)") from exc
+
+
+def cmd_calendar_set(args: argparse.Namespace) -> int:
+    from shared import office_days
+    from shared.clock import now
+    from shared.db import unit_of_work
+
+    reason = (args.reason or "").strip()
+    if not reason:
+        print("Gagal: --reason wajib diisi.", file=sys.stderr)
+        return 1
+    with unit_of_work() as session:
+        office_days.set_override(
+            session, args.day, open_=args.command_name == "open", reason=reason, actor="cli", now=now()
+        )
+    state = "dibuka" if args.command_name == "open" else "ditutup"
+    print(f"{args.day.isoformat()} {state}: {reason}. Tenggat yang berjalan dihitung ulang.")
+    return 0
+
+
+def cmd_calendar_clear(args: argparse.Namespace) -> int:
+    from shared import office_days
+    from shared.clock import now
+    from shared.db import unit_of_work
+
+    with unit_of_work() as session:
+        found = office_days.clear_override(session, args.day, now=now())
+    print(f"{args.day.isoformat()}: " + ("pengecualian dihapus." if found else "tidak ada pengecualian."))
+    return 0
+
+
+def cmd_calendar_show(args: argparse.Namespace) -> int:
+    from launcher.admin import month_view
+
+    for line in month_view(args.month):
+        print(line)
     return 0
 
 
@@ -195,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")
     p.add_argument("name")
     p.set_defaults(func=cmd_kiosks_add)
+
+    cal = sub.add_parser("calendar", help="office calendar").add_subparsers(dest="sub", required=True)
+    for name, what in (("close", "close a day (extra holiday)"), ("open", "open a day despite a holiday")):
+        p = cal.add_parser(name, parents=[common], help=what)
+        p.add_argument("day", type=_day, help="YYYY-MM-DD")
+        p.add_argument("--reason", required=True)
+        p.set_defaults(func=cmd_calendar_set, command_name=name)
+    p = cal.add_parser("clear", parents=[common], help="remove a day's override")
+    p.add_argument("day", type=_day, help="YYYY-MM-DD")
+    p.set_defaults(func=cmd_calendar_clear)
+    p = cal.add_parser("show", parents=[common], help="open hours and closed days of a month")
+    p.add_argument("month", type=_month, help="YYYY-MM")
+    p.set_defaults(func=cmd_calendar_show)
 
     p = sub.add_parser("serve", parents=[common], help="run one HTTP API")
     p.add_argument("service", choices=sorted(SERVICES))

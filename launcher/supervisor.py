@@ -223,6 +223,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     env = {**os.environ, "ADUAN_DATA_DIR": str(settings.data_dir), "PYTHONUNBUFFERED": "1"}
     broker_url, broker = _broker(settings, run_dir, log_dir, env)
     env["ADUAN_BROKER_URL"] = broker_url
+    (run_dir / "broker_url").write_text(broker_url)
     env.setdefault("ADUAN_PUBLIC_BASE_URL", f"http://{host}:{intake_port}")
     os.environ["ADUAN_BROKER_URL"] = broker_url
     upgrade(settings)
@@ -238,6 +239,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
             file=sys.stderr,
         )
         _stop_all(children, broker)
+        (run_dir / "broker_url").unlink(missing_ok=True)
         return 1
 
     where = "SQLite " + str(settings.sqlite_path) if settings.embedded else "PostgreSQL"
@@ -278,5 +280,6 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     _stop_all(children, broker)
     for pid_file in run_dir.glob("*.pid"):
         pid_file.unlink(missing_ok=True)
+    (run_dir / "broker_url").unlink(missing_ok=True)
     print("aduan: selesai.", flush=True)
     return 0

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import holidays
 
-from shared.clock import WIB
+WIB = ZoneInfo("Asia/Jakarta")
+
 
 # Longest walk through the calendar before giving up (a misconfiguration with no open hours).
 MAX_DAYS = 3 * 366
@@ -101,6 +103,8 @@ class OfficeCalendar:
     periods: tuple[Period, ...] = ()
     cuti_bersama_closes: bool = True
     overrides: Mapping[date, Override] = field(default_factory=dict)
+    # A standard of whole days ("1 day", P1D) counts each day as this much open time.
+    working_day: timedelta = timedelta(hours=7, minutes=30)
 
     # --- what a day looks like -----------------------------------------------------------------
 
@@ -152,10 +156,14 @@ class OfficeCalendar:
     # --- the Calendar interface ----------------------------------------------------------------
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
-        """The moment `budget` of open time after `start` has been used up."""
+        """The moment `budget` of open time after `start` has been used up.
+
+        Whole days in `budget` are working days of `working_day` open time each, so "1 day" from
+        Tuesday 10:00 ends Wednesday 10:00 (when both are ordinary working days).
+        """
         if budget <= timedelta(0):
             return start
-        remaining = budget
+        remaining = self.working_day * budget.days + (budget - timedelta(days=budget.days))
         for a, b in self._spans_from(start):
             if b - a >= remaining:
                 return (a + remaining).astimezone(start.tzinfo)

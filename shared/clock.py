@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
+from shared.calendar import WIB as WIB
+from shared.calendar import OfficeCalendar, Override, Period, parse_weekly
 from shared.settings import Settings
 from shared.sop import STEPS, Step
-
-WIB = ZoneInfo("Asia/Jakarta")
 
 
 def _system_now() -> datetime:
@@ -53,11 +53,28 @@ class AlwaysOpen:
         return max(end - start, timedelta(0))
 
 
-def calendar_for(settings: Settings) -> Calendar:
-    """The calendar the settings name."""
+def calendar_for(settings: Settings, overrides: Mapping[date, Override] | None = None) -> Calendar:
+    """The calendar the settings name, with the admin's day overrides."""
     if settings.calendar == "always_open":
         return AlwaysOpen()
-    raise ValueError(f"unknown calendar {settings.calendar!r}")
+    return replace(_office(settings), overrides=dict(overrides or {}))
+
+
+def _office(settings: Settings) -> OfficeCalendar:
+    key = (id(settings), settings.calendar)
+    cached = _offices.get(key)
+    if cached is None:
+        cached = OfficeCalendar(
+            weekly=parse_weekly(settings.office_hours),
+            periods=tuple(Period(p.first, p.last, parse_weekly(p.hours)) for p in settings.ramadan),
+            cuti_bersama_closes=settings.cuti_bersama_closes,
+            working_day=settings.working_day,
+        )
+        _offices[key] = cached
+    return cached
+
+
+_offices: dict[tuple[int, str], OfficeCalendar] = {}
 
 
 def step_standard(settings: Settings, step: Step) -> timedelta | None:
@@ -66,9 +83,14 @@ def step_standard(settings: Settings, step: Step) -> timedelta | None:
     return override if override is not None else STEPS[step].standard
 
 
-def step_due(settings: Settings, step: Step, entered_at: datetime) -> datetime | None:
+def step_due(
+    settings: Settings,
+    step: Step,
+    entered_at: datetime,
+    overrides: Mapping[date, Override] | None = None,
+) -> datetime | None:
     """When a complaint that entered `step` at `entered_at` breaches the step's standard."""
     standard = step_standard(settings, step)
     if standard is None:
         return None
-    return calendar_for(settings).add(entered_at, standard)
+    return calendar_for(settings, overrides).add(entered_at, standard)

@@ -6,19 +6,29 @@ import base64
 import json
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.calendar import DEFAULT_HOURS, DEFAULT_RAMADAN_HOURS, parse_weekly
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", ""}
 
 
 class ConfigError(RuntimeError):
     """Raised when the configuration cannot run; the message says what to set."""
+
+
+class RamadanPeriod(BaseModel):
+    """Dates (inclusive) with their own office hours, e.g. {"first": "2027-02-08", "last": ...}."""
+
+    first: date
+    last: date
+    hours: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RAMADAN_HOURS))
 
 
 class Settings(BaseSettings):
@@ -51,8 +61,15 @@ class Settings(BaseSettings):
     office_name: str = "Dinas Tenaga Kerja, Perindustrian dan Transmigrasi Kabupaten Wonosobo"
     kiosk_key_cache_seconds: float = 30.0
 
-    # Calendar used for step deadlines; office hours and holidays come with the SLA issue.
-    calendar: Literal["always_open"] = "always_open"
+    # Step deadlines count office time: weekly hours with breaks, Indonesian holidays (the
+    # `holidays` package), cuti bersama when it closes the office, Ramadan hours, admin overrides.
+    # `always_open` is a 24/7 calendar (tests, or an office that never closes).
+    calendar: Literal["office", "always_open"] = "office"
+    office_hours: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_HOURS))
+    ramadan: list[RamadanPeriod] = Field(default_factory=list)
+    cuti_bersama_closes: bool = True
+    # A standard of whole days counts each as this much open time (P1D = one working day).
+    working_day: timedelta = timedelta(hours=7, minutes=30)
     # Per-step time standards (ISO 8601 durations, office time); unset keeps the SOP's standard.
     sla_verification: timedelta | None = None
     sla_review: timedelta | None = None
@@ -78,6 +95,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    @model_validator(mode="after")
+    def _hours_are_valid(self) -> Settings:
+        parse_weekly(self.office_hours)  # raises ValueError with the offending day
+        for period in self.ramadan:
+            if period.last < period.first:
+                raise ValueError(f"ramadan period {period.first}..{period.last}: last before first")
+            parse_weekly(period.hours)
         return self
 
     @property
@@ -159,6 +185,10 @@ def _embedded_secrets(data_dir: Path) -> dict[str, str]:
 def load_settings() -> Settings:
     """Read the environment; on the embedded default, fill missing keys from the data folder."""
     settings = Settings()
+    running_broker = settings.data_dir / "run" / "broker_url"
+    if settings.embedded and settings.broker_url is None and running_broker.exists():
+        # `aduan up` is running on this data folder: CLI commands publish to its broker.
+        settings.broker_url = running_broker.read_text().strip() or None
     if settings.embedded and (settings.secret_key is None or settings.data_key is None):
         kept = _embedded_secrets(settings.data_dir)
         if settings.secret_key is None:

@@ -21,11 +21,13 @@ class Queue(StrEnum):
 
 class TaskName(StrEnum):
     HANDOFF = "routing.handoff"
+    RECOMPUTE = "routing.recompute_deadlines"
     NOTIFY = "notify.send"
 
 
 TASK_QUEUES: dict[TaskName, Queue] = {
     TaskName.HANDOFF: Queue.ROUTING,
+    TaskName.RECOMPUTE: Queue.ROUTING,
     TaskName.NOTIFY: Queue.NOTIFY,
 }
 

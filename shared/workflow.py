@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import office_days, outbox
 from shared.clock import WIB, step_due
 from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
 from shared.numbering import next_number
@@ -251,7 +251,7 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
     A compare-and-set on (step, version, pending): a redelivered or re-sent hand-off changes
     nothing and returns False. Arrival does not bump the version (no one could have acted on it).
     """
-    due = step_due(get_settings(), step, now)
+    due = step_due(get_settings(), step, now, office_days.overrides(session))
     result = session.execute(
         update(Complaint)
         .where(
@@ -280,6 +280,33 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
         )
     )
     return True
+
+
+def recompute_deadlines(session: Session, *, now: datetime) -> int:
+    """Recompute the step deadline of every complaint waiting in a queue (after a calendar change)."""
+    settings = get_settings()
+    days = office_days.overrides(session)
+    changed = 0
+    rows = session.execute(
+        select(Complaint.id, Complaint.step, Complaint.step_entered_at, Complaint.step_due_at).where(
+            Complaint.status == Status.OPEN.value,
+            Complaint.handoff_pending.is_(False),
+            Complaint.step_entered_at.is_not(None),
+        )
+    ).all()
+    for complaint_id, step, entered_at, due_at in rows:
+        if step is None or entered_at is None:  # excluded by the query; keeps the types honest
+            continue
+        due = step_due(settings, Step(step), entered_at, days)
+        if due != due_at:
+            session.execute(
+                update(Complaint)
+                .where(Complaint.id == complaint_id, Complaint.step == step)
+                .values(step_due_at=due)
+                .execution_options(synchronize_session=False)
+            )
+            changed += 1
+    return changed
 
 
 def _note_of(data: Inputs) -> str | None:

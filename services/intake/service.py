@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
-from shared import outbox
+from shared import office_days, outbox
 from shared.clock import WIB, step_due
 from shared.models import Base, Category, Complaint, History, IdempotencyKey, Kiosk, Outbox
 from shared.numbering import next_ticket_number
@@ -189,7 +189,7 @@ async def file_complaint(
     seq = await next_ticket_number(session, year)
     ticket = f"{settings.ticket_prefix}-{year}-{seq:06d}"
     code = new_tracking_code()
-    due = step_due(settings, Step.VERIFICATION, now)
+    due = step_due(settings, Step.VERIFICATION, now, await office_days.overrides_async(session))
     who = body.complainant
     complaint_id = await _insert(
         session,

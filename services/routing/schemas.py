@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -189,3 +189,23 @@ class CategoryView(BaseModel):
     unit: str | None
     position: int
     active: bool
+
+
+class CalendarDay(BaseModel):
+    day: date
+    open: bool
+    hours: list[str]
+    reason: str | None
+    override: bool
+
+
+class CalendarMonth(BaseModel):
+    month: str
+    calendar: str
+    days: list[CalendarDay]
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    open: bool = False
+    reason: str = Field(min_length=1, max_length=200)

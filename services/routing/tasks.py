@@ -7,13 +7,14 @@ import time
 
 from celery import Task
 
-from shared import outbox
+from shared import office_days, outbox
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import get_settings
 from shared.sop import Step
 from shared.tasks import TaskName, celery_app, task_options
 from shared.workflow import arrive
+from shared.workflow import recompute_deadlines as recompute_deadlines_in
 
 log = logging.getLogger(__name__)
 app = celery_app()
@@ -38,3 +39,16 @@ def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: i
             version,
         )
     return landed
+
+
+@app.task(**task_options(TaskName.RECOMPUTE))
+def recompute_deadlines(self: Task, outbox_id: int, reason: str) -> int:
+    """After a calendar change: every queued complaint's deadline, recomputed in office time."""
+    office_days.invalidate()
+    with unit_of_work() as session:
+        at = now()
+        if not outbox.mark_processed(session, outbox_id, now=at):
+            return 0
+        changed = recompute_deadlines_in(session, now=at)
+    log.info("recompute (%s): %d deadline(s) moved", reason, changed)
+    return changed

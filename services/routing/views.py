@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
@@ -16,17 +17,22 @@ from services.routing.schemas import (
     ActionAccepted,
     ActionIn,
     ArchiveView,
+    CalendarDay,
+    CalendarMonth,
     CategoryIn,
     CategoryPatch,
     CategoryView,
     ComplaintList,
     ComplaintView,
     Me,
+    OverrideIn,
     Token,
     Worklist,
 )
+from shared import office_days
 from shared.api import ApiError
-from shared.clock import now, to_wib
+from shared.calendar import OfficeCalendar
+from shared.clock import calendar_for, now, to_wib
 from shared.models import Category, Unit
 from shared.settings import get_settings
 from shared.validation import FieldError, InputError
@@ -171,3 +177,51 @@ def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: A
             if name in changes and changes[name] is not None:
                 setattr(category, name, changes[name])
     return _category_view(category)
+
+
+@router.get("/calendar", response_model=CalendarMonth)
+def calendar(
+    session: SessionDep,
+    _user: CurrentUser,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+) -> CalendarMonth:
+    """Open hours and closed days (with the reason) of one month, in WIB."""
+    first = date.fromisoformat(f"{month}-01")
+    cal = calendar_for(get_settings(), office_days.overrides(session))
+    days: list[CalendarDay] = []
+    day = first
+    while day.month == first.month:
+        if isinstance(cal, OfficeCalendar):
+            reason = cal.closed_reason(day)
+            spans = [f"{a:%H:%M}-{b:%H:%M}" for a, b in cal.spans(day)]
+        else:
+            reason, spans = None, ["00:00-24:00"]
+        override = office_days.overrides(session).get(day)
+        days.append(
+            CalendarDay(
+                day=day, open=reason is None, hours=spans, reason=reason, override=override is not None
+            )
+        )
+        day += timedelta(days=1)
+    return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
+
+
+@router.put("/calendar/overrides/{day}", response_model=CalendarDay)
+def set_override(day: date, body: OverrideIn, session: SessionDep, admin: AdminUser) -> CalendarDay:
+    """Close a day (or open it despite a holiday); pending deadlines are recomputed."""
+    with session.begin():
+        office_days.set_override(
+            session, day, open_=body.open, reason=body.reason, actor=admin.username, now=now()
+        )
+    return CalendarDay(
+        day=day, open=body.open, hours=[], reason=None if body.open else body.reason, override=True
+    )
+
+
+@router.delete("/calendar/overrides/{day}", status_code=204)
+def clear_override(day: date, session: SessionDep, _admin: AdminUser) -> Response:
+    with session.begin():
+        found = office_days.clear_override(session, day, now=now())
+    if not found:
+        raise ApiError(404, "not_found", "Tidak ada pengecualian pada tanggal ini.")
+    return Response(status_code=204)

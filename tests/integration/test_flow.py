@@ -376,3 +376,37 @@ def _admin_password(stack: Stack) -> str:
         if line.strip().startswith("admin / "):
             return line.strip().removeprefix("admin / ")
     raise AssertionError(f"no admin password in the banner:\n{stack.banner}")
+
+
+def test_the_office_calendar_by_api(stack: Stack) -> None:
+    month = stack.staff("fo", "GET", "/calendar", params={"month": "2026-12"}).json()
+    days = {d["day"]: d for d in month["days"]}
+    assert month["calendar"] == "office"
+    assert days["2026-12-25"]["open"] is False and days["2026-12-25"]["reason"] == "Hari Raya Natal"
+    assert days["2026-12-04"]["hours"] == ["07:30-11:30", "13:00-16:30"]  # Friday
+    admin = {"Authorization": f"Bearer {stack.login('admin', _admin_password(stack))}"}
+    day = f"2031-01-0{2 if stack.name == 'postgres' else 3}"
+    assert stack.staff("fo", "PUT", f"/calendar/overrides/{day}", json={"reason": "x"}).status_code == 403
+    r = httpx.put(
+        f"{stack.staff_url}/api/v1/calendar/overrides/{day}",
+        headers=admin,
+        json={"open": False, "reason": "Rapat kerja"},
+    )
+    assert r.status_code == 200, r.text
+    shown = stack.staff("fo", "GET", "/calendar", params={"month": day[:7]}).json()["days"]
+    assert {d["day"]: d for d in shown}[day]["reason"] == "Rapat kerja"
+    # the change queued a recomputation of pending deadlines, which a routing worker ran
+    _eventually(
+        lambda: stack.sql(
+            "SELECT count(*) FROM outbox WHERE task = 'routing.recompute_deadlines' AND processed_at IS NULL"
+        )[0][0],
+        lambda n: n == 0,
+    )
+    assert (
+        httpx.delete(f"{stack.staff_url}/api/v1/calendar/overrides/{day}", headers=admin).status_code == 204
+    )
+    assert (
+        httpx.delete(f"{stack.staff_url}/api/v1/calendar/overrides/{day}", headers=admin).status_code == 404
+    )
+    bad = stack.staff("fo", "GET", "/calendar", params={"month": "2026-13"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.month"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -60,6 +61,33 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
             check=True,
         )
         first.kiosk_key = out.stdout.strip().splitlines()[-1]
+        # calendar commands act on the running instance (and publish to its spawned broker)
+        cli = [sys.executable, "-m", "launcher.cli", "calendar"]
+        closed = subprocess.run(
+            [*cli, "close", "2031-01-06", "--reason", "Uji tutup", "--data-dir", str(tmp_path)],
+            env=first.env,
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        )
+        assert "2031-01-06 ditutup" in closed.stdout
+        shown = subprocess.run(
+            [*cli, "show", "2031-01", "--data-dir", str(tmp_path)],
+            env=first.env,
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        )
+        assert "2031-01-06 Senin  tutup Uji tutup" in shown.stdout
+        assert "2031-01-01 Rabu   tutup" in shown.stdout  # Tahun Baru
+        rows = first.sql("SELECT processed_at FROM outbox WHERE task = 'routing.recompute_deadlines'")
+        deadline = time.monotonic() + 5  # less than the reconciler's grace: published right away
+        while rows[0][0] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            rows = first.sql("SELECT processed_at FROM outbox WHERE task = 'routing.recompute_deadlines'")
+        assert rows[0][0] is not None
         filed = first.file(complaint_body()).json()
     finally:
         assert first.stop() == 0

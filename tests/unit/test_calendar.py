@@ -113,3 +113,10 @@ def test_bad_hours_are_refused() -> None:
         parse_weekly({"senin": ["07:30-12:00"]})
     with pytest.raises(ValueError, match="no open office hours"):
         OfficeCalendar({}).add(wib(2026, 11, 25, 8, 0), MIN30)
+
+
+def test_a_day_long_standard_is_one_working_day(office: OfficeCalendar) -> None:
+    assert office.add(wib(2026, 11, 24, 10, 0), timedelta(days=1)) == wib(2026, 11, 25, 10, 0)
+    # Friday 14:00-16:30 is 2.5 h, so Monday supplies 5 h: 07:30-12:00 and 13:00-13:30
+    assert office.add(wib(2026, 11, 27, 14, 0), timedelta(days=1)) == wib(2026, 11, 30, 13, 30)
+    assert office.add(wib(2026, 11, 24, 10, 0), timedelta(days=2, minutes=30)) == wib(2026, 11, 26, 10, 30)

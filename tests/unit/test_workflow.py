@@ -381,3 +381,25 @@ def test_reconcile_resends_unprocessed_messages_with_backoff_then_gives_up(sessi
     pruned = outbox.prune(session, now=T0 + timedelta(days=8), settings=settings)
     assert pruned == 1  # the processed row goes; the dead one stays for review
     assert session.scalars(select(Outbox.id)).all() == [row.id]
+
+
+def test_a_calendar_change_recomputes_pending_deadlines(session: Session, complaint: Complaint) -> None:
+    from datetime import date
+
+    from shared import office_days
+    from shared.workflow import recompute_deadlines
+
+    assert complaint.step_due_at == T0 + timedelta(minutes=30)  # Wednesday 10:30 WIB
+    office_days.set_override(session, date(2026, 11, 25), open_=False, reason="Rapat", actor="admin", now=T0)
+    session.flush()
+    assert recompute_deadlines(session, now=T0) == 1
+    session.refresh(complaint)
+    # entered on a closed day: the 30 minutes start at Thursday's opening, 07:30 WIB (00:30 UTC)
+    assert complaint.step_due_at == T0.replace(day=26, hour=1, minute=0)
+    assert [t for t, _ in outbox_tasks(session)] == [TaskName.RECOMPUTE.value]
+    assert office_days.clear_override(session, date(2026, 11, 25), now=T0)
+    session.flush()
+    assert recompute_deadlines(session, now=T0) == 1
+    session.refresh(complaint)
+    assert complaint.step_due_at == T0 + timedelta(minutes=30)
+    office_days.invalidate()

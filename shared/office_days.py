@@ -1,0 +1,74 @@
+"""The admin's calendar overrides: stored in the database, read through a short per-process cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from shared import outbox
+from shared.calendar import Override
+from shared.models import CalendarOverride
+from shared.tasks import TaskName
+
+TTL = 30.0  # seconds a process trusts its copy; a change is also pushed by the recompute task
+_cache: dict[str, tuple[float, dict[date, Override]]] = {}
+
+
+def _fresh() -> dict[date, Override] | None:
+    hit = _cache.get("overrides")
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def _keep(rows: list[CalendarOverride]) -> dict[date, Override]:
+    value = {r.day: Override(r.day, r.open, r.reason) for r in rows}
+    _cache["overrides"] = (time.monotonic() + TTL, value)
+    return value
+
+
+def invalidate() -> None:
+    _cache.pop("overrides", None)
+
+
+def overrides(session: Session) -> Mapping[date, Override]:
+    """Every override (cached for TTL seconds)."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _keep(list(session.scalars(select(CalendarOverride))))
+
+
+async def overrides_async(session: AsyncSession) -> Mapping[date, Override]:
+    """Async twin of `overrides` for the intake API."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _keep(list(await session.scalars(select(CalendarOverride))))
+
+
+def set_override(session: Session, day: date, *, open_: bool, reason: str, actor: str, now: datetime) -> None:
+    """Close (or open) `day`, and queue the recomputation of pending deadlines."""
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        session.add(CalendarOverride(day=day, open=open_, reason=reason, created_by=actor, created_at=now))
+    else:
+        row.open, row.reason, row.created_by, row.created_at = open_, reason, actor, now
+    _changed(session, now)
+
+
+def clear_override(session: Session, day: date, *, now: datetime) -> bool:
+    """Remove the override of `day`; False if there was none."""
+    result = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+    if not getattr(result, "rowcount", 0):
+        return False
+    _changed(session, now)
+    return True
+
+
+def _changed(session: Session, now: datetime) -> None:
+    invalidate()
+    outbox.enqueue(session, TaskName.RECOMPUTE, {"reason": "calendar"}, now=now)
