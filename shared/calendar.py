@@ -156,19 +156,22 @@ class OfficeCalendar:
     # --- the Calendar interface ----------------------------------------------------------------
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
-        """The moment `budget` of open time after `start` has been used up.
-
-        Whole days in `budget` are working days of `working_day` open time each, so "1 day" from
-        Tuesday 10:00 ends Wednesday 10:00 (when both are ordinary working days).
-        """
+        """The moment `budget` of open time after `start` has been used up."""
         if budget <= timedelta(0):
             return start
-        remaining = self.working_day * budget.days + (budget - timedelta(days=budget.days))
+        remaining = budget
         for a, b in self._spans_from(start):
             if b - a >= remaining:
                 return (a + remaining).astimezone(start.tzinfo)
             remaining -= b - a
         raise AssertionError("unreachable: _spans_from raises when it runs out")  # pragma: no cover
+
+    def budget(self, standard: timedelta) -> timedelta:
+        """Open time a standard stands for: each whole day is one working day.
+
+        So "1 day" from Tuesday 10:00 ends Wednesday 10:00 (both ordinary working days).
+        """
+        return self.working_day * standard.days + (standard - timedelta(days=standard.days))
 
     def open_time(self, start: datetime, end: datetime) -> timedelta:
         """Open time between `start` and `end`."""

@@ -40,7 +40,11 @@ class Calendar(Protocol):
 
     def add(self, start: datetime, budget: timedelta) -> datetime: ...
 
+    def budget(self, standard: timedelta) -> timedelta: ...
+
     def open_time(self, start: datetime, end: datetime) -> timedelta: ...
+
+    def next_open(self, moment: datetime) -> datetime: ...
 
 
 class AlwaysOpen:
@@ -48,6 +52,12 @@ class AlwaysOpen:
 
     def add(self, start: datetime, budget: timedelta) -> datetime:
         return start + budget
+
+    def budget(self, standard: timedelta) -> timedelta:
+        return standard
+
+    def next_open(self, moment: datetime) -> datetime:
+        return moment
 
     def open_time(self, start: datetime, end: datetime) -> timedelta:
         return max(end - start, timedelta(0))
@@ -90,7 +100,19 @@ def step_due(
     overrides: Mapping[date, Override] | None = None,
 ) -> datetime | None:
     """When a complaint that entered `step` at `entered_at` breaches the step's standard."""
+    return step_deadline(settings, step, entered_at, overrides)
+
+
+def step_deadline(
+    settings: Settings,
+    step: Step,
+    entered_at: datetime,
+    overrides: Mapping[date, Override] | None = None,
+    share: float = 1.0,
+) -> datetime | None:
+    """When `share` of the step's standard (in office time) is used up, from `entered_at`."""
     standard = step_standard(settings, step)
     if standard is None:
         return None
-    return calendar_for(settings, overrides).add(entered_at, standard)
+    calendar = calendar_for(settings, overrides)
+    return calendar.add(entered_at, calendar.budget(standard) * share)

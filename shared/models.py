@@ -163,6 +163,8 @@ class Complaint(Base):
 
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     answer: Mapped[str | None] = mapped_column(Text)
+    # 0 on time; 1 past the step's standard (escalated); 2 past twice the standard (kepala dinas).
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     received_at: Mapped[datetime]
     step_entered_at: Mapped[datetime | None]
@@ -175,6 +177,49 @@ class Complaint(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+
+class Deadline(Base):
+    """A timer as a row: a reminder, a breach or a second-level breach of one stay at one step.
+
+    The sweeper claims due rows and fires each once, guarded by the complaint still being in the
+    same stay (same step, same `step_entered_at`); a row whose stay ended is closed unfired.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "step", "entered_at", "kind", name="uq_deadlines_once"),
+        Index(
+            "ix_deadlines_due",
+            "due_at",
+            postgresql_where=text("fired_at IS NULL"),
+            sqlite_where=text("fired_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    entered_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # reminder / breach / second
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(20))  # fired / stale
+
+
+class Escalation(Base):
+    """A reminder to the holder or an escalation to the next level, for the target's view."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    entered_at: Mapped[datetime]
+    level: Mapped[int] = mapped_column(Integer)  # 0 reminder, 1 breach, 2 second level
+    target_role: Mapped[str] = mapped_column(String(30), index=True)
+    target_unit: Mapped[str | None] = mapped_column(String(50))
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    notify_at: Mapped[datetime]  # staff notices wait for office hours
 
 
 class History(Base):

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     office_hours: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_HOURS))
     ramadan: list[RamadanPeriod] = Field(default_factory=list)
     cuti_bersama_closes: bool = True
+    # Reminder to the holder at this share of the step's budget; at breach the next level of the
+    # chain is told, at twice the budget the kepala dinas.
+    reminder_share: float = Field(default=0.75, gt=0, lt=1)
+    escalation_chain: dict[str, str] = Field(
+        default_factory=lambda: {
+            "front_office": "kasubag_umum",
+            "kasubag_umum": "sekretaris",
+            "bidang": "sekretaris",
+            "sekretaris": "kepala_dinas",
+        }
+    )
     # A standard of whole days counts each as this much open time (P1D = one working day).
     working_day: timedelta = timedelta(hours=7, minutes=30)
     # Per-step time standards (ISO 8601 durations, office time); unset keeps the SOP's standard.

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import office_days, outbox
+from shared import office_days, outbox, sla
 from shared.clock import WIB, step_due
 from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
 from shared.numbering import next_number
@@ -229,6 +229,7 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
         return
     complaint.step_entered_at = None
     complaint.step_due_at = None
+    complaint.escalation_level = 0
     if isinstance(target, Step):
         complaint.step = target.value
         complaint.handoff_pending = True
@@ -251,7 +252,9 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
     A compare-and-set on (step, version, pending): a redelivered or re-sent hand-off changes
     nothing and returns False. Arrival does not bump the version (no one could have acted on it).
     """
-    due = step_due(get_settings(), step, now, office_days.overrides(session))
+    settings = get_settings()
+    days = office_days.overrides(session)
+    due = step_due(settings, step, now, days)
     result = session.execute(
         update(Complaint)
         .where(
@@ -260,7 +263,7 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
             Complaint.version == version,
             Complaint.handoff_pending.is_(True),
         )
-        .values(handoff_pending=False, step_entered_at=now, step_due_at=due)
+        .values(handoff_pending=False, step_entered_at=now, step_due_at=due, escalation_level=0)
         .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
@@ -278,6 +281,9 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
             detail=None,
             version=version,
         )
+    )
+    sla.schedule(
+        session, complaint_id=complaint_id, step=step, entered_at=now, settings=settings, overrides=days
     )
     return True
 
@@ -306,7 +312,7 @@ def recompute_deadlines(session: Session, *, now: datetime) -> int:
                 .execution_options(synchronize_session=False)
             )
             changed += 1
-    return changed
+    return changed + sla.reschedule(session, settings=settings, overrides=days)
 
 
 def _note_of(data: Inputs) -> str | None:

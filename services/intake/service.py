@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
-from shared import office_days, outbox
+from shared import office_days, outbox, sla
 from shared.clock import WIB, step_due
-from shared.models import Base, Category, Complaint, History, IdempotencyKey, Kiosk, Outbox
+from shared.models import Base, Category, Complaint, Deadline, History, IdempotencyKey, Kiosk, Outbox
 from shared.numbering import next_ticket_number
 from shared.security import cipher, kiosk_key_hash, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
@@ -189,7 +189,8 @@ async def file_complaint(
     seq = await next_ticket_number(session, year)
     ticket = f"{settings.ticket_prefix}-{year}-{seq:06d}"
     code = new_tracking_code()
-    due = step_due(settings, Step.VERIFICATION, now, await office_days.overrides_async(session))
+    days = await office_days.overrides_async(session)
+    due = step_due(settings, Step.VERIFICATION, now, days)
     who = body.complainant
     complaint_id = await _insert(
         session,
@@ -242,6 +243,11 @@ async def file_complaint(
         },
         returning=False,
     )
+    timers = sla.timers(
+        complaint_id=complaint_id, step=Step.VERIFICATION, entered_at=now, settings=settings, overrides=days
+    )
+    if timers:
+        await session.execute(insert(Deadline).values(timers))
     messages: list[outbox.Message] = []
     if who.phone or who.email:
         payload: NotifyPayload = {

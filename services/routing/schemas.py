@@ -30,6 +30,7 @@ class WorklistItem(BaseModel):
     received_at: datetime
     step_due_at: datetime | None
     overdue: bool
+    escalation_level: int
     waiting_on_site: bool
     version: int
 
@@ -44,6 +45,7 @@ class ComplaintSummary(BaseModel):
     received_at: datetime
     step_due_at: datetime | None
     overdue: bool
+    escalation_level: int
     waiting_on_site: bool
     version: int
 
@@ -189,6 +191,24 @@ class CategoryView(BaseModel):
     unit: str | None
     position: int
     active: bool
+
+
+class EscalationItem(BaseModel):
+    ticket: str
+    subject: str
+    step: str
+    level: int  # 0 reminder, 1 past the standard, 2 past twice the standard
+    label: str
+    holder_role: str
+    unit: str | None
+    due_at: datetime
+    fired_at: datetime
+    notify_at: datetime
+
+
+class EscalationList(BaseModel):
+    items: list[EscalationItem]
+    total: int
 
 
 class CalendarDay(BaseModel):

@@ -19,15 +19,19 @@ from services.routing.schemas import (
     ComplaintView,
     DeliveryView,
     DispositionView,
+    EscalationItem,
+    EscalationList,
     HistoryView,
     WorklistItem,
 )
+from shared import sla
 from shared.api import ApiError
-from shared.models import Complaint, DeliveryAttempt, Disposition, History
+from shared.models import Complaint, DeliveryAttempt, Disposition, Escalation, History
 from shared.settings import get_settings
 from shared.sop import (
     OUTCOME_LABELS,
     READ_ALL_ROLES,
+    STEPS,
     Outcome,
     Role,
     Status,
@@ -57,7 +61,13 @@ def worklist(
     rows = session.scalars(
         select(Complaint)
         .where(*where)
-        .order_by(Complaint.step_due_at.is_(None), Complaint.step_due_at, Complaint.id)
+        # a complainant waiting at the desk first, then the oldest deadline
+        .order_by(
+            Complaint.waiting_on_site.desc(),
+            Complaint.step_due_at.is_(None),
+            Complaint.step_due_at,
+            Complaint.id,
+        )
         .limit(limit)
         .offset(offset)
     ).all()
@@ -104,6 +114,7 @@ def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
         "received_at": c.received_at,
         "step_due_at": c.step_due_at,
         "overdue": _overdue(c, at),
+        "escalation_level": c.escalation_level,
         "waiting_on_site": c.waiting_on_site,
         "version": c.version,
     }
@@ -302,3 +313,44 @@ def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
         delivery_attempts=_deliveries(session, c.id),
         handoffs=_history(session, c.id),
     )
+
+
+def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -> EscalationList:
+    """Reminders and escalations addressed to the caller's role (and unit) on stays still running."""
+    where: list[ColumnElement[bool]] = [
+        Escalation.target_role == user.role.value,
+        Complaint.status == Status.OPEN.value,
+        Complaint.step == Escalation.step,
+        Complaint.step_entered_at == Escalation.entered_at,
+    ]
+    if user.role == Role.BIDANG:
+        where.append(Escalation.target_unit == user.unit)
+    query = select(Escalation, Complaint).join(Complaint, Complaint.id == Escalation.complaint_id)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(Escalation)
+            .join(Complaint, Complaint.id == Escalation.complaint_id)
+            .where(*where)
+        )
+        or 0
+    )
+    rows = session.execute(
+        query.where(*where).order_by(Escalation.level.desc(), Escalation.fired_at).limit(limit).offset(offset)
+    ).all()
+    items = [
+        EscalationItem(
+            ticket=c.ticket,
+            subject=c.subject,
+            step=e.step,
+            level=e.level,
+            label=sla.LABELS[e.level],
+            holder_role=STEPS[Step(e.step)].role.value,
+            unit=c.unit_code,
+            due_at=e.due_at,
+            fired_at=e.fired_at,
+            notify_at=e.notify_at,
+        )
+        for e, c in rows
+    ]
+    return EscalationList(items=items, total=int(total))

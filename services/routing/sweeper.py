@@ -7,7 +7,7 @@ import signal
 import threading
 from types import FrameType
 
-from shared import outbox
+from shared import office_days, outbox, sla
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import Settings, get_settings
@@ -21,6 +21,10 @@ def sweep_once(settings: Settings) -> int:
         at = now()
         messages = outbox.reconcile(session, now=at, settings=settings)
         outbox.prune(session, now=at, settings=settings)
+    with unit_of_work() as session:
+        fired = sla.fire_due(session, now=now(), settings=settings, overrides=office_days.overrides(session))
+    if fired:
+        log.info("sweeper: %d reminder(s)/escalation(s) fired", fired)
     if messages:
         log.info("sweeper: re-sending %d outbox message(s)", len(messages))
         outbox.publish(messages)

@@ -24,6 +24,7 @@ from services.routing.schemas import (
     CategoryView,
     ComplaintList,
     ComplaintView,
+    EscalationList,
     Me,
     OverrideIn,
     Token,
@@ -81,6 +82,17 @@ def worklist(
     """The caller's queue, oldest deadline first."""
     items, total = service.worklist(session, user, at=now(), limit=limit, offset=offset)
     return Worklist(items=items, total=total)
+
+
+@router.get("/escalations", response_model=EscalationList)
+def escalations(
+    session: SessionDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EscalationList:
+    """Reminders (to the holder) and escalations (to the next level) of stays still running."""
+    return service.escalations(session, user, limit=limit, offset=offset)
 
 
 @router.get("/complaints", response_model=ComplaintList)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from shared.db import make_engine
 from shared.migrate import upgrade
+from shared.models import Complaint
+from shared.security import cipher
 from shared.settings import Settings, get_settings
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -37,3 +39,31 @@ def session(engine: Engine) -> Iterator[Session]:
         with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
             yield s
         trans.rollback()
+
+
+@pytest.fixture
+def complaint(session: Session) -> Complaint:
+    c = Complaint(
+        ticket="ADU-2026-999999",
+        tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
+        status="open",
+        step="verification",
+        outcome=None,
+        handoff_pending=False,
+        channel="kiosk",
+        subject="THR belum dibayar",
+        description="Perusahaan belum membayar THR.",
+        category_code="thr",
+        waiting_on_site=False,
+        preferred_reply="sms",
+        confidential=True,
+        complainant_name="Budi",
+        phone="+6281234567890",
+        received_at=T0,
+        step_entered_at=T0,
+        step_due_at=T0 + timedelta(minutes=30),
+        updated_at=T0,
+    )
+    session.add(c)
+    session.flush()
+    return c

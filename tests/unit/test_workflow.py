@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.models import Complaint, DeliveryAttempt, Disposition, History, Outbox
-from shared.security import cipher
 from shared.sop import Outcome, Role, Status, Step
 from shared.tasks import TaskName
 from shared.validation import InputError
@@ -31,43 +30,6 @@ DISPOSE: dict[str, Any] = {
     "urgency": "segera",
 }
 FORWARD: dict[str, Any] = {"identity_verified": True, "id_document": "KTP"}
-
-
-@pytest.fixture
-def complaint(session: Session) -> Complaint:
-    c = Complaint(
-        ticket="ADU-2026-999999",
-        tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
-        status="open",
-        step="verification",
-        outcome=None,
-        handoff_pending=False,
-        channel="kiosk",
-        subject="THR belum dibayar",
-        description="Perusahaan belum membayar THR.",
-        category_code="thr",
-        waiting_on_site=False,
-        preferred_reply="sms",
-        confidential=True,
-        complainant_name="Budi",
-        phone="+6281234567890",
-        received_at=T0,
-        step_entered_at=T0,
-        step_due_at=T0 + timedelta(minutes=30),
-        updated_at=T0,
-    )
-    session.add(c)
-    session.flush()
-    return c
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def tick(self) -> Any:
-        self.at += timedelta(minutes=1)
-        return self.at
 
 
 def act(session: Session, c: Complaint, actor: Actor, action: str, **inputs: Any) -> Any:

@@ -1,0 +1,170 @@
+"""The SLA clock of each stay at a step: reminder, breach and second-level breach as rows.
+
+`schedule()` writes the three timers when a complaint lands in a queue; the sweeper's `fire_due()`
+claims the due ones (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite) and fires
+each once, in the claiming transaction, guarded by the complaint still being in that stay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from shared.calendar import Override
+from shared.clock import calendar_for, step_deadline
+from shared.models import Complaint, Deadline, Escalation, History
+from shared.settings import Settings
+from shared.sop import STEPS, Role, Status, Step
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "sistem"
+KINDS: tuple[tuple[str, int], ...] = (("reminder", 0), ("breach", 1), ("second", 2))
+LABELS = {
+    0: "Pengingat: batas waktu tahap ini segera tiba",
+    1: "Melewati batas waktu: dieskalasi ke atasan",
+    2: "Melewati dua kali batas waktu: dieskalasi ke Kepala Dinas",
+}
+
+
+def _share(settings: Settings, level: int) -> float:
+    return settings.reminder_share if level == 0 else float(level)
+
+
+def timers(
+    *,
+    complaint_id: int,
+    step: Step,
+    entered_at: datetime,
+    settings: Settings,
+    overrides: Mapping[date, Override],
+) -> list[dict[str, Any]]:
+    """The reminder, breach and second-level timers of a stay, as rows ([] without a standard)."""
+    out: list[dict[str, Any]] = []
+    for kind, level in KINDS:
+        due = step_deadline(settings, step, entered_at, overrides, _share(settings, level))
+        if due is None:
+            return []
+        out.append(
+            {
+                "complaint_id": complaint_id,
+                "step": step.value,
+                "entered_at": entered_at,
+                "kind": kind,
+                "due_at": due,
+                "fired_at": None,
+                "result": None,
+            }
+        )
+    return out
+
+
+def schedule(
+    session: Session,
+    *,
+    complaint_id: int,
+    step: Step,
+    entered_at: datetime,
+    settings: Settings,
+    overrides: Mapping[date, Override],
+) -> None:
+    """Write the timers of a stay in the caller's transaction (one multi-row INSERT)."""
+    rows = timers(
+        complaint_id=complaint_id, step=step, entered_at=entered_at, settings=settings, overrides=overrides
+    )
+    if rows:
+        session.execute(insert(Deadline).values(rows))
+
+
+def reschedule(session: Session, *, settings: Settings, overrides: Mapping[date, Override]) -> int:
+    """After a calendar change: recompute every unfired timer; returns how many moved."""
+    moved = 0
+    for d in session.scalars(select(Deadline).where(Deadline.fired_at.is_(None))):
+        level = dict(KINDS)[d.kind]
+        due = step_deadline(settings, Step(d.step), d.entered_at, overrides, _share(settings, level))
+        if due is not None and due != d.due_at:
+            d.due_at = due
+            moved += 1
+    return moved
+
+
+def target_of(settings: Settings, holder: Role, level: int) -> Role:
+    """Who hears of it: the holder (reminder), the next level (breach), the kepala dinas (second)."""
+    if level == 0:
+        return holder
+    if level >= 2:
+        return Role.KEPALA_DINAS
+    return Role(settings.escalation_chain.get(holder.value, Role.KEPALA_DINAS.value))
+
+
+def fire_due(
+    session: Session, *, now: datetime, settings: Settings, overrides: Mapping[date, Override]
+) -> int:
+    """Fire the due timers of one batch; returns how many fired (stale ones are closed unfired)."""
+    rows = session.scalars(
+        select(Deadline)
+        .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+        .order_by(Deadline.due_at, Deadline.id)
+        .limit(settings.outbox_batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    calendar = calendar_for(settings, overrides)
+    fired = 0
+    for d in rows:
+        d.fired_at = now
+        c = session.get(Complaint, d.complaint_id)
+        if (
+            c is None
+            or c.status != Status.OPEN
+            or c.handoff_pending
+            or c.step != d.step
+            or c.step_entered_at != d.entered_at
+        ):
+            d.result = "stale"  # the complaint has moved on since the timer was set
+            continue
+        level = dict(KINDS)[d.kind]
+        holder = STEPS[Step(d.step)].role
+        target = target_of(settings, holder, level)
+        session.add(
+            Escalation(
+                complaint_id=c.id,
+                step=d.step,
+                entered_at=d.entered_at,
+                level=level,
+                target_role=target.value,
+                target_unit=c.unit_code if target == Role.BIDANG else None,
+                due_at=d.due_at,
+                fired_at=now,
+                notify_at=calendar.next_open(now),
+            )
+        )
+        session.add(
+            History(
+                complaint_id=c.id,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                role=None,
+                action="reminder" if level == 0 else "escalated",
+                from_step=d.step,
+                to_step=d.step,
+                note=LABELS[level],
+                detail={"level": level, "target_role": target.value, "due_at": d.due_at.isoformat()},
+                version=c.version,
+            )
+        )
+        if level > c.escalation_level:
+            # A Core UPDATE: escalation must not bump the version officers act on.
+            session.execute(
+                update(Complaint)
+                .where(Complaint.id == c.id, Complaint.escalation_level < level)
+                .values(escalation_level=level)
+                .execution_options(synchronize_session=False)
+            )
+        d.result = "fired"
+        fired += 1
+    return fired

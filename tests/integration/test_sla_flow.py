@@ -1,0 +1,60 @@
+"""The SLA clock end to end: the sweeper reminds the holder and escalates up the chain, once each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.conftest import BACKENDS, _make
+from tests.integration.stack import Stack, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fast_clock(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An instance whose verification standard is 2 s of a 24/7 calendar, swept every 0.5 s."""
+    stack = _make(
+        request.param,
+        tmp_path_factory,
+        redis_db=13,
+        extra={
+            "ADUAN_CALENDAR": "always_open",
+            "ADUAN_SLA_VERIFICATION": "PT2S",
+            "ADUAN_SWEEP_INTERVAL": "0.5",
+        },
+    )
+    with running(stack) as s:
+        yield s
+
+
+def test_reminder_then_escalation_then_kepala_dinas(fast_clock: Stack) -> None:
+    s = fast_clock
+    filed = s.file().json()
+    ticket = filed["ticket"]
+
+    def escalations(user: str) -> list[dict[str, object]]:
+        items = s.staff(user, "GET", "/escalations").json()["items"]
+        return [i for i in items if i["ticket"] == ticket]
+
+    from tests.integration.test_flow import _eventually
+
+    mine = _eventually(lambda: escalations("fo"), lambda items: len(items) == 1)
+    assert mine[0]["level"] == 0 and mine[0]["holder_role"] == "front_office"
+    boss = _eventually(lambda: escalations("kasubag"), lambda items: len(items) == 1)
+    assert boss[0]["level"] == 1 and boss[0]["step"] == "verification"
+    top = _eventually(lambda: escalations("kadis"), lambda items: len(items) == 1)
+    assert top[0]["level"] == 2
+    item = next(i for i in s.worklist("fo") if i["ticket"] == ticket)
+    assert item["overdue"] is True and item["escalation_level"] == 2
+    assert item["version"] == 1  # escalation did not make the officer's version stale
+    history = [h["action"] for h in s.record("kadis", ticket)["history"]]
+    assert history.count("reminder") == 1 and history.count("escalated") == 2
+
+    # Acting on it ends the stay: the escalations leave every view, the level resets.
+    r = s.act("fo", ticket, "forward", 1, identity_verified=True, id_document="KTP")
+    assert r.status_code == 202, r.text
+    s.wait_in_queue("kasubag", ticket)
+    assert escalations("kasubag") == [] and escalations("kadis") == []
+    assert s.record("kasubag", ticket)["history"][-1]["action"] in {"queued", "reminder"}

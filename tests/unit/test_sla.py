@@ -1,0 +1,81 @@
+"""The SLA timers of a stay: scheduled on arrival, fired once each by the sweeper, stale when moved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import sla
+from shared.models import Complaint, Deadline, Escalation, History
+from shared.settings import get_settings
+from tests.unit.conftest import T0
+from tests.unit.test_workflow import FO, FORWARD, KASUBAG, act, land
+
+SETTINGS = get_settings()
+
+
+def _timers(session: Session, c: Complaint) -> dict[str, Deadline]:
+    rows = session.scalars(select(Deadline).where(Deadline.complaint_id == c.id, Deadline.step == c.step))
+    return {d.kind: d for d in rows}
+
+
+def _fire(session: Session, at_minutes: float) -> int:
+    fired = sla.fire_due(session, now=T0 + timedelta(minutes=at_minutes), settings=SETTINGS, overrides={})
+    session.flush()
+    return fired
+
+
+def test_arrival_schedules_reminder_breach_and_second_level(session: Session, complaint: Complaint) -> None:
+    act(session, complaint, FO, "forward", **FORWARD)
+    land(session, complaint)  # lands at T0 + 2 min + 1 s, Wednesday 10:02:01 WIB, office open
+    entered = complaint.step_entered_at
+    assert entered is not None
+    timers = _timers(session, complaint)
+    assert {k: d.due_at - entered for k, d in timers.items()} == {
+        "reminder": timedelta(minutes=22, seconds=30),  # 75 % of 30 minutes
+        "breach": timedelta(minutes=30),
+        "second": timedelta(minutes=60),
+    }
+    assert complaint.step_due_at == timers["breach"].due_at
+
+
+def test_each_timer_fires_once_up_the_chain(session: Session, complaint: Complaint) -> None:
+    act(session, complaint, FO, "forward", **FORWARD)
+    land(session, complaint)
+    version = complaint.version
+    assert _fire(session, 20) == 0
+    assert _fire(session, 25) == 1  # reminder to kasubag_umum, who holds review
+    assert _fire(session, 25) == 0  # a second sweep finds nothing more
+    assert _fire(session, 33) == 1  # breach: to the sekretaris
+    assert _fire(session, 70) == 1  # twice the standard: to the kepala dinas
+    assert _fire(session, 500) == 0
+    escalations = session.scalars(select(Escalation).order_by(Escalation.id)).all()
+    assert [(e.level, e.target_role) for e in escalations] == [
+        (0, "kasubag_umum"),
+        (1, "sekretaris"),
+        (2, "kepala_dinas"),
+    ]
+    assert all(e.notify_at >= e.fired_at for e in escalations)
+    history = session.scalars(
+        select(History.action).where(History.complaint_id == complaint.id).order_by(History.id)
+    ).all()
+    assert history[-3:] == ["reminder", "escalated", "escalated"]
+    session.refresh(complaint)
+    assert complaint.escalation_level == 2
+    assert complaint.version == version  # escalation never makes an officer's click stale
+
+
+def test_timers_of_a_finished_stay_go_stale(session: Session, complaint: Complaint) -> None:
+    act(session, complaint, FO, "forward", **FORWARD)
+    land(session, complaint)
+    act(session, complaint, KASUBAG, "return", reason="lengkapi")
+    land(session, complaint)
+    assert complaint.escalation_level == 0
+    before = session.scalars(select(History.id)).all()
+    _fire(session, 25)
+    stale = [d for d in session.scalars(select(Deadline)) if d.step == "review"]
+    assert {d.result for d in stale if d.fired_at is not None} == {"stale"}
+    assert session.scalars(select(History.id)).all() == before
+    assert session.scalars(select(Escalation)).all() == []
