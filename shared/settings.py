@@ -79,6 +79,10 @@ class Settings(BaseSettings):
             "sekretaris": "kepala_dinas",
         }
     )
+    # Legal clocks beside the step clock, in calendar days from receipt: the first reply to the
+    # complainant (UU 25/2009) and the decision (Perpres 76/2013).
+    legal_first_reply: timedelta = timedelta(days=14)
+    legal_decision: timedelta = timedelta(days=60)
     # A standard of whole days counts each as this much open time (P1D = one working day).
     working_day: timedelta = timedelta(hours=7, minutes=30)
     # Per-step time standards (ISO 8601 durations, office time); unset keeps the SOP's standard.

@@ -99,6 +99,17 @@ class HistoryView(BaseModel):
     detail: dict[str, Any] | None = None
 
 
+class LegalClocks(BaseModel):
+    """The complainant's clocks beside the step clock (calendar days from receipt)."""
+
+    first_reply_due_at: datetime
+    first_reply_at: datetime | None
+    decision_due_at: datetime
+    decided_at: datetime | None
+    first_reply_overdue: bool
+    decision_overdue: bool
+
+
 class ComplaintView(BaseModel):
     ticket: str
     status: str
@@ -126,6 +137,8 @@ class ComplaintView(BaseModel):
     delivery_attempts: list[DeliveryView]
     history: list[HistoryView]
     allowed_actions: list[str]
+    escalation_level: int
+    legal: LegalClocks
 
 
 class ActionIn(BaseModel):

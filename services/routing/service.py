@@ -22,6 +22,7 @@ from services.routing.schemas import (
     EscalationItem,
     EscalationList,
     HistoryView,
+    LegalClocks,
     WorklistItem,
 )
 from shared import sla
@@ -212,6 +213,7 @@ def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:
 def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: datetime) -> ComplaintView:
     c = load_visible(session, user, ticket)
     dispositions = _dispositions(session, c.id)
+    deliveries = _deliveries(session, c.id)
     return ComplaintView(
         ticket=c.ticket,
         status=c.status,
@@ -236,9 +238,26 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         disposition=dispositions[-1] if dispositions else None,
         dispositions=dispositions,
         answer=c.answer,
-        delivery_attempts=_deliveries(session, c.id),
+        delivery_attempts=deliveries,
         history=_history(session, c.id),
         allowed_actions=_allowed_actions(user, c),
+        escalation_level=c.escalation_level,
+        legal=_legal_clocks(c, deliveries, at),
+    )
+
+
+def _legal_clocks(c: Complaint, deliveries: list[DeliveryView], at: datetime) -> LegalClocks:
+    settings = get_settings()
+    first_reply_due = c.received_at + settings.legal_first_reply
+    decision_due = c.received_at + settings.legal_decision
+    replied = min((d.at for d in deliveries if d.outcome == "delivered"), default=c.closed_at)
+    return LegalClocks(
+        first_reply_due_at=first_reply_due,
+        first_reply_at=replied,
+        decision_due_at=decision_due,
+        decided_at=c.closed_at,
+        first_reply_overdue=(replied or at) > first_reply_due,
+        decision_overdue=(c.closed_at or at) > decision_due,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -11,8 +11,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from services.routing import service
+from services.routing import reports, service
 from services.routing.auth import AdminUser, CurrentUser, SessionDep, authenticate, issue_token
+from services.routing.reports import SlaReport
 from services.routing.schemas import (
     ActionAccepted,
     ActionIn,
@@ -33,9 +34,10 @@ from services.routing.schemas import (
 from shared import office_days
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar
-from shared.clock import calendar_for, now, to_wib
+from shared.clock import WIB, calendar_for, now, to_wib
 from shared.models import Category, Unit
 from shared.settings import get_settings
+from shared.sop import Role
 from shared.validation import FieldError, InputError
 
 router = APIRouter(prefix="/api/v1")
@@ -237,3 +239,34 @@ def clear_override(day: date, session: SessionDep, _admin: AdminUser) -> Respons
     if not found:
         raise ApiError(404, "not_found", "Tidak ada pengecualian pada tanggal ini.")
     return Response(status_code=204)
+
+
+@router.get("/reports/sla", response_model=SlaReport)
+def sla_report(
+    session: SessionDep,
+    user: CurrentUser,
+    from_: Annotated[date, Query(alias="from")],
+    to: Annotated[date, Query()],
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Per step (and per bidang for drafting): count, share within standard, median and p90 in
+    office minutes, for stays that ended between `from` and `to` (WIB days, inclusive)."""
+    if user.role not in REPORT_ROLES:
+        raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")
+    if to < from_:
+        raise InputError(
+            [FieldError("query.to", "range_reversed", "Tanggal akhir harus sesudah tanggal awal.")]
+        )
+    since = datetime.combine(from_, time(0), WIB)
+    until = datetime.combine(to + timedelta(days=1), time(0), WIB)
+    report = reports.sla_report(session, since, until)
+    if format == "csv":
+        return Response(
+            reports.as_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="sla-{from_}-{to}.csv"'},
+        )
+    return report
+
+
+REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN})

@@ -58,3 +58,27 @@ def test_reminder_then_escalation_then_kepala_dinas(fast_clock: Stack) -> None:
     s.wait_in_queue("kasubag", ticket)
     assert escalations("kasubag") == [] and escalations("kadis") == []
     assert s.record("kasubag", ticket)["history"][-1]["action"] in {"queued", "reminder"}
+
+
+def test_sla_report_by_api(fast_clock: Stack) -> None:
+    s = fast_clock
+    params = {"from": "2026-01-01", "to": "2031-12-31"}
+    report = s.staff("kadis", "GET", "/reports/sla", params=params)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert [f["step"] for f in body["steps"]] == [
+        "verification",
+        "review",
+        "disposition",
+        "drafting",
+        "answer_review",
+        "delivery",
+    ]
+    assert body["steps"][0]["count"] >= 1 and body["legal"]["received"] >= 1
+    csv = s.staff("kadis", "GET", "/reports/sla", params={**params, "format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and "verification" in csv.text
+    assert s.staff("fo", "GET", "/reports/sla", params=params).status_code == 403
+    bad = s.staff("kadis", "GET", "/reports/sla", params={"from": "2026-02-01", "to": "2026-01-01"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "range_reversed"
+    legal = s.record("kadis", s.file().json()["ticket"])["legal"]
+    assert legal["first_reply_overdue"] is False and legal["decided_at"] is None

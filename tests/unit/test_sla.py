@@ -79,3 +79,30 @@ def test_timers_of_a_finished_stay_go_stale(session: Session, complaint: Complai
     assert {d.result for d in stale if d.fired_at is not None} == {"stale"}
     assert session.scalars(select(History.id)).all() == before
     assert session.scalars(select(Escalation)).all() == []
+
+
+def test_sla_report_counts_stays_per_step_and_per_bidang(session: Session, complaint: Complaint) -> None:
+    from services.routing.reports import as_csv, sla_report
+    from tests.unit.test_workflow import _to_delivery
+
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="in_person", outcome="delivered")
+    report = sla_report(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    counts = {f.step: f.count for f in report.steps}
+    assert counts == {
+        "verification": 0,
+        "review": 1,
+        "disposition": 1,
+        "drafting": 1,
+        "answer_review": 1,
+        "delivery": 1,
+    }
+    assert [(f.unit, f.count) for f in report.drafting_by_unit] == [("hi_jamsos", 1)]
+    review = next(f for f in report.steps if f.step == "review")
+    assert review.within_standard == 1.0 and review.standard_minutes == 30
+    drafting = next(f for f in report.steps if f.step == "drafting")
+    assert drafting.standard_minutes == 450  # one working day of 7.5 open hours
+    assert report.legal.received == 1 and report.legal.first_reply_within == 1.0
+    text = as_csv(report)
+    assert text.splitlines()[0] == "tahap,bidang,jumlah,sesuai_standar,median_menit,p90_menit,standar_menit"
+    assert "drafting,hi_jamsos,1," in text

@@ -1,0 +1,198 @@
+"""Reports: how long each step took in office time, per step and per bidang, and the legal clocks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import office_days
+from shared.clock import calendar_for, now, step_standard
+from shared.models import Complaint, DeliveryAttempt, History
+from shared.settings import get_settings
+from shared.sop import STEPS, Step
+
+
+class StepFigures(BaseModel):
+    step: str
+    unit: str | None = None
+    count: int
+    within_standard: float | None  # share of stays that kept the standard
+    median_minutes: float | None  # office minutes
+    p90_minutes: float | None
+    standard_minutes: float | None
+
+
+class LegalFigures(BaseModel):
+    received: int
+    first_reply_due_days: int
+    first_reply_within: float | None  # share of the complaints whose clock has run out or stopped
+    decision_due_days: int
+    decision_within: float | None
+
+
+class SlaReport(BaseModel):
+    period_from: datetime
+    period_to: datetime
+    steps: list[StepFigures]
+    drafting_by_unit: list[StepFigures]
+    legal: LegalFigures
+
+
+@dataclass(frozen=True)
+class Stay:
+    complaint_id: int
+    step: str
+    unit: str | None
+    entered: datetime
+    left: datetime
+
+
+def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
+    """Completed stays at a step that ended within [since, until)."""
+    ids = select(History.complaint_id).where(
+        History.at >= since, History.at < until, History.from_step.is_not(None)
+    )
+    rows = session.scalars(
+        select(History).where(History.complaint_id.in_(ids)).order_by(History.complaint_id, History.id)
+    ).all()
+    stays: list[Stay] = []
+    open_at: dict[tuple[int, str], datetime] = {}
+    unit: dict[int, str | None] = {}
+    for h in rows:
+        if h.action == "dispose":
+            unit[h.complaint_id] = (h.detail or {}).get("unit")
+        if h.action in {"received", "queued"} and h.to_step:
+            open_at[(h.complaint_id, h.to_step)] = h.at
+        elif h.from_step and h.role is not None:  # an officer's action ends the stay if it moves
+            if h.to_step == h.from_step or (h.to_step is None and not (h.detail or {}).get("outcome")):
+                continue  # an attempt that left the complaint where it was
+            entered = open_at.pop((h.complaint_id, h.from_step), None)
+            if entered is not None and since <= h.at < until:
+                stays.append(
+                    Stay(
+                        h.complaint_id,
+                        h.from_step,
+                        unit.get(h.complaint_id) if h.from_step == Step.DRAFTING else None,
+                        entered,
+                        h.at,
+                    )
+                )
+    return stays
+
+
+def _figures(step: str, unit: str | None, minutes: list[float], standard: float | None) -> StepFigures:
+    ordered = sorted(minutes)
+    p90 = ordered[math.ceil(0.9 * len(ordered)) - 1] if ordered else None  # nearest rank
+    within = (sum(m <= standard for m in ordered) / len(ordered)) if ordered and standard else None
+    return StepFigures(
+        step=step,
+        unit=unit,
+        count=len(ordered),
+        within_standard=within,
+        median_minutes=statistics.median(ordered) if ordered else None,
+        p90_minutes=p90,
+        standard_minutes=standard,
+    )
+
+
+def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
+    settings = get_settings()
+    calendar = calendar_for(settings, office_days.overrides(session))
+    per_step: dict[str, list[float]] = defaultdict(list)
+    per_unit: dict[str, list[float]] = defaultdict(list)
+    for stay in _stays(session, since, until):
+        minutes = calendar.open_time(stay.entered, stay.left) / timedelta(minutes=1)
+        per_step[stay.step].append(minutes)
+        if stay.unit:
+            per_unit[stay.unit].append(minutes)
+
+    def standard(step: Step) -> float | None:
+        value = step_standard(settings, step)
+        return calendar.budget(value) / timedelta(minutes=1) if value else None
+
+    steps = [_figures(s.value, None, per_step.get(s.value, []), standard(s)) for s in STEPS]
+    units = [
+        _figures(Step.DRAFTING.value, u, m, standard(Step.DRAFTING)) for u, m in sorted(per_unit.items())
+    ]
+    return SlaReport(
+        period_from=since,
+        period_to=until,
+        steps=steps,
+        drafting_by_unit=units,
+        legal=_legal(session, since, until),
+    )
+
+
+def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
+    settings = get_settings()
+    received = session.execute(
+        select(Complaint.id, Complaint.received_at, Complaint.closed_at).where(
+            Complaint.received_at >= since, Complaint.received_at < until
+        )
+    ).all()
+    replies = dict(
+        session.execute(
+            select(DeliveryAttempt.complaint_id, DeliveryAttempt.at)
+            .where(
+                DeliveryAttempt.outcome == "delivered",
+                DeliveryAttempt.complaint_id.in_([r[0] for r in received]),
+            )
+            .order_by(DeliveryAttempt.at.desc())
+        ).all()
+    )
+    at = now()
+
+    def share(limit: timedelta, done: dict[int, datetime | None]) -> float | None:
+        judged = [(r, done.get(r[0])) for r in received if done.get(r[0]) is not None or r[1] + limit <= at]
+        if not judged:
+            return None
+        kept = sum(1 for r, d in judged if d is not None and d <= r[1] + limit)
+        return kept / len(judged)
+
+    first = {r[0]: replies.get(r[0]) or r[2] for r in received}
+    decided = {r[0]: r[2] for r in received}
+    return LegalFigures(
+        received=len(received),
+        first_reply_due_days=settings.legal_first_reply.days,
+        first_reply_within=share(settings.legal_first_reply, first),
+        decision_due_days=settings.legal_decision.days,
+        decision_within=share(settings.legal_decision, decided),
+    )
+
+
+def as_csv(report: SlaReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["tahap", "bidang", "jumlah", "sesuai_standar", "median_menit", "p90_menit", "standar_menit"]
+    )
+    for f in [*report.steps, *report.drafting_by_unit]:
+        writer.writerow(
+            [
+                f.step,
+                f.unit or "",
+                f.count,
+                "" if f.within_standard is None else f"{f.within_standard:.3f}",
+                "" if f.median_minutes is None else f"{f.median_minutes:.1f}",
+                "" if f.p90_minutes is None else f"{f.p90_minutes:.1f}",
+                "" if f.standard_minutes is None else f"{f.standard_minutes:.0f}",
+            ]
+        )
+    legal = report.legal
+    writer.writerow([])
+    writer.writerow(["jam_hukum", "batas_hari", "diterima", "tepat_waktu"])
+    for name, days, share in (
+        ("balasan_pertama", legal.first_reply_due_days, legal.first_reply_within),
+        ("keputusan", legal.decision_due_days, legal.decision_within),
+    ):
+        writer.writerow([name, days, legal.received, "" if share is None else f"{share:.3f}"])
+    return out.getvalue()
