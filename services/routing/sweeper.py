@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
 from shared import office_days, outbox, sla
@@ -23,6 +24,8 @@ def sweep_once(settings: Settings) -> int:
         outbox.prune(session, now=at, settings=settings)
     with unit_of_work() as session:
         fired = sla.fire_due(session, now=now(), settings=settings, overrides=office_days.overrides(session))
+        if fired and settings.fault_sweep_pause:
+            time.sleep(settings.fault_sweep_pause)  # test-only: a window to kill it mid-batch
     if fired:
         log.info("sweeper: %d reminder(s)/escalation(s) fired", fired)
     if messages:
