@@ -165,6 +165,10 @@ class Complaint(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     # 0 on time; 1 past the step's standard (escalated); 2 past twice the standard (kepala dinas).
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Waiting for the complainant's documents (request_info): the step clock is stopped and the
+    # open time that was left is kept, to resume with.
+    paused_at: Mapped[datetime | None]
+    paused_remaining_s: Mapped[int | None] = mapped_column(Integer)
 
     received_at: Mapped[datetime]
     step_entered_at: Mapped[datetime | None]

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # complainant (UU 25/2009) and the decision (Perpres 76/2013).
     legal_first_reply: timedelta = timedelta(days=14)
     legal_decision: timedelta = timedelta(days=60)
+    # A complaint waiting this long for the complainant's documents is flagged (treated as
+    # withdrawn in Ombudsman practice).
+    pause_limit: timedelta = timedelta(days=30)
     # A standard of whole days counts each as this much open time (P1D = one working day).
     working_day: timedelta = timedelta(hours=7, minutes=30)
     # Per-step time standards (ISO 8601 durations, office time); unset keeps the SOP's standard.

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.calendar import Override
-from shared.clock import calendar_for, step_deadline
+from shared.clock import calendar_for, step_deadline, step_standard
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import Settings
 from shared.sop import STEPS, Role, Status, Step
@@ -24,6 +24,7 @@ from shared.sop import STEPS, Role, Status, Step
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "sistem"
+ZERO = timedelta(0)
 KINDS: tuple[tuple[str, int], ...] = (("reminder", 0), ("breach", 1), ("second", 2))
 LABELS = {
     0: "Pengingat: batas waktu tahap ini segera tiba",
@@ -43,20 +44,29 @@ def timers(
     entered_at: datetime,
     settings: Settings,
     overrides: Mapping[date, Override],
+    used: timedelta = ZERO,
 ) -> list[dict[str, Any]]:
-    """The reminder, breach and second-level timers of a stay, as rows ([] without a standard)."""
+    """The reminder, breach and second-level timers of a stay, as rows ([] without a standard).
+
+    `used`: open time spent before a pause; a timer whose point has already passed is left out.
+    """
+    standard = step_standard(settings, step)
+    if standard is None:
+        return []
+    calendar = calendar_for(settings, overrides)
+    budget = calendar.budget(standard)
     out: list[dict[str, Any]] = []
     for kind, level in KINDS:
-        due = step_deadline(settings, step, entered_at, overrides, _share(settings, level))
-        if due is None:
-            return []
+        left = budget * _share(settings, level) - used
+        if left <= ZERO:
+            continue
         out.append(
             {
                 "complaint_id": complaint_id,
                 "step": step.value,
                 "entered_at": entered_at,
                 "kind": kind,
-                "due_at": due,
+                "due_at": calendar.add(entered_at, left),
                 "fired_at": None,
                 "result": None,
             }
@@ -72,10 +82,16 @@ def schedule(
     entered_at: datetime,
     settings: Settings,
     overrides: Mapping[date, Override],
+    used: timedelta = ZERO,
 ) -> None:
     """Write the timers of a stay in the caller's transaction (one multi-row INSERT)."""
     rows = timers(
-        complaint_id=complaint_id, step=step, entered_at=entered_at, settings=settings, overrides=overrides
+        complaint_id=complaint_id,
+        step=step,
+        entered_at=entered_at,
+        settings=settings,
+        overrides=overrides,
+        used=used,
     )
     if rows:
         session.execute(insert(Deadline).values(rows))
@@ -124,6 +140,7 @@ def fire_due(
             or c.handoff_pending
             or c.step != d.step
             or c.step_entered_at != d.entered_at
+            or c.paused_at is not None  # waiting for the complainant: resuming sets new timers
         ):
             d.result = "stale"  # the complaint has moved on since the timer was set
             continue

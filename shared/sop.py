@@ -128,6 +128,18 @@ class Deliver(Inputs):
     note: Note | None = None
 
 
+class RequestInfo(Inputs):
+    """Pause: the complainant must bring documents; the step clock stops."""
+
+    reason: Reason
+
+
+class InfoReceived(Inputs):
+    """Resume with the budget that was left when the clock stopped."""
+
+    note: Note | None = None
+
+
 # --- Steps and actions ---------------------------------------------------------------------------
 
 
@@ -258,6 +270,22 @@ ACTIONS: dict[tuple[Step, str], ActionSpec] = {
         ),
         ActionSpec(Step.VERIFICATION, "reject", Reject, Outcome.REJECTED, "Ditolak"),
         ActionSpec(Step.VERIFICATION, "refer", Refer, Outcome.REFERRED, "Dilimpahkan ke instansi berwenang"),
+        ActionSpec(
+            Step.VERIFICATION,
+            "request_info",
+            RequestInfo,
+            Step.VERIFICATION,
+            "Menunggu kelengkapan dari pengadu (waktu dihentikan)",
+            route=lambda _inputs: None,
+        ),
+        ActionSpec(
+            Step.VERIFICATION,
+            "info_received",
+            InfoReceived,
+            Step.VERIFICATION,
+            "Kelengkapan diterima (waktu berjalan kembali)",
+            route=lambda _inputs: None,
+        ),
         ActionSpec(
             Step.REVIEW,
             "forward",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared import office_days, outbox, sla
-from shared.clock import WIB, step_due
+from shared.clock import WIB, calendar_for, step_due, step_standard
 from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
 from shared.numbering import next_number
 from shared.settings import get_settings
@@ -22,9 +22,11 @@ from shared.sop import (
     ActionSpec,
     Deliver,
     Dispose,
+    InfoReceived,
     Inputs,
     Outcome,
     ReplyMethod,
+    RequestInfo,
     ResolveAtDesk,
     Role,
     Status,
@@ -115,22 +117,25 @@ def transition(
 
     new_version = complaint.version + 1
     target = spec.target(data)
-    _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
-    _move(session, complaint, target, now=now, version=new_version)
-    session.add(
-        History(
-            complaint_id=complaint.id,
-            at=now,
-            actor=actor.name,
-            role=actor.role.value,
-            action=spec.name,
-            from_step=step.value,
-            to_step=target.value if isinstance(target, Step) else None,
-            note=_note_of(data),
-            detail=_detail_of(spec, data, target),
-            version=new_version,
+    # One flush at commit: a query inside the outputs must not flush the complaint early (each
+    # flush of a changed row bumps its version, and the caller was promised `new_version`).
+    with session.no_autoflush:
+        _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
+        _move(session, complaint, target, now=now, version=new_version)
+        session.add(
+            History(
+                complaint_id=complaint.id,
+                at=now,
+                actor=actor.name,
+                role=actor.role.value,
+                action=spec.name,
+                from_step=step.value,
+                to_step=target.value if isinstance(target, Step) else None,
+                note=_note_of(data),
+                detail=_detail_of(spec, data, target),
+                version=new_version,
+            )
         )
-    )
     return Transition(complaint, spec, target, new_version)
 
 
@@ -188,8 +193,50 @@ def _apply_outputs(
                 "method": data.method.value,
             }
             outbox.enqueue(session, TaskName.NOTIFY, payload, now=now)
+    elif isinstance(data, RequestInfo):
+        _pause(session, complaint, now=now)
+    elif isinstance(data, InfoReceived):
+        _resume(session, complaint, now=now)
     elif spec.name == "return" and complaint.step == Step.DRAFTING.value:
         complaint.unit_code = None  # wrongly disposed: the bidang gives it back
+
+
+def _pause(session: Session, complaint: Complaint, *, now: datetime) -> None:
+    """Stop the step clock, keeping the open time that was left."""
+    if complaint.paused_at is not None:
+        raise Conflict("already_paused", "Pengaduan sudah menunggu kelengkapan dari pengadu.")
+    calendar = calendar_for(get_settings(), office_days.overrides(session))
+    due = complaint.step_due_at
+    left = calendar.open_time(now, due) if due is not None else timedelta(0)
+    complaint.paused_at = now
+    complaint.paused_remaining_s = int(left.total_seconds())
+    complaint.step_due_at = None
+
+
+def _resume(session: Session, complaint: Complaint, *, now: datetime) -> None:
+    """Restart the clock with the budget left: a new stay, whose timers count what was used."""
+    if complaint.paused_at is None:
+        raise Conflict("not_paused", "Pengaduan tidak sedang menunggu kelengkapan.")
+    settings = get_settings()
+    days = office_days.overrides(session)
+    calendar = calendar_for(settings, days)
+    step = Step(complaint.step or "")
+    standard = step_standard(settings, step)
+    left = timedelta(seconds=complaint.paused_remaining_s or 0)
+    used = max(calendar.budget(standard) - left, timedelta(0)) if standard else timedelta(0)
+    complaint.paused_at = None
+    complaint.paused_remaining_s = None
+    complaint.step_entered_at = now
+    complaint.step_due_at = calendar.add(now, left) if standard else None
+    sla.schedule(
+        session,
+        complaint_id=complaint.id,
+        step=step,
+        entered_at=now,
+        settings=settings,
+        overrides=days,
+        used=used,
+    )
 
 
 def _dispose(session: Session, complaint: Complaint, data: Dispose, *, actor: Actor, now: datetime) -> None:
@@ -230,6 +277,8 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
     complaint.step_entered_at = None
     complaint.step_due_at = None
     complaint.escalation_level = 0
+    complaint.paused_at = None
+    complaint.paused_remaining_s = None
     if isinstance(target, Step):
         complaint.step = target.value
         complaint.handoff_pending = True
@@ -298,6 +347,7 @@ def recompute_deadlines(session: Session, *, now: datetime) -> int:
             Complaint.status == Status.OPEN.value,
             Complaint.handoff_pending.is_(False),
             Complaint.step_entered_at.is_not(None),
+            Complaint.paused_at.is_(None),
         )
     ).all()
     for complaint_id, step, entered_at, due_at in rows:

@@ -31,6 +31,8 @@ class WorklistItem(BaseModel):
     step_due_at: datetime | None
     overdue: bool
     escalation_level: int
+    paused_at: datetime | None = None  # waiting for the complainant's documents since
+    paused_too_long: bool = False  # waiting past ADUAN_PAUSE_LIMIT (30 days): treat as withdrawn?
     waiting_on_site: bool
     version: int
 
@@ -46,6 +48,8 @@ class ComplaintSummary(BaseModel):
     step_due_at: datetime | None
     overdue: bool
     escalation_level: int
+    paused_at: datetime | None = None  # waiting for the complainant's documents since
+    paused_too_long: bool = False  # waiting past ADUAN_PAUSE_LIMIT (30 days): treat as withdrawn?
     waiting_on_site: bool
     version: int
 

@@ -46,7 +46,7 @@ NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
 
 def worklist(
-    session: Session, user: StaffUser, *, at: datetime, limit: int, offset: int
+    session: Session, user: StaffUser, *, at: datetime, limit: int, offset: int, waiting: bool = False
 ) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
     steps = [s.value for s in steps_of(user.role)]
@@ -58,6 +58,8 @@ def worklist(
     ]
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
+    # paused complaints (waiting for the complainant's documents) leave the active queue
+    where.append(Complaint.paused_at.is_not(None) if waiting else Complaint.paused_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
     rows = session.scalars(
         select(Complaint)
@@ -116,6 +118,8 @@ def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
         "step_due_at": c.step_due_at,
         "overdue": _overdue(c, at),
         "escalation_level": c.escalation_level,
+        "paused_at": c.paused_at,
+        "paused_too_long": c.paused_at is not None and at - c.paused_at > get_settings().pause_limit,
         "waiting_on_site": c.waiting_on_site,
         "version": c.version,
     }

@@ -80,9 +80,13 @@ def worklist(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    list_: Annotated[str, Query(alias="list", pattern="^(active|waiting)$")] = "active",
 ) -> Worklist:
-    """The caller's queue, oldest deadline first."""
-    items, total = service.worklist(session, user, at=now(), limit=limit, offset=offset)
+    """The caller's queue (waiting on site first, then oldest deadline); `?list=waiting`: the
+    complaints paused for the complainant's documents."""
+    items, total = service.worklist(
+        session, user, at=now(), limit=limit, offset=offset, waiting=list_ == "waiting"
+    )
     return Worklist(items=items, total=total)
 
 

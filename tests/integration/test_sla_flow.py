@@ -82,3 +82,27 @@ def test_sla_report_by_api(fast_clock: Stack) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "range_reversed"
     legal = s.record("kadis", s.file().json()["ticket"])["legal"]
     assert legal["first_reply_overdue"] is False and legal["decided_at"] is None
+
+
+def test_waiting_for_documents_pauses_the_clock(fast_clock: Stack) -> None:
+    import time
+
+    s = fast_clock
+    ticket = s.file().json()["ticket"]
+    r = s.act("fo", ticket, "request_info", 1, reason="Fotokopi KTP dan slip gaji belum ada")
+    assert r.status_code == 202, r.text
+    assert all(i["ticket"] != ticket for i in s.worklist("fo"))
+    waiting = s.staff("fo", "GET", "/worklist", params={"list": "waiting"}).json()["items"]
+    item = next(i for i in waiting if i["ticket"] == ticket)
+    assert item["paused_at"] is not None and item["paused_too_long"] is False
+    time.sleep(3)  # longer than the 2 s standard: a paused clock does not escalate
+    assert all(i["ticket"] != ticket for i in s.staff("kasubag", "GET", "/escalations").json()["items"])
+    again = s.act("fo", ticket, "request_info", 2, reason="lagi")
+    assert again.status_code == 409 and again.json()["code"] == "already_paused"
+    r = s.act("fo", ticket, "info_received", 2, note="Dokumen diserahkan")
+    assert r.status_code == 202, r.text
+    back = next(i for i in s.worklist("fo") if i["ticket"] == ticket)
+    history = s.record("kadis", ticket)["history"]
+    assert back["paused_at"] is None and back["version"] == 3, history
+    actions = [h["action"] for h in s.record("kadis", ticket)["history"]]
+    assert actions[:3] == ["received", "request_info", "info_received"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shared import sla
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import get_settings
+from shared.sop import Step
 from tests.unit.conftest import T0
 from tests.unit.test_workflow import FO, FORWARD, KASUBAG, act, land
 
@@ -106,3 +107,49 @@ def test_sla_report_counts_stays_per_step_and_per_bidang(session: Session, compl
     text = as_csv(report)
     assert text.splitlines()[0] == "tahap,bidang,jumlah,sesuai_standar,median_menit,p90_menit,standar_menit"
     assert "drafting,hi_jamsos,1," in text
+
+
+def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_left(
+    session: Session, complaint: Complaint
+) -> None:
+    import pytest
+
+    from shared.workflow import Conflict, transition
+
+    def do(action: str, at: timedelta, **inputs: str) -> None:
+        transition(
+            session, complaint, action=action, version=complaint.version, inputs=inputs, actor=FO, now=T0 + at
+        )
+        session.flush()
+
+    sla.schedule(
+        session,
+        complaint_id=complaint.id,
+        step=Step.VERIFICATION,
+        entered_at=T0,
+        settings=SETTINGS,
+        overrides={},
+    )
+    do("request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
+    assert complaint.paused_at == T0 + timedelta(minutes=10) and complaint.step_due_at is None
+    assert complaint.paused_remaining_s == 20 * 60
+    assert complaint.step == "verification" and not complaint.handoff_pending
+    with pytest.raises(Conflict):
+        do("request_info", timedelta(minutes=11), reason="lagi")
+    assert _fire(session, 100) == 0  # paused: the old stay's timers go stale, nothing fires
+    do("info_received", timedelta(hours=1), note="KTP diserahkan")
+    resumed = T0 + timedelta(hours=1)  # 11:00 WIB: the 20 minutes left end before lunch
+    assert complaint.paused_at is None and complaint.step_entered_at == resumed
+    assert complaint.version == 3  # one bump per action, though resuming also writes timers
+    assert complaint.step_due_at == resumed + timedelta(minutes=20)
+    timers = {
+        d.kind: d.due_at - resumed
+        for d in session.scalars(select(Deadline).where(Deadline.entered_at == resumed))
+    }
+    assert timers == {
+        "reminder": timedelta(minutes=12, seconds=30),
+        "breach": timedelta(minutes=20),
+        "second": timedelta(minutes=50),
+    }
+    with pytest.raises(Conflict):
+        do("info_received", timedelta(hours=3))

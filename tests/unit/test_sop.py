@@ -94,6 +94,8 @@ def test_unknown_action_is_not_in_the_table() -> None:
         "resolve",
         "reject",
         "refer",
+        "request_info",
+        "info_received",
     ]
 
 
