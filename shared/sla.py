@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.calendar import Override
-from shared.clock import calendar_for, step_deadline, step_standard
+from shared.clock import Calendar, calendar_for, step_deadline, step_standard
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import Settings
 from shared.sop import STEPS, Role, Status, Step
@@ -118,10 +118,15 @@ def target_of(settings: Settings, holder: Role, level: int) -> Role:
     return Role(settings.escalation_chain.get(holder.value, Role.KEPALA_DINAS.value))
 
 
+class Pass(NamedTuple):
+    claimed: int  # due timers taken in this batch (a full batch: there may be more)
+    fired: int  # of which fired; the others were stale
+
+
 def fire_due(
     session: Session, *, now: datetime, settings: Settings, overrides: Mapping[date, Override]
-) -> int:
-    """Fire the due timers of one batch; returns how many fired (stale ones are closed unfired)."""
+) -> Pass:
+    """Fire the due timers of one batch, in the caller's transaction."""
     rows = session.scalars(
         select(Deadline)
         .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
@@ -130,58 +135,75 @@ def fire_due(
         .with_for_update(skip_locked=True)
     ).all()
     calendar = calendar_for(settings, overrides)
-    fired = 0
-    for d in rows:
-        d.fired_at = now
-        c = session.get(Complaint, d.complaint_id)
-        if (
-            c is None
-            or c.status != Status.OPEN
-            or c.handoff_pending
-            or c.step != d.step
-            or c.step_entered_at != d.entered_at
-            or c.paused_at is not None  # waiting for the complainant: resuming sets new timers
-        ):
-            d.result = "stale"  # the complaint has moved on since the timer was set
-            continue
-        level = dict(KINDS)[d.kind]
-        holder = STEPS[Step(d.step)].role
-        target = target_of(settings, holder, level)
-        session.add(
-            Escalation(
-                complaint_id=c.id,
-                step=d.step,
-                entered_at=d.entered_at,
-                level=level,
-                target_role=target.value,
-                target_unit=c.unit_code if target == Role.BIDANG else None,
-                due_at=d.due_at,
-                fired_at=now,
-                notify_at=calendar.next_open(now),
+    ids = {d.complaint_id for d in rows}
+    complaints = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(ids)))}
+    with session.no_autoflush:  # the rows below go out in one flush at commit
+        fired = sum(
+            _fire_one(
+                session, d, complaints.get(d.complaint_id), now=now, settings=settings, calendar=calendar
             )
+            for d in rows
         )
-        session.add(
-            History(
-                complaint_id=c.id,
-                at=now,
-                actor=SYSTEM_ACTOR,
-                role=None,
-                action="reminder" if level == 0 else "escalated",
-                from_step=d.step,
-                to_step=d.step,
-                note=LABELS[level],
-                detail={"level": level, "target_role": target.value, "due_at": d.due_at.isoformat()},
-                version=c.version,
-            )
+    return Pass(len(rows), fired)
+
+
+def _fire_one(
+    session: Session,
+    d: Deadline,
+    c: Complaint | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    calendar: Calendar,
+) -> bool:
+    d.fired_at = now
+    if (
+        c is None
+        or c.status != Status.OPEN
+        or c.handoff_pending
+        or c.step != d.step
+        or c.step_entered_at != d.entered_at
+        or c.paused_at is not None  # waiting for the complainant: resuming sets new timers
+    ):
+        d.result = "stale"  # the complaint has moved on since the timer was set
+        return False
+    level = dict(KINDS)[d.kind]
+    holder = STEPS[Step(d.step)].role
+    target = target_of(settings, holder, level)
+    session.add(
+        Escalation(
+            complaint_id=c.id,
+            step=d.step,
+            entered_at=d.entered_at,
+            level=level,
+            target_role=target.value,
+            target_unit=c.unit_code if target == Role.BIDANG else None,
+            due_at=d.due_at,
+            fired_at=now,
+            notify_at=calendar.next_open(now),
         )
-        if level > c.escalation_level:
-            # A Core UPDATE: escalation must not bump the version officers act on.
-            session.execute(
-                update(Complaint)
-                .where(Complaint.id == c.id, Complaint.escalation_level < level)
-                .values(escalation_level=level)
-                .execution_options(synchronize_session=False)
-            )
-        d.result = "fired"
-        fired += 1
-    return fired
+    )
+    session.add(
+        History(
+            complaint_id=c.id,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            role=None,
+            action="reminder" if level == 0 else "escalated",
+            from_step=d.step,
+            to_step=d.step,
+            note=LABELS[level],
+            detail={"level": level, "target_role": target.value, "due_at": d.due_at.isoformat()},
+            version=c.version,
+        )
+    )
+    if level > c.escalation_level:
+        # A Core UPDATE: escalation must not bump the version officers act on.
+        session.execute(
+            update(Complaint)
+            .where(Complaint.id == c.id, Complaint.escalation_level < level)
+            .values(escalation_level=level)
+            .execution_options(synchronize_session=False)
+        )
+    d.result = "fired"
+    return True

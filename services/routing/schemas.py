@@ -22,9 +22,10 @@ class Me(BaseModel):
     unit: str | None
 
 
-class WorklistItem(BaseModel):
+class _Summary(BaseModel):
+    """What a list row shows of a complaint."""
+
     ticket: str
-    step: str
     subject: str
     category: str | None
     received_at: datetime
@@ -37,21 +38,14 @@ class WorklistItem(BaseModel):
     version: int
 
 
-class ComplaintSummary(BaseModel):
-    ticket: str
+class WorklistItem(_Summary):
+    step: str
+
+
+class ComplaintSummary(_Summary):
     status: str
     step: str | None
     outcome: str | None
-    subject: str
-    category: str | None
-    received_at: datetime
-    step_due_at: datetime | None
-    overdue: bool
-    escalation_level: int
-    paused_at: datetime | None = None  # waiting for the complainant's documents since
-    paused_too_long: bool = False  # waiting past ADUAN_PAUSE_LIMIT (30 days): treat as withdrawn?
-    waiting_on_site: bool
-    version: int
 
 
 class ComplaintList(BaseModel):

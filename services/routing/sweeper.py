@@ -22,10 +22,17 @@ def sweep_once(settings: Settings) -> int:
         at = now()
         messages = outbox.reconcile(session, now=at, settings=settings)
         outbox.prune(session, now=at, settings=settings)
-    with unit_of_work() as session:
-        fired = sla.fire_due(session, now=now(), settings=settings, overrides=office_days.overrides(session))
-        if fired and settings.fault_sweep_pause:
-            time.sleep(settings.fault_sweep_pause)  # test-only: a window to kill it mid-batch
+    fired = 0
+    while True:  # a full batch means more may be due: keep going, one transaction per batch
+        with unit_of_work() as session:
+            done = sla.fire_due(
+                session, now=now(), settings=settings, overrides=office_days.overrides(session)
+            )
+            if done.fired and settings.fault_sweep_pause:
+                time.sleep(settings.fault_sweep_pause)  # test-only: a window to kill it mid-batch
+        fired += done.fired
+        if done.claimed < settings.outbox_batch:
+            break
     if fired:
         log.info("sweeper: %d reminder(s)/escalation(s) fired", fired)
     if messages:

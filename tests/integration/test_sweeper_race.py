@@ -148,10 +148,12 @@ def test_a_sweeper_killed_mid_batch_loses_nothing_and_repeats_nothing(
 ) -> None:
     env, url = database
     doomed = _sweeper(env, ADUAN_FAULT_SWEEP_PAUSE="30")
-    time.sleep(4)  # it has claimed and fired its first batch and sleeps before COMMIT
-    assert _counts(url)[2] == 0  # nothing committed yet
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait()
+    try:
+        time.sleep(4)  # it has claimed and fired its first batch and sleeps before COMMIT
+        assert _counts(url)[2] == 0  # nothing committed yet
+    finally:
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
     survivor = _sweeper(env)
     try:
         assert _wait_done(url) == (0, TIMERS, TIMERS)

@@ -23,9 +23,9 @@ def _timers(session: Session, c: Complaint) -> dict[str, Deadline]:
 
 
 def _fire(session: Session, at_minutes: float) -> int:
-    fired = sla.fire_due(session, now=T0 + timedelta(minutes=at_minutes), settings=SETTINGS, overrides={})
+    done = sla.fire_due(session, now=T0 + timedelta(minutes=at_minutes), settings=SETTINGS, overrides={})
     session.flush()
-    return fired
+    return done.fired
 
 
 def test_arrival_schedules_reminder_breach_and_second_level(session: Session, complaint: Complaint) -> None:
