@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 
@@ -92,15 +92,9 @@ def month_view(first: date) -> list[str]:
     if not isinstance(calendar, OfficeCalendar):
         return [f"Kalender {settings.calendar}: buka 24 jam setiap hari."]
     lines = [f"Kalender kantor {first:%m/%Y} (WIB)"]
-    day = first
-    while day.month == first.month:
-        reason = calendar.closed_reason(day)
-        if reason is None:
-            spans = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in calendar.spans(day))
-            lines.append(f"{day.isoformat()} {_DAY_NAMES[day.weekday()]:<6} buka  {spans}")
-        else:
-            lines.append(f"{day.isoformat()} {_DAY_NAMES[day.weekday()]:<6} tutup {reason}")
-        day += timedelta(days=1)
+    for day, hours, reason in calendar.month(first):
+        state = f"tutup {reason}" if reason is not None else f"buka  {', '.join(hours)}"
+        lines.append(f"{day.isoformat()} {_DAY_NAMES[day.weekday()]:<6} {state}")
     return lines
 
 

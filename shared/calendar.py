@@ -184,10 +184,28 @@ class OfficeCalendar:
             total += min(b, end) - a
         return total
 
+    def month(self, first: date) -> list[tuple[date, list[str], str | None]]:
+        """Each day of `first`'s month: its open hours ("07:30-12:00") and why it is closed, if it is."""
+        return [
+            (day, [f"{a:%H:%M}-{b:%H:%M}" for a, b in self.spans(day)], self.closed_reason(day))
+            for day in month_dates(first)
+        ]
+
     def next_open(self, moment: datetime) -> datetime:
         """`moment` if the office is open then, else when it next opens."""
         a, _ = next(self._spans_from(moment))
         return a.astimezone(moment.tzinfo)
+
+
+def month_dates(first: date) -> list[date]:
+    """Every date of `first`'s month."""
+    start = first.replace(day=1)
+    dates = []
+    day = start
+    while day.month == start.month:
+        dates.append(day)
+        day += timedelta(days=1)
+    return dates
 
 
 @lru_cache(maxsize=16)

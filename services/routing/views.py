@@ -33,7 +33,7 @@ from services.routing.schemas import (
 )
 from shared import office_days
 from shared.api import ApiError
-from shared.calendar import OfficeCalendar
+from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
 from shared.models import Category, Unit
 from shared.settings import get_settings
@@ -205,22 +205,16 @@ def calendar(
 ) -> CalendarMonth:
     """Open hours and closed days (with the reason) of one month, in WIB."""
     first = date.fromisoformat(f"{month}-01")
-    cal = calendar_for(get_settings(), office_days.overrides(session))
-    days: list[CalendarDay] = []
-    day = first
-    while day.month == first.month:
-        if isinstance(cal, OfficeCalendar):
-            reason = cal.closed_reason(day)
-            spans = [f"{a:%H:%M}-{b:%H:%M}" for a, b in cal.spans(day)]
-        else:
-            reason, spans = None, ["00:00-24:00"]
-        override = office_days.overrides(session).get(day)
-        days.append(
-            CalendarDay(
-                day=day, open=reason is None, hours=spans, reason=reason, override=override is not None
-            )
-        )
-        day += timedelta(days=1)
+    overrides = office_days.overrides(session)
+    cal = calendar_for(get_settings(), overrides)
+    if isinstance(cal, OfficeCalendar):
+        month_days = cal.month(first)
+    else:  # the 24/7 calendar
+        month_days = [(d, ["00:00-24:00"], None) for d in month_dates(first)]
+    days = [
+        CalendarDay(day=d, open=reason is None, hours=hours, reason=reason, override=d in overrides)
+        for d, hours, reason in month_days
+    ]
     return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
 
 
