@@ -25,6 +25,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# Checkouts that run their suites side by side shift their Redis db indexes apart (0-15).
+REDIS_DB_SHIFT = int(os.environ.get("ADUAN_TEST_REDIS_DB_SHIFT", "0"))
 PASSWORD = "rahasia-uji-123"
 
 USERS = {
@@ -329,7 +331,7 @@ def postgres_stack(tmp: Path, redis_db: int, extra: dict[str, str] | None = None
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     import redis
 
-    broker = f"{REDIS_URL}/{redis_db}"
+    broker = f"{REDIS_URL}/{(redis_db + REDIS_DB_SHIFT) % 16}"
     redis.Redis.from_url(broker).flushdb()
     env = _base_env(
         {
