@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from shared.calendar import OfficeCalendar
@@ -12,6 +13,7 @@ from shared.db import unit_of_work
 from shared.models import Kiosk, Unit, User
 from shared.security import hash_password, kiosk_key_hash, new_kiosk_key, new_password
 from shared.sop import Role
+from shared.validation import check_email
 
 MIN_PASSWORD = 8
 
@@ -21,7 +23,13 @@ class AdminError(Exception):
 
 
 def add_user(
-    username: str, *, role: str, unit: str | None, password: str, full_name: str | None = None
+    username: str,
+    *,
+    role: str,
+    unit: str | None,
+    password: str,
+    full_name: str | None = None,
+    email: str | None = None,
 ) -> None:
     """Create a staff account with an argon2-hashed password."""
     username = username.strip()
@@ -37,6 +45,11 @@ def add_user(
         raise AdminError("peran bidang memerlukan --unit")
     if role_ != Role.BIDANG and unit:
         raise AdminError("--unit hanya untuk peran bidang")
+    if email is not None:
+        try:
+            email = check_email(email)
+        except PydanticCustomError as exc:
+            raise AdminError(f"--email: {exc.message()}") from exc
     with unit_of_work() as session:
         if unit and session.get(Unit, unit) is None:
             codes = ", ".join(session.scalars(select(Unit.code).order_by(Unit.code)))
@@ -52,6 +65,8 @@ def add_user(
                 password_hash=hash_password(password),
                 active=True,
                 created_at=now(),
+                email=email,
+                notify_by_email=email is not None,
             )
         )
 

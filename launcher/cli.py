@@ -53,6 +53,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             unit=args.unit,
             password=password,
             full_name=args.full_name,
+            email=args.email,
         )
     except admin.AdminError as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
@@ -240,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--unit", help="unit code (required for --role bidang)")
     p.add_argument("--full-name")
+    p.add_argument("--email", help="send this officer's notices (new items, reminders) by e-mail")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_users_add)
 

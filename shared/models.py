@@ -96,6 +96,9 @@ class User(Base):
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime]
+    # Staff notices (new item in the queue, reminders, escalations) go to this address when on.
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Kiosk(Base):
@@ -171,6 +174,10 @@ class Complaint(Base):
     # open time that was left is kept, to resume with.
     paused_at: Mapped[datetime | None]
     paused_remaining_s: Mapped[int | None] = mapped_column(Integer)
+    # The answer on its way through a gateway, or why it did not arrive: sending / unreachable /
+    # ambiguous; None when no electronic delivery is under way or in trouble.
+    delivery_state: Mapped[str | None] = mapped_column(String(20))
+    delivery_note: Mapped[str | None] = mapped_column(Text)
 
     received_at: Mapped[datetime]
     step_entered_at: Mapped[datetime | None]
@@ -210,6 +217,8 @@ class Deadline(Base):
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(String(20))  # fired / stale
+    # Open time of the step's budget used before this stay (a stay resumed after a pause).
+    used_s: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Escalation(Base):
@@ -267,6 +276,12 @@ class Disposition(Base):
 
 
 class DeliveryAttempt(Base):
+    """One try at handing the answer over: by a person (in person, phone, letter) or a gateway.
+
+    `outcome`: delivered / unreachable, or for a gateway while it works: sending, then delivered,
+    unreachable (refused for good or given up after the retries) or ambiguous (may have arrived).
+    """
+
     __tablename__ = "delivery_attempts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -275,6 +290,12 @@ class DeliveryAttempt(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    gateway: Mapped[str | None] = mapped_column(String(50))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(String(254))  # the address or number used
+    to_whom: Mapped[str | None] = mapped_column(String(200))  # who received it in person / on the phone
+    result_at: Mapped[datetime | None]
 
 
 class Outbox(Base):
@@ -317,11 +338,25 @@ class IdempotencyKey(Base):
 
 
 class Notification(Base):
-    """One message to one recipient about one event; the unique key makes sending idempotent."""
+    """One message to one recipient about one event; the unique key makes sending idempotent.
+
+    `status`: pending (waiting for its `next_attempt_at`: a retry or office hours), sending (claimed
+    by a worker), sent (the gateway accepted it), delivered (the gateway's receipt confirmed it),
+    failed (refused for good, or dead-lettered after the retries), ambiguous (may have been sent:
+    never re-sent blindly). The body is rendered at send time and not kept (it holds the tracking code).
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("complaint_id", "event", "channel", "recipient", name="uq_notifications_once"),
+        Index(
+            "ix_notifications_due",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
+        Index("ix_notifications_provider", "gateway", "provider_id"),
+        Index("ix_notifications_status", "status", "created_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -331,11 +366,18 @@ class Notification(Base):
     gateway: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str | None] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)  # no longer written (see above)
     provider_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    audience: Mapped[str] = mapped_column(String(10), default="citizen", server_default="citizen")
+    context: Mapped[dict[str, Any] | None]  # what a staff notice says (step, level, due time)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    resent_after_crash: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Feedback(Base):

@@ -72,3 +72,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def new_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def mask_contact(recipient: str) -> str:
+    """A phone number or e-mail address shown enough to recognise, not enough to contact."""
+    if "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return recipient[:6] + "*" * max(len(recipient) - 9, 0) + recipient[-3:]

@@ -104,6 +104,21 @@ class Settings(BaseSettings):
     # Processed outbox rows are transport, not record (history is): pruned after this long.
     outbox_retention: timedelta = timedelta(days=7)
     broker_visibility_timeout: int = 3600
+
+    # The notify service. A message a gateway could not take for now (5xx, connection refused,
+    # timeout before sending) is tried again after notify_retry_base x 2^(n-1) seconds with full
+    # jitter (at most notify_retry_max_delay), up to notify_max_attempts sends; then it is
+    # dead-lettered (status failed). The retry time is a row the sweeper watches, not a countdown.
+    notify_max_attempts: int = Field(default=6, ge=1)
+    notify_retry_base: float = Field(default=30.0, gt=0)
+    notify_retry_max_delay: float = Field(default=3600.0, gt=0)
+    # A message a worker claimed and never reported on after this long (the worker died mid-send)
+    # is sent once more; a second such loss leaves it ambiguous, for a person to decide.
+    notify_send_lease: float = Field(default=120.0, gt=0)
+    # Office-editable message templates: a file here overrides the shipped one of the same name.
+    templates_dir: Path | None = None
+    # Where staff notices link to (the staff console / API).
+    staff_base_url: str = "http://127.0.0.1:8001"
     broker_polling_interval: float = 0.05
 
     log_level: str = "INFO"

@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from shared import notices
 from shared.calendar import Override
-from shared.clock import Calendar, calendar_for, step_deadline, step_standard
+from shared.clock import Calendar, calendar_for, step_standard
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import Settings
 from shared.sop import STEPS, Role, Status, Step
@@ -69,6 +70,7 @@ def timers(
                 "due_at": calendar.add(entered_at, left),
                 "fired_at": None,
                 "result": None,
+                "used_s": int(used.total_seconds()),
             }
         )
     return out
@@ -98,12 +100,19 @@ def schedule(
 
 
 def reschedule(session: Session, *, settings: Settings, overrides: Mapping[date, Override]) -> int:
-    """After a calendar change: recompute every unfired timer; returns how many moved."""
+    """After a calendar change: recompute every unfired timer; returns how many moved.
+
+    A timer of a stay resumed after a pause keeps counting what was used before the pause.
+    """
+    calendar = calendar_for(settings, overrides)
     moved = 0
     for d in session.scalars(select(Deadline).where(Deadline.fired_at.is_(None))):
-        level = dict(KINDS)[d.kind]
-        due = step_deadline(settings, Step(d.step), d.entered_at, overrides, _share(settings, level))
-        if due is not None and due != d.due_at:
+        standard = step_standard(settings, Step(d.step))
+        if standard is None:
+            continue
+        left = calendar.budget(standard) * _share(settings, dict(KINDS)[d.kind]) - timedelta(seconds=d.used_s)
+        due = calendar.add(d.entered_at, max(left, ZERO))
+        if due != d.due_at:
             d.due_at = due
             moved += 1
     return moved
@@ -170,6 +179,8 @@ def _fire_one(
     level = dict(KINDS)[d.kind]
     holder = STEPS[Step(d.step)].role
     target = target_of(settings, holder, level)
+    target_unit = c.unit_code if target == Role.BIDANG else None
+    notify_at = calendar.next_open(now)
     session.add(
         Escalation(
             complaint_id=c.id,
@@ -177,11 +188,27 @@ def _fire_one(
             entered_at=d.entered_at,
             level=level,
             target_role=target.value,
-            target_unit=c.unit_code if target == Role.BIDANG else None,
+            target_unit=target_unit,
             due_at=d.due_at,
             fired_at=now,
-            notify_at=calendar.next_open(now),
+            notify_at=notify_at,
         )
+    )
+    notices.queue_staff_notice(
+        session,
+        complaint_id=c.id,
+        event=f"{d.kind}:{d.step}:{c.version}",
+        role=target,
+        unit=target_unit,
+        context={
+            "kind": d.kind,
+            "level": level,
+            "step": d.step,
+            "holder_role": holder.value,
+            "due_at": d.due_at.isoformat(),
+        },
+        send_at=notify_at,
+        now=now,
     )
     session.add(
         History(

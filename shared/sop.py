@@ -123,8 +123,13 @@ class SubmitAnswer(Inputs):
 
 
 class Deliver(Inputs):
+    """Step 6. By sms/email/whatsapp the gateway's result decides (`outcome` is not asked for);
+    in person, by phone or by letter the front office records the outcome, and to whom."""
+
     method: ReplyMethod
-    outcome: Literal["delivered", "unreachable"]
+    outcome: Literal["delivered", "unreachable"] | None = None
+    to_whom: Annotated[str, StringConstraints(max_length=200)] | None = None
+    phone_called: Annotated[str, StringConstraints(max_length=30)] | None = None  # default: the complainant's
     note: Note | None = None
 
 
@@ -182,6 +187,8 @@ class ActionSpec:
 
 def _deliver_route(inputs: Inputs) -> Target:
     assert isinstance(inputs, Deliver)  # noqa: S101 - the table pairs deliver with Deliver
+    if inputs.method in ELECTRONIC_METHODS:
+        return None  # handed to the notify service; its gateway's result closes the complaint
     return Outcome.ANSWERED if inputs.outcome == "delivered" else None
 
 

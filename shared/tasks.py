@@ -23,12 +23,14 @@ class TaskName(StrEnum):
     HANDOFF = "routing.handoff"
     RECOMPUTE = "routing.recompute_deadlines"
     NOTIFY = "notify.send"
+    NOTIFY_ONE = "notify.send_one"
 
 
 TASK_QUEUES: dict[TaskName, Queue] = {
     TaskName.HANDOFF: Queue.ROUTING,
     TaskName.RECOMPUTE: Queue.ROUTING,
     TaskName.NOTIFY: Queue.NOTIFY,
+    TaskName.NOTIFY_ONE: Queue.NOTIFY,
 }
 
 
@@ -41,8 +43,11 @@ class HandoffPayload(TypedDict):
 
 
 class NotifyEvent(StrEnum):
+    """What a complainant is told: the receipt, the answer (or that it is ready), the closing."""
+
     RECEIPT = "receipt"
     ANSWER = "answer"
+    CLOSING = "closing"
 
 
 class NotifyPayload(TypedDict):
@@ -51,6 +56,12 @@ class NotifyPayload(TypedDict):
     complaint_id: int
     event: str
     method: str | None
+
+
+class NotifyOnePayload(TypedDict):
+    """Send notification row `notification_id` now (a retry, a staff notice, a crash recovery)."""
+
+    notification_id: int
 
 
 # Every task is retried at most TASK_MAX_RETRIES times by Celery itself (only for database

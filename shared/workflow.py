@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import office_days, outbox, sla
+from shared import notices, office_days, outbox, sla
 from shared.clock import WIB, calendar_for, step_due, step_standard
 from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
 from shared.numbering import next_number
@@ -117,6 +117,15 @@ def transition(
 
     new_version = complaint.version + 1
     target = spec.target(data)
+    if isinstance(target, Outcome):
+        # The closing message with the link to rate the service (an answer sent through a
+        # gateway carries that link itself).
+        closing: NotifyPayload = {
+            "complaint_id": complaint.id,
+            "event": NotifyEvent.CLOSING.value,
+            "method": None,
+        }
+        outbox.enqueue(session, TaskName.NOTIFY, closing, now=now)
     # One flush at commit: a query inside the outputs must not flush the complaint early (each
     # flush of a changed row bumps its version, and the caller was promised `new_version`).
     with session.no_autoflush:
@@ -176,29 +185,143 @@ def _apply_outputs(
             )
         )
     elif isinstance(data, Deliver):
-        session.add(
-            DeliveryAttempt(
-                complaint_id=complaint.id,
-                method=data.method.value,
-                outcome=data.outcome,
-                note=data.note,
-                actor=actor.name,
-                at=now,
-            )
-        )
-        if data.outcome == "delivered" and data.method in ELECTRONIC_METHODS:
-            payload: NotifyPayload = {
-                "complaint_id": complaint.id,
-                "event": NotifyEvent.ANSWER.value,
-                "method": data.method.value,
-            }
-            outbox.enqueue(session, TaskName.NOTIFY, payload, now=now)
+        _deliver(session, complaint, data, actor=actor, now=now)
     elif isinstance(data, RequestInfo):
         _pause(session, complaint, now=now)
     elif isinstance(data, InfoReceived):
         _resume(session, complaint, now=now)
     elif spec.name == "return" and complaint.step == Step.DRAFTING.value:
         complaint.unit_code = None  # wrongly disposed: the bidang gives it back
+
+
+def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Actor, now: datetime) -> None:
+    """Step 6: a person records the outcome, or the answer is handed to the notify service."""
+    if complaint.delivery_state == "sending":
+        raise Conflict(
+            "delivery_in_progress", "Jawaban sedang dikirim melalui gateway; tunggu hasilnya lebih dulu."
+        )
+    if data.method in ELECTRONIC_METHODS:
+        address = complaint.email if data.method == ReplyMethod.EMAIL else complaint.phone
+        if not address:
+            what = "alamat e-mail" if data.method == ReplyMethod.EMAIL else "nomor telepon"
+            raise InputError(
+                [FieldError("method", "no_contact", f"Pengadu tidak mencantumkan {what} untuk metode ini.")]
+            )
+        session.add(
+            DeliveryAttempt(
+                complaint_id=complaint.id,
+                method=data.method.value,
+                outcome="sending",
+                note=data.note,
+                actor=actor.name,
+                at=now,
+                recipient=address,
+            )
+        )
+        complaint.delivery_state = "sending"
+        complaint.delivery_note = None
+        payload: NotifyPayload = {
+            "complaint_id": complaint.id,
+            "event": NotifyEvent.ANSWER.value,
+            "method": data.method.value,
+        }
+        outbox.enqueue(session, TaskName.NOTIFY, payload, now=now)
+        return
+    if data.outcome is None:
+        raise InputError(
+            [FieldError("outcome", "required", "Wajib diisi untuk penyampaian langsung, telepon atau surat.")]
+        )
+    phone = (data.phone_called or complaint.phone) if data.method == ReplyMethod.PHONE else None
+    session.add(
+        DeliveryAttempt(
+            complaint_id=complaint.id,
+            method=data.method.value,
+            outcome=data.outcome,
+            note=data.note,
+            actor=actor.name,
+            at=now,
+            result_at=now,
+            recipient=phone,
+            to_whom=data.to_whom or (complaint.complainant_name if data.outcome == "delivered" else None),
+        )
+    )
+    if data.outcome == "unreachable":
+        complaint.delivery_state = "unreachable"
+        complaint.delivery_note = data.note or "Pengadu tidak dapat dihubungi."
+    else:
+        complaint.delivery_state = None
+        complaint.delivery_note = None
+
+
+def settle_delivery(
+    session: Session,
+    *,
+    complaint_id: int,
+    notification_id: int,
+    outcome: str,
+    gateway: str,
+    provider_id: str | None,
+    note: str | None,
+    now: datetime,
+) -> bool:
+    """The gateway's result for the answer sent by `notification_id` decides step 6.
+
+    `outcome`: delivered (the complaint closes `answered`), unreachable (refused for good or given
+    up after the retries) or ambiguous (may have arrived); both stay in the front office's
+    delivery queue with the reason. False when the attempt was already settled (a redelivery).
+    """
+    attempt = session.scalar(
+        select(DeliveryAttempt).where(
+            DeliveryAttempt.notification_id == notification_id, DeliveryAttempt.outcome == "sending"
+        )
+    )
+    if attempt is None:
+        return False
+    attempt.outcome = outcome
+    attempt.gateway = gateway
+    attempt.provider_id = provider_id
+    attempt.result_at = now
+    if note:
+        attempt.note = note
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None or complaint.status != Status.OPEN or complaint.step != Step.DELIVERY:
+        return True
+    version = complaint.version + 1
+    labels = {
+        "delivered": "Jawaban terkirim melalui gateway",
+        "unreachable": "Jawaban gagal terkirim melalui gateway",
+        "ambiguous": "Status pengiriman jawaban tidak pasti",
+    }
+    with session.no_autoflush:
+        if outcome == "delivered":
+            complaint.delivery_state = None
+            complaint.delivery_note = None
+            _move(session, complaint, Outcome.ANSWERED, now=now, version=version)
+        else:
+            complaint.delivery_state = outcome
+            complaint.delivery_note = note
+            complaint.updated_at = now
+        session.add(
+            History(
+                complaint_id=complaint.id,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                role=None,
+                action=f"delivery_{outcome}",
+                from_step=Step.DELIVERY.value,
+                to_step=None,
+                note=note,
+                detail={
+                    "label": labels[outcome],
+                    "method": attempt.method,
+                    "gateway": gateway,
+                    "provider_id": provider_id,
+                    **({"outcome": Outcome.ANSWERED.value} if outcome == "delivered" else {}),
+                },
+                version=version,
+            )
+        )
+    return True
 
 
 def _pause(session: Session, complaint: Complaint, *, now: datetime) -> None:
@@ -313,9 +436,11 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
             Complaint.handoff_pending.is_(True),
         )
         .values(handoff_pending=False, step_entered_at=now, step_due_at=due, escalation_level=0)
+        .returning(Complaint.unit_code)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    landed = result.first()
+    if landed is None:
         return False
     session.add(
         History(
@@ -333,6 +458,16 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
     )
     sla.schedule(
         session, complaint_id=complaint_id, step=step, entered_at=now, settings=settings, overrides=days
+    )
+    notices.queue_staff_notice(
+        session,
+        complaint_id=complaint_id,
+        event=f"queued:{step.value}:{version}",
+        role=STEPS[step].role,
+        unit=landed.unit_code,
+        context={"kind": "queued", "step": step.value, "due_at": due.isoformat() if due else None},
+        send_at=calendar_for(settings, days).next_open(now),
+        now=now,
     )
     return True
 

@@ -4,10 +4,21 @@ here the only implementation records the message in the database and the log."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
+
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+    AMBIGUOUS = "ambiguous"
 
 
 @dataclass(frozen=True)
@@ -17,11 +28,12 @@ class Outgoing:
     recipient: str
     subject: str | None
     body: str
+    html: str | None = None
 
 
 @dataclass(frozen=True)
 class SendResult:
-    status: str  # sent / failed
+    verdict: Verdict
     gateway: str
     provider_id: str | None = None
     error: str | None = None
@@ -56,9 +68,35 @@ class LogChannel:
             mask_recipient(message.recipient),
             len(message.body),
         )
-        return SendResult(status="sent", gateway=self.name, provider_id=f"log-{message.notification_id}")
+        return SendResult(Verdict.ACCEPTED, gateway=self.name, provider_id=f"log-{message.notification_id}")
 
 
-def channel_for(kind: str) -> Channel:
-    """The channel configured for sms / whatsapp / email (the log channel in this release)."""
-    return LogChannel()
+class Channels:
+    def __init__(self) -> None:
+        self._log = LogChannel()
+
+    def for_kind(self, kind: str) -> Channel:
+        return self._log
+
+    def describe(self) -> list[str]:
+        return [f"{kind}: log" for kind in ("email", "sms", "whatsapp")]
+
+    def live(self, kind: str) -> bool:
+        return False
+
+    def receipt_secret(self, gateway: str) -> str | None:
+        return None
+
+    def parse_receipt(self, gateway: str, payload: Mapping[str, Any]) -> list[Receipt]:
+        raise ValueError(gateway)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider_id: str
+    status: str
+    detail: str | None = None
+
+
+def load_channels(settings: Settings) -> Channels:
+    return Channels()

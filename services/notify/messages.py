@@ -1,28 +1,67 @@
-"""Message texts to citizens (Bahasa Indonesia), rendered from Jinja2 templates."""
+"""Message texts (Bahasa Indonesia), rendered from Jinja2 templates the office can edit.
+
+For each event there is `<event>.subject.j2`, `<event>.txt.j2` and, for e-mail, an optional
+`<event>.html.j2`. A file of the same name in ADUAN_TEMPLATES_DIR overrides the shipped one, so
+the office changes a wording without touching code. Contexts never carry NIK or the address.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
-from shared.tasks import NotifyEvent
-
-_env = Environment(
-    loader=PackageLoader("services.notify", "templates"),
-    undefined=StrictUndefined,
-    autoescape=False,  # noqa: S701 - plain-text SMS/WhatsApp/e-mail bodies, never HTML
-    trim_blocks=True,
-    lstrip_blocks=True,
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
 )
 
-SUBJECTS = {
-    NotifyEvent.RECEIPT: "Tanda terima pengaduan {ticket}",
-    NotifyEvent.ANSWER: "Jawaban pengaduan {ticket}",
-}
+from shared.settings import get_settings
 
 
-def render(event: NotifyEvent, context: dict[str, Any]) -> tuple[str, str]:
-    """Subject and body of the message for `event`. The context never carries NIK or address."""
-    body = _env.get_template(f"{event.value}.txt.j2").render(**context).strip() + "\n"
-    return SUBJECTS[event].format(**context), body
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+@lru_cache
+def _env(templates_dir: Path | None) -> Environment:
+    loaders: list[BaseLoader] = [PackageLoader("services.notify", "templates")]
+    if templates_dir is not None:
+        loaders.insert(0, FileSystemLoader(str(templates_dir)))
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        # HTML parts are escaped; subjects and plain-text bodies (SMS, WhatsApp, e-mail) are not.
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def env() -> Environment:
+    return _env(get_settings().templates_dir)
+
+
+def render(template: str, context: dict[str, Any], *, html: bool) -> Rendered:
+    """Subject, plain text and (when asked and shipped) HTML of `template` ("receipt", "staff", …)."""
+    e = env()
+    subject = " ".join(e.get_template(f"{template}.subject.j2").render(**context).split())
+    text = e.get_template(f"{template}.txt.j2").render(**context).strip() + "\n"
+    html_part = None
+    if html:
+        try:
+            html_part = e.get_template(f"{template}.html.j2").render(subject=subject, **context)
+        except TemplateNotFound:
+            html_part = None
+    return Rendered(subject, text, html_part)

@@ -1,28 +1,63 @@
-"""Notify use case: decide recipients, render, record once, send through the channel."""
+"""Notify use cases: who is told what, one row per message, sent through the configured channel,
+retried from the database, and what the gateway's result means for the complaint.
+
+The life of a message (a `notifications` row):
+- `prepare()` writes the rows of an event (complainant) already claimed by the calling worker;
+  staff notices are written elsewhere as `pending` rows due at the next office opening.
+- `claim()` takes a pending row (a retry, a staff notice) or one whose worker died mid-send.
+- `send()` talks to the gateways outside any transaction.
+- `record()` stores the verdict: sent; failed for good; pending again with a backoff (retried
+  by the sweeper) or dead-lettered after ADUAN_NOTIFY_MAX_ATTEMPTS; ambiguous (never re-sent
+  blindly). For the answer it settles step 6 (delivery as proof).
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.notify.channels import Outgoing, channel_for
+from services.notify.channels import Channels, Outgoing, SendResult, Verdict, load_channels, mask_recipient
 from services.notify.messages import render
-from shared.models import Complaint, Notification
+from shared import notices, office_days
+from shared.calendar import WIB
+from shared.clock import calendar_for
+from shared.models import Complaint, DeliveryAttempt, Notification
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
-from shared.settings import get_settings
-from shared.sop import ReplyMethod
+from shared.settings import Settings, get_settings
+from shared.sop import STEPS, ReplyMethod, Role, Step
 from shared.tasks import NotifyEvent
 from shared.validation import parse_phone
+from shared.workflow import settle_delivery
 
 log = logging.getLogger(__name__)
 
+ROLE_LABELS = {
+    Role.FRONT_OFFICE: "Front Office",
+    Role.KASUBAG_UMUM: "Kasubag Umum & Kepegawaian",
+    Role.SEKRETARIS: "Sekretaris Dinas",
+    Role.BIDANG: "Bidang",
+    Role.KEPALA_DINAS: "Kepala Dinas",
+    Role.ADMIN: "Admin",
+}
 
-def recipients(complaint: Complaint, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:
-    """(channel, address) pairs: the receipt to every known contact, the answer by `method`."""
+
+@lru_cache
+def channels() -> Channels:
+    """The channels of this process, built (and validated) once from the settings."""
+    return load_channels(get_settings())
+
+
+def citizen_targets(complaint: Complaint, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:
+    """(channel, address) pairs: the receipt to every known contact, the answer by `method`, the
+    closing message once, by the preferred electronic method when there is a contact for it."""
+    mobile = bool(complaint.phone) and parse_phone(complaint.phone or "").mobile
     phone_channel = "whatsapp" if complaint.preferred_reply == ReplyMethod.WHATSAPP else "sms"
     if event == NotifyEvent.ANSWER:
         if method == ReplyMethod.EMAIL and complaint.email:
@@ -31,72 +66,254 @@ def recipients(complaint: Complaint, event: NotifyEvent, method: str | None) -> 
             return [(str(method), complaint.phone)]
         return []
     out: list[tuple[str, str]] = []
-    if complaint.phone and parse_phone(complaint.phone).mobile:
+    if mobile and complaint.phone:
         out.append((phone_channel, complaint.phone))
     if complaint.email:
         out.append(("email", complaint.email))
+    if event == NotifyEvent.CLOSING and len(out) > 1:
+        return out[:1] if complaint.preferred_reply != ReplyMethod.EMAIL else out[1:]
     return out
 
 
-def notify(
+def _sending_values(now: datetime, settings: Settings) -> dict[str, Any]:
+    return {
+        "status": "sending",
+        "attempts": 1,
+        "last_attempt_at": now,
+        "next_attempt_at": now + timedelta(seconds=settings.notify_send_lease),
+    }
+
+
+def prepare(
     session: Session, *, complaint_id: int, event: NotifyEvent, method: str | None, now: datetime
-) -> int:
-    """Send `event` to the complainant once per (channel, recipient); returns messages sent now."""
+) -> list[Outgoing]:
+    """Write the messages of `event` for the complainant, claimed by the caller; return what to send.
+
+    A redelivered task finds its rows written and returns nothing for them: a row still pending
+    or whose worker died is the sweeper's to hand out again.
+    """
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         log.warning("notify: complaint %s is gone", complaint_id)
-        return 0
+        return []
     settings = get_settings()
-    context = {
-        "office": settings.office_name,
-        "ticket": complaint.ticket,
-        "tracking_code": cipher().decrypt(complaint.tracking_code_enc, field="tracking_code"),
-        "track_url": f"{settings.public_base_url.rstrip('/')}/api/v1/track/{complaint.ticket}",
-        "answer": complaint.answer or "",
-    }
-    sent = 0
+    key = event.value
+    attempt: DeliveryAttempt | None = None
+    if event == NotifyEvent.ANSWER:
+        attempt = session.scalar(
+            select(DeliveryAttempt).where(
+                DeliveryAttempt.complaint_id == complaint_id,
+                DeliveryAttempt.outcome == "sending",
+                DeliveryAttempt.method == method,
+            )
+        )
+        if attempt is None:  # settled already (a redelivery), or the method changed since
+            return []
+        key = f"answer:{attempt.id}"  # a second delivery after a failure is a new message
     dialect = session.get_bind().dialect.name
-    for channel, address in recipients(complaint, event, method):
-        subject, body = render(event, {**context, "full": channel == "email"})
+    out: list[Outgoing] = []
+    for channel, address in citizen_targets(complaint, event, method):
         notification_id = session.execute(
             insert_ignoring_conflicts(dialect, Notification)
             .values(
                 complaint_id=complaint.id,
-                event=event.value,
+                event=key,
                 channel=channel,
                 recipient=address,
-                gateway="pending",
-                status="pending",
-                subject=subject,
-                body=body,
+                audience=notices.CITIZEN,
+                gateway=channels().for_kind(channel).name,
                 created_at=now,
+                **_sending_values(now, settings),
             )
             .returning(Notification.id)
         ).scalar()
-        if notification_id is None:  # a redelivered task: the row exists
-            notification_id, status = session.execute(
-                select(Notification.id, Notification.status).where(
-                    Notification.complaint_id == complaint.id,
-                    Notification.event == event.value,
-                    Notification.channel == channel,
-                    Notification.recipient == address,
-                )
-            ).one()
-            if status == "sent":
-                continue
-        result = channel_for(channel).send(
-            Outgoing(notification_id, channel, address, subject if channel == "email" else None, body)
+        if notification_id is None:
+            continue
+        if attempt is not None:
+            attempt.notification_id = notification_id
+        out.append(_citizen_message(notification_id, key, channel, address, complaint, settings))
+    if event == NotifyEvent.RECEIPT:
+        _new_item_notice(session, complaint, settings=settings, now=now)
+    return out
+
+
+def _new_item_notice(session: Session, complaint: Complaint, *, settings: Settings, now: datetime) -> None:
+    """A new complaint lands at verification without a hand-off: tell the front office here."""
+    calendar = calendar_for(settings, office_days.overrides(session))
+    notices.queue_staff_notice(
+        session,
+        complaint_id=complaint.id,
+        event=f"queued:{Step.VERIFICATION.value}:1",
+        role=Role.FRONT_OFFICE,
+        unit=None,
+        context={
+            "kind": "queued",
+            "step": Step.VERIFICATION.value,
+            "due_at": complaint.step_due_at.isoformat() if complaint.step_due_at else None,
+        },
+        send_at=calendar.next_open(now),
+        now=now,
+    )
+
+
+def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing | None:
+    """Take one row to send now: a pending one, or one whose worker died mid-send (sent once
+    more; a second such loss makes it ambiguous). None when there is nothing to send."""
+    settings = get_settings()
+    n = session.get(Notification, notification_id)
+    if n is None:
+        return None
+    lease = timedelta(seconds=settings.notify_send_lease)
+    crashed = n.status == "sending" and n.last_attempt_at is not None and n.last_attempt_at + lease <= now
+    if n.status != "pending" and not crashed:
+        return None
+    if crashed and n.resent_after_crash:
+        _finish(session, n, SendResult(Verdict.AMBIGUOUS, n.gateway, n.provider_id, _CRASHED_TWICE), now=now)
+        return None
+    claimed = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == n.id,
+            Notification.status == n.status,
+            Notification.attempts == n.attempts,
         )
-        session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id)
-            .values(
-                status=result.status,
-                gateway=result.gateway,
-                provider_id=result.provider_id,
-                error=result.error,
-                sent_at=now if result.status == "sent" else None,
-            )
+        .values(
+            status="sending",
+            attempts=n.attempts + 1,
+            last_attempt_at=now,
+            next_attempt_at=now + lease,
+            resent_after_crash=n.resent_after_crash or crashed,
         )
-        sent += result.status == "sent"
-    return sent
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(claimed, "rowcount", 0):
+        return None  # another worker took it
+    if crashed:
+        log.warning("notify #%s: its worker died mid-send; sending once more", n.id)
+    complaint = session.get(Complaint, n.complaint_id)
+    if complaint is None:
+        return None
+    if n.audience == notices.STAFF:
+        return _staff_message(n, complaint, settings)
+    return _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings)
+
+
+_CRASHED_TWICE = "Pekerja berhenti dua kali saat mengirim; tidak dikirim ulang agar tidak ganda."
+
+
+def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
+    """Hand each message to its channel (outside any transaction: gateways can be slow)."""
+    results = []
+    for message in messages:
+        result = channels().for_kind(message.channel).send(message)
+        log.info(
+            "notify #%s %s to %s via %s: %s%s",
+            message.notification_id,
+            message.channel,
+            mask_recipient(message.recipient),
+            result.gateway,
+            result.verdict.value,
+            f" ({result.error})" if result.error else "",
+        )
+        results.append((message, result))
+    return results
+
+
+def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now: datetime) -> None:
+    """Store each verdict (and settle the answer's delivery) in the caller's transaction."""
+    for message, result in results:
+        n = session.get(Notification, message.notification_id)
+        if n is None or n.status != "sending":
+            continue  # settled meanwhile (a receipt from the gateway, a crash recovery)
+        _finish(session, n, result, now=now)
+
+
+def _finish(session: Session, n: Notification, result: SendResult, *, now: datetime) -> None:
+    settings = get_settings()
+    n.gateway = result.gateway
+    n.provider_id = result.provider_id or n.provider_id
+    n.error = result.error
+    n.next_attempt_at = None
+    if result.verdict == Verdict.ACCEPTED:
+        n.status = "sent"
+        n.sent_at = now
+    elif result.verdict == Verdict.TRANSIENT and n.attempts < settings.notify_max_attempts:
+        n.status = "pending"
+        n.next_attempt_at = now + backoff(n.attempts, settings)
+        return  # the answer is still on its way: nothing to settle yet
+    elif result.verdict == Verdict.TRANSIENT:
+        n.status = "failed"  # the dead letter: GET /api/v1/notifications?status=failed
+        n.error = f"{result.error or 'gagal sementara'}; menyerah setelah {n.attempts} percobaan"
+        log.error("notify #%s: dead-lettered after %s attempts", n.id, n.attempts)
+    else:
+        n.status = "failed" if result.verdict == Verdict.PERMANENT else "ambiguous"
+    if n.event.startswith(f"{NotifyEvent.ANSWER.value}:"):
+        outcome = {"sent": "delivered", "failed": "unreachable", "ambiguous": "ambiguous"}[n.status]
+        settle_delivery(
+            session,
+            complaint_id=n.complaint_id,
+            notification_id=n.id,
+            outcome=outcome,
+            gateway=n.gateway,
+            provider_id=n.provider_id,
+            note=_delivery_note(n),
+            now=now,
+        )
+
+
+def _delivery_note(n: Notification) -> str | None:
+    if n.status == "sent":
+        return None
+    if n.status == "ambiguous":
+        return (
+            "Status pengiriman tidak pasti (gateway tidak menjawab setelah pesan dikirim): "
+            "pastikan ke pengadu sebelum mengirim ulang. " + (n.error or "")
+        ).strip()
+    return f"Gagal terkirim melalui {n.gateway}: {n.error or 'ditolak'}"
+
+
+def backoff(attempts: int, settings: Settings) -> timedelta:
+    """Exponential backoff with jitter: base x 2^(n-1), capped, then a random 50-100 % of it."""
+    ceiling = min(settings.notify_retry_max_delay, settings.notify_retry_base * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not a secret
+
+
+# --- what the messages say ---------------------------------------------------------------------
+
+
+def _citizen_message(
+    notification_id: int, key: str, channel: str, address: str, complaint: Complaint, settings: Settings
+) -> Outgoing:
+    code = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
+    base = settings.public_base_url.rstrip("/")
+    context = {
+        "office": settings.office_name,
+        "ticket": complaint.ticket,
+        "tracking_code": code,
+        "track_url": f"{base}/api/v1/track/{complaint.ticket}",
+        "feedback_url": f"{base}/api/v1/track/{complaint.ticket}/feedback?code={code}",
+        "answer": complaint.answer or "",
+        "full": channel == "email",  # gateways get the ticket and how to check it, not the answer
+    }
+    email = channel == "email"
+    text = render(key.split(":", 1)[0], context, html=email)
+    return Outgoing(notification_id, channel, address, text.subject if email else None, text.text, text.html)
+
+
+def _staff_message(n: Notification, complaint: Complaint, settings: Settings) -> Outgoing:
+    ctx = n.context or {}
+    step = Step(ctx.get("step") or complaint.step or Step.VERIFICATION)
+    due = ctx.get("due_at")
+    context = {
+        "office": settings.office_name,
+        "ticket": complaint.ticket,
+        "kind": ctx.get("kind", "queued"),
+        "step_title": STEPS[step].title,
+        "holder": ROLE_LABELS[Role(ctx.get("holder_role", STEPS[step].role.value))],
+        # a confidential complaint's content stays in the console
+        "subject": None if complaint.confidential else complaint.subject,
+        "due": datetime.fromisoformat(due).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB") if due else None,
+        "console_url": f"{settings.staff_base_url.rstrip('/')}/api/v1/complaints/{complaint.ticket}",
+    }
+    text = render("staff", context, html=False)
+    return Outgoing(n.id, n.channel, n.recipient, text.subject, text.text)

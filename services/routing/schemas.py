@@ -20,6 +20,8 @@ class Me(BaseModel):
     username: str
     role: str
     unit: str | None
+    email: str | None = None
+    notify_by_email: bool = False  # new items in the queue, reminders and escalations
 
 
 class _Summary(BaseModel):
@@ -38,8 +40,24 @@ class _Summary(BaseModel):
     version: int
 
 
+class DeliveryContact(BaseModel):
+    """What the front office needs to hand the answer over in person or by phone."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    preferred_reply: str
+
+
 class WorklistItem(_Summary):
     step: str
+    # At delivery: the answer on its way through a gateway (sending) or why it did not arrive
+    # (unreachable / ambiguous), with the tries so far, the contact and the answer to read out.
+    delivery_state: str | None = None
+    delivery_note: str | None = None
+    delivery_attempts: int = 0
+    contact: DeliveryContact | None = None
+    answer: str | None = None
 
 
 class ComplaintSummary(_Summary):
@@ -56,6 +74,8 @@ class ComplaintList(BaseModel):
 class Worklist(BaseModel):
     items: list[WorklistItem]
     total: int
+    # Front office: messages that could not be sent (GET /api/v1/notifications?status=failed).
+    failed_notifications: int = 0
 
 
 class ComplainantView(BaseModel):
@@ -80,10 +100,15 @@ class DispositionView(BaseModel):
 
 class DeliveryView(BaseModel):
     method: str
-    outcome: str
+    outcome: str  # delivered / unreachable; through a gateway also sending / ambiguous
     note: str | None
     actor: str
     at: datetime
+    recipient: str | None = None  # the number called or the address the gateway sent to
+    to_whom: str | None = None
+    gateway: str | None = None
+    provider_id: str | None = None
+    result_at: datetime | None = None
 
 
 class HistoryView(BaseModel):
@@ -240,3 +265,37 @@ class OverrideIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     open: bool = False
     reason: str = Field(min_length=1, max_length=200)
+
+
+class NotificationItem(BaseModel):
+    """One message, as the dead-letter list shows it (the recipient masked, never the body)."""
+
+    id: int
+    ticket: str
+    event: str
+    audience: str
+    channel: str
+    recipient: str
+    gateway: str
+    status: str
+    attempts: int
+    error: str | None
+    provider_id: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationItem]
+    total: int
+
+
+class MePatch(BaseModel):
+    """An officer's own notice settings: e-mail for new items, reminders and escalations."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    email: str | None = Field(default=None, max_length=254)
+    notify_by_email: bool | None = None

@@ -17,17 +17,21 @@ from services.routing.schemas import (
     ComplainantView,
     ComplaintSummary,
     ComplaintView,
+    DeliveryContact,
     DeliveryView,
     DispositionView,
     EscalationItem,
     EscalationList,
     HistoryView,
     LegalClocks,
+    NotificationItem,
+    NotificationList,
     WorklistItem,
 )
-from shared import sla
+from shared import notices, sla
 from shared.api import ApiError
-from shared.models import Complaint, DeliveryAttempt, Disposition, Escalation, History
+from shared.models import Complaint, DeliveryAttempt, Disposition, Escalation, History, Notification
+from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
     OUTCOME_LABELS,
@@ -74,7 +78,99 @@ def worklist(
         .limit(limit)
         .offset(offset)
     ).all()
-    return [WorklistItem(**_summary(c, at)) for c in rows], int(total)
+    items = [WorklistItem(**_summary(c, at)) for c in rows]
+    if user.role == Role.FRONT_OFFICE:
+        _add_delivery_details(session, items, [c for c in rows])
+    return items, int(total)
+
+
+def _add_delivery_details(session: Session, items: list[WorklistItem], rows: list[Complaint]) -> None:
+    """At delivery the front office sees the contact, the answer to read out, and the tries so far."""
+    at_delivery = {c.id: c for c in rows if c.step == Step.DELIVERY}
+    if not at_delivery:
+        return
+    counts = session.execute(
+        select(DeliveryAttempt.complaint_id, func.count())
+        .where(DeliveryAttempt.complaint_id.in_(at_delivery))
+        .group_by(DeliveryAttempt.complaint_id)
+    ).tuples()
+    tries = {complaint_id: n for complaint_id, n in counts}
+    by_ticket = {c.ticket: c for c in at_delivery.values()}
+    for item in items:
+        c = by_ticket.get(item.ticket)
+        if c is None:
+            continue
+        item.delivery_state = c.delivery_state
+        item.delivery_note = c.delivery_note
+        item.delivery_attempts = tries.get(c.id, 0)
+        item.contact = DeliveryContact(
+            name=c.complainant_name, phone=c.phone, email=c.email, preferred_reply=c.preferred_reply
+        )
+        item.answer = c.answer
+
+
+def failed_notifications(session: Session, user: StaffUser) -> int:
+    """Dead letters the front office should follow up (0 for other roles)."""
+    if user.role != Role.FRONT_OFFICE:
+        return 0
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.status == "failed", Notification.audience == notices.CITIZEN)
+        )
+        or 0
+    )
+
+
+NOTIFICATION_ROLES = frozenset(
+    {Role.FRONT_OFFICE, Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN}
+)
+
+
+def notifications(
+    session: Session, user: StaffUser, *, status: str | None, ticket: str | None, limit: int, offset: int
+) -> NotificationList:
+    """Messages by status, newest first: `failed` is the dead-letter list."""
+    if user.role not in NOTIFICATION_ROLES:
+        raise ApiError(403, "role_not_allowed", "Peran Anda tidak dapat melihat daftar pesan.")
+    where: list[ColumnElement[bool]] = []
+    if status:
+        where.append(Notification.status == status)
+    if ticket:
+        where.append(Complaint.ticket == ticket)
+    base = select(Notification, Complaint.ticket).join(Complaint, Complaint.id == Notification.complaint_id)
+    total = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .join(Complaint, Complaint.id == Notification.complaint_id)
+        .where(*where)
+    )
+    rows = session.execute(
+        base.where(*where).order_by(Notification.id.desc()).limit(limit).offset(offset)
+    ).all()
+    items = [
+        NotificationItem(
+            id=n.id,
+            ticket=t,
+            event=n.event,
+            audience=n.audience,
+            channel=n.channel,
+            recipient=mask_contact(n.recipient),
+            gateway=n.gateway,
+            status=n.status,
+            attempts=n.attempts,
+            error=n.error,
+            provider_id=n.provider_id,
+            created_at=n.created_at,
+            last_attempt_at=n.last_attempt_at,
+            next_attempt_at=n.next_attempt_at,
+            sent_at=n.sent_at,
+            delivered_at=n.delivered_at,
+        )
+        for n, t in rows
+    ]
+    return NotificationList(items=items, total=int(total or 0))
 
 
 def search(

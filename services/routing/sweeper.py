@@ -1,4 +1,5 @@
-"""The periodic sweeper: re-sends outbox messages the broker or a worker lost (`aduan sweeper`)."""
+"""The periodic sweeper (`aduan sweeper`): re-sends outbox messages the broker or a worker lost,
+fires due SLA timers, and hands due notifications (retries, staff notices) to the notify worker."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import time
 from types import FrameType
 
-from shared import office_days, outbox, sla
+from shared import notices, office_days, outbox, sla
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import Settings, get_settings
@@ -22,6 +23,7 @@ def sweep_once(settings: Settings) -> int:
         at = now()
         messages = outbox.reconcile(session, now=at, settings=settings)
         outbox.prune(session, now=at, settings=settings)
+        due_notices = notices.dispatch_due(session, now=at, settings=settings)
     fired = 0
     while True:  # a full batch means more may be due: keep going, one transaction per batch
         with unit_of_work() as session:
@@ -38,6 +40,9 @@ def sweep_once(settings: Settings) -> int:
     if messages:
         log.info("sweeper: re-sending %d outbox message(s)", len(messages))
         outbox.publish(messages)
+    if due_notices:
+        log.info("sweeper: handing out %d due notification(s)", len(due_notices))
+        notices.hand_out(due_notices)
     return len(messages)
 
 

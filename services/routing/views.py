@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from services.routing import reports, service
@@ -27,6 +28,8 @@ from services.routing.schemas import (
     ComplaintView,
     EscalationList,
     Me,
+    MePatch,
+    NotificationList,
     OverrideIn,
     Token,
     Worklist,
@@ -35,10 +38,10 @@ from shared import office_days
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
-from shared.models import Category, Unit
+from shared.models import Category, Unit, User
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import FieldError, InputError
+from shared.validation import FieldError, InputError, check_email
 
 router = APIRouter(prefix="/api/v1")
 
@@ -70,8 +73,61 @@ def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depend
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
-    return Me(username=user.username, role=user.role.value, unit=user.unit)
+def me(session: SessionDep, user: CurrentUser) -> Me:
+    return _me(session, user)
+
+
+@router.patch("/me", response_model=Me)
+def edit_me(body: MePatch, session: SessionDep, user: CurrentUser) -> Me:
+    """An officer's own notice settings: the e-mail address, and whether to get notices by e-mail."""
+    changes = body.model_dump(exclude_unset=True)
+    with session.begin():
+        account = session.get(User, user.id)
+        if account is None:
+            raise ApiError(404, "not_found", "Akun tidak ditemukan.")
+        if "email" in changes:
+            account.email = _valid_email(body.email) if body.email else None
+        if changes.get("notify_by_email") is not None:
+            account.notify_by_email = bool(body.notify_by_email)
+        if account.notify_by_email and not account.email:
+            raise InputError(
+                [FieldError("email", "email_required", "Isi alamat e-mail untuk menerima pemberitahuan.")]
+            )
+    return _me(session, user)
+
+
+def _valid_email(raw: str) -> str:
+    try:
+        return check_email(raw)
+    except PydanticCustomError as exc:
+        raise InputError([FieldError("email", exc.type, exc.message())]) from exc
+
+
+def _me(session: SessionDep, user: CurrentUser) -> Me:
+    account = session.get(User, user.id)
+    return Me(
+        username=user.username,
+        role=user.role.value,
+        unit=user.unit,
+        email=account.email if account else None,
+        notify_by_email=bool(account and account.notify_by_email),
+    )
+
+
+@router.get("/notifications", response_model=NotificationList)
+def notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    status: Annotated[
+        str | None, Query(pattern="^(pending|sending|sent|delivered|failed|ambiguous)$")
+    ] = None,
+    ticket: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> NotificationList:
+    """Messages to complainants and staff, newest first; `?status=failed` is the dead-letter list,
+    `?status=ambiguous` the ones that may or may not have arrived."""
+    return service.notifications(session, user, status=status, ticket=ticket, limit=limit, offset=offset)
 
 
 @router.get("/worklist", response_model=Worklist)
@@ -87,7 +143,9 @@ def worklist(
     items, total = service.worklist(
         session, user, at=now(), limit=limit, offset=offset, waiting=list_ == "waiting"
     )
-    return Worklist(items=items, total=total)
+    return Worklist(
+        items=items, total=total, failed_notifications=service.failed_notifications(session, user)
+    )
 
 
 @router.get("/escalations", response_model=EscalationList)

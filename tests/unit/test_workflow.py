@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.models import Complaint, DeliveryAttempt, Disposition, History, Outbox
+from shared.models import Complaint, DeliveryAttempt, Disposition, History, Notification, Outbox
 from shared.sop import Outcome, Role, Status, Step
 from shared.tasks import TaskName
 from shared.validation import InputError
-from shared.workflow import Actor, Conflict, Forbidden, arrive, transition
+from shared.workflow import Actor, Conflict, Forbidden, arrive, settle_delivery, transition
 from tests.unit.conftest import T0
 
 FO = Actor("fo", Role.FRONT_OFFICE)
@@ -85,7 +85,10 @@ def test_full_path_through_all_six_steps(session: Session, complaint: Complaint)
     act(session, c, KASUBAG, "approve")
     land(session, c)
     assert c.step == "delivery"
-    act(session, c, FO, "deliver", method="sms", outcome="delivered")
+    act(session, c, FO, "deliver", method="sms")
+    # handed to the notify service: the gateway's verdict decides (delivery as proof)
+    assert (c.status, c.step, c.delivery_state) == ("open", "delivery", "sending")
+    settle(session, c, "delivered")
     closed: tuple[str, str | None, str | None] = (c.status, c.step, c.outcome)
     assert closed == ("closed", None, "answered")
     assert c.closed_at is not None and c.answer == "THR wajib dibayar paling lambat H-7."
@@ -101,6 +104,7 @@ def test_full_path_through_all_six_steps(session: Session, complaint: Complaint)
         "approve",
         "queued",
         "deliver",
+        "delivery_delivered",
     ]
     disposition = session.scalars(select(Disposition)).one()
     assert disposition.agenda_number == f"2026/{disposition.agenda_seq:05d}"
@@ -181,6 +185,44 @@ def test_front_office_outcomes_close_the_complaint(
         assert (attempt.method, attempt.outcome) == ("in_person", "delivered")
 
 
+def settle(session: Session, c: Complaint, outcome: str) -> None:
+    """What the notify worker does with the gateway's verdict on the answer."""
+    attempt = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.outcome == "sending")).one()
+    n = Notification(
+        complaint_id=c.id,
+        event=f"answer:{attempt.id}",
+        channel=attempt.method,
+        recipient=attempt.recipient or "",
+        gateway="log",
+        status="sent",
+        created_at=T0,
+    )
+    session.add(n)
+    session.flush()
+    attempt.notification_id = n.id
+    assert settle_delivery(
+        session,
+        complaint_id=c.id,
+        notification_id=n.id,
+        outcome=outcome,
+        gateway="log",
+        provider_id="p-1",
+        note=None if outcome == "delivered" else "nomor tidak valid",
+        now=T0,
+    )
+    session.flush()
+    assert not settle_delivery(  # a redelivered verdict changes nothing
+        session,
+        complaint_id=c.id,
+        notification_id=n.id,
+        outcome=outcome,
+        gateway="log",
+        provider_id="p-1",
+        note=None,
+        now=T0,
+    )
+
+
 def _to_delivery(session: Session, c: Complaint) -> None:
     for who, action, inputs in [
         (FO, "forward", FORWARD),
@@ -207,8 +249,38 @@ def test_unreachable_delivery_stays_in_the_queue_and_records_the_attempt(
     assert complaint.outcome == "answered"
     attempts = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
     assert attempts == ["unreachable", "delivered"]
-    # phone delivery is human work: no electronic notice goes out
-    assert not any(t == TaskName.NOTIFY.value for t, _ in outbox_tasks(session))
+    # phone delivery is human work: no answer goes out electronically, only the closing message
+    notices = [p["event"] for t, p in outbox_tasks(session) if t == TaskName.NOTIFY.value]
+    assert notices == ["closing"]
+    phone = session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).first()
+    assert phone is not None and phone.recipient == complaint.phone  # the number called
+
+
+def test_electronic_delivery_refused_stays_with_the_reason_and_blocks_double_sending(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="whatsapp")
+    with pytest.raises(Conflict) as err:  # still sending: a second click must wait for the verdict
+        act(session, complaint, FO, "deliver", method="sms")
+    assert err.value.code == "delivery_in_progress"
+    settle(session, complaint, "unreachable")
+    assert (complaint.status, complaint.delivery_state) == ("open", "unreachable")
+    assert complaint.delivery_note == "nomor tidak valid"
+    act(session, complaint, FO, "deliver", method="phone", outcome="delivered", to_whom="Budi")
+    assert (complaint.status, complaint.outcome, complaint.delivery_state) == ("closed", "answered", None)
+
+
+def test_human_delivery_needs_its_outcome_and_electronic_needs_a_contact(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    with pytest.raises(InputError) as err:
+        act(session, complaint, FO, "deliver", method="in_person")
+    assert [(e.field, e.code) for e in err.value.errors] == [("outcome", "required")]
+    with pytest.raises(InputError) as err:
+        act(session, complaint, FO, "deliver", method="email")  # the complainant left no e-mail
+    assert [(e.field, e.code) for e in err.value.errors] == [("method", "no_contact")]
 
 
 def test_stale_version_is_a_conflict_and_writes_nothing(session: Session, complaint: Complaint) -> None:

@@ -1,0 +1,82 @@
+"""Delivery receipts: a gateway calls back with the fate of a message it accepted.
+
+`POST /api/v1/notify/receipts/{gateway}`, mounted on the public intake API. The gateway proves
+itself with the shared secret configured for it (`?secret=` in the callback URL, or the header
+`X-Receipt-Secret`); how its report reads is part of the gateway's configuration.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy import update
+
+from services.notify.service import channels
+from shared.api import ApiError
+from shared.clock import now
+from shared.db import async_unit_of_work
+from shared.models import Notification
+from shared.validation import FieldError, InputError
+
+router = APIRouter(prefix="/api/v1/notify")
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "")
+    try:
+        if "json" in kind:
+            body = await request.json()
+            return body if isinstance(body, dict) else {"data": body}
+        return dict((await request.form()).items())
+    except ValueError as exc:
+        raise InputError([FieldError("body", "invalid_json", "Isi laporan tidak dapat dibaca.")]) from exc
+
+
+@router.post("/receipts/{gateway}")
+async def receipt(
+    gateway: str,
+    request: Request,
+    secret: Annotated[str | None, Query(max_length=200)] = None,
+    x_receipt_secret: Annotated[str | None, Header()] = None,
+) -> dict[str, int]:
+    """Mark the messages the report names delivered (or failed); unknown ids are ignored."""
+    chans = channels()
+    try:
+        expected = chans.receipt_secret(gateway)
+    except (KeyError, ValueError):
+        expected = None
+    if not expected:
+        raise ApiError(404, "gateway_unknown", "Gateway tidak dikenal atau tidak mengirim laporan.")
+    given = x_receipt_secret or secret or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "receipt_secret_invalid", "Rahasia laporan pengiriman tidak cocok.")
+    try:
+        reports = chans.parse_receipt(gateway, await _payload(request))
+    except (KeyError, ValueError) as exc:
+        raise InputError(
+            [FieldError("body", "receipt_invalid", "Laporan pengiriman tidak dikenali.")]
+        ) from exc
+    at = now()
+    updated = 0
+    async with async_unit_of_work() as session:
+        for r in reports:
+            if r.status == "delivered":
+                values: dict[str, Any] = {"status": "delivered", "delivered_at": at}
+            elif r.status == "failed":
+                detail = f" ({r.detail[:200]})" if r.detail else ""
+                values = {"status": "failed", "error": f"Laporan gateway: tidak sampai{detail}"}
+            else:
+                continue  # "sent": nothing new
+            result = await session.execute(
+                update(Notification)
+                .where(
+                    Notification.gateway == gateway,
+                    Notification.provider_id == r.provider_id,
+                    Notification.status.in_(("sent", "ambiguous")),
+                )
+                .values(**values)
+            )
+            updated += int(getattr(result, "rowcount", 0) or 0)
+    return {"received": len(reports), "updated": updated}

@@ -1,0 +1,120 @@
+"""Staff notices as rows: an e-mail to each officer who asked for them, sent by the notify service.
+
+Written in the transaction of what they announce (a complaint landing in a queue, a reminder, an
+escalation) with `next_attempt_at` at the next office opening: the sweeper hands due rows to the
+notify worker, so a notice is never sent at midnight and never lost with a broker message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.models import Notification, User
+from shared.numbering import insert_ignoring_conflicts
+from shared.settings import Settings
+from shared.sop import Role
+from shared.tasks import NotifyOnePayload, Queue, TaskName, celery_app
+
+log = logging.getLogger(__name__)
+
+STAFF = "staff"
+CITIZEN = "citizen"
+
+
+_CACHE = "aduan.notices.recipients"
+
+
+def recipients(session: Session, role: Role, unit: str | None) -> list[str]:
+    """E-mail addresses of the active officers of `role` (and `unit`) who want notices.
+
+    Read once per session (one use case): a sweep firing a thousand timers asks once per role.
+    """
+    cache: dict[tuple[str, str | None], list[str]] = session.info.setdefault(_CACHE, {})
+    key = (role.value, unit if role == Role.BIDANG else None)
+    if key not in cache:
+        cache[key] = _recipients(session, role, unit)
+    return cache[key]
+
+
+def _recipients(session: Session, role: Role, unit: str | None) -> list[str]:
+    query = select(User.email).where(
+        User.role == role.value,
+        User.active.is_(True),
+        User.notify_by_email.is_(True),
+        User.email.is_not(None),
+    )
+    if role == Role.BIDANG:
+        query = query.where(User.unit_code == unit)
+    return [e for e in session.scalars(query) if e]
+
+
+def queue_staff_notice(
+    session: Session,
+    *,
+    complaint_id: int,
+    event: str,
+    role: Role,
+    unit: str | None,
+    context: dict[str, Any],
+    send_at: datetime,
+    now: datetime,
+) -> int:
+    """One e-mail per interested officer, due at `send_at`; a repeated event adds nothing."""
+    emails = recipients(session, role, unit)
+    if not emails:
+        return 0
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        insert_ignoring_conflicts(dialect, Notification),
+        [
+            {
+                "complaint_id": complaint_id,
+                "event": event,
+                "channel": "email",
+                "recipient": email,
+                "audience": STAFF,
+                "context": context,
+                "gateway": "pending",
+                "status": "pending",
+                "created_at": now,
+                "next_attempt_at": send_at,
+                "attempts": 0,
+            }
+            for email in emails
+        ],
+    )
+    return len(emails)
+
+
+def dispatch_due(session: Session, *, now: datetime, settings: Settings) -> list[int]:
+    """Claim the rows whose time has come (a retry, a staff notice at opening time, a send whose
+    worker died); returns their ids, to hand to the notify worker once this transaction commits.
+
+    Each is pushed a lease ahead, so a lost broker message is handed out again, not twice at once.
+    """
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at)
+        .limit(settings.outbox_batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.next_attempt_at = now + timedelta(seconds=settings.notify_send_lease)
+    return [row.id for row in rows]
+
+
+def hand_out(ids: list[int]) -> None:
+    """Publish one `notify.send_one` per row; a failure is left to the next sweep after the lease."""
+    app = celery_app()
+    for notification_id in ids:
+        payload: NotifyOnePayload = {"notification_id": notification_id}
+        try:
+            app.send_task(TaskName.NOTIFY_ONE.value, kwargs=dict(payload), queue=Queue.NOTIFY.value)
+        except Exception:  # the row is durable: the sweeper hands it out again after the lease
+            log.warning("notification %s: publish failed, retried after the lease", notification_id)
