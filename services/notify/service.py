@@ -184,7 +184,6 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
             next_attempt_at=now + lease,
             resent_after_crash=n.resent_after_crash or crashed,
         )
-        .execution_options(synchronize_session=False)
     )
     if not getattr(claimed, "rowcount", 0):
         return None  # another worker took it

@@ -1,0 +1,184 @@
+"""The notify service's bookkeeping: rows written once, verdicts recorded, retries and dead letters
+held in the database, crash recovery sending at most once more, and step 6 settled by the verdict."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify import service
+from services.notify.channels import Outgoing, SendResult, Verdict
+from shared import notices
+from shared.models import Complaint, DeliveryAttempt, Notification, User
+from shared.settings import get_settings
+from shared.sop import Role, Step
+from shared.tasks import NotifyEvent
+from tests.unit.conftest import T0
+from tests.unit.test_workflow import FO, _to_delivery, act, land
+
+LEASE = timedelta(seconds=get_settings().notify_send_lease)
+
+
+def rows(session: Session, complaint: Complaint) -> list[Notification]:
+    return list(
+        session.scalars(
+            select(Notification).where(Notification.complaint_id == complaint.id).order_by(Notification.id)
+        )
+    )
+
+
+def verdict(message: Outgoing, kind: Verdict, error: str | None = None) -> list[tuple[Outgoing, SendResult]]:
+    return [
+        (
+            message,
+            SendResult(kind, "uji", provider_id="p-42" if kind == Verdict.ACCEPTED else None, error=error),
+        )
+    ]
+
+
+def test_receipt_is_written_once_claimed_and_says_how_to_track(
+    session: Session, complaint: Complaint
+) -> None:
+    [message] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0
+    )
+    assert (message.channel, message.recipient) == ("sms", "+6281234567890")
+    assert complaint.ticket in message.body and "ABCD2345" in message.body  # the tracking code
+    assert "Budi" not in message.body  # no identity data through a gateway
+    [row] = rows(session, complaint)
+    assert (row.status, row.attempts, row.body, row.next_attempt_at) == ("sending", 1, None, T0 + LEASE)
+    # a redelivered task finds the row and sends nothing
+    assert (
+        service.prepare(session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0)
+        == []
+    )
+    service.record(session, verdict(message, Verdict.ACCEPTED), now=T0)
+    assert (row.status, row.provider_id, row.sent_at) == ("sent", "p-42", T0)
+
+
+def test_transient_failures_retry_with_backoff_then_dead_letter(
+    session: Session, complaint: Complaint
+) -> None:
+    settings = get_settings()
+    [message] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0
+    )
+    [row] = rows(session, complaint)
+    at = T0
+    for attempt in range(1, settings.notify_max_attempts):
+        service.record(session, verdict(message, Verdict.TRANSIENT, "HTTP 503"), now=at)
+        assert row.status == "pending" and row.attempts == attempt
+        ceiling = min(settings.notify_retry_max_delay, settings.notify_retry_base * 2 ** (attempt - 1))
+        assert row.next_attempt_at is not None
+        wait = row.next_attempt_at - at
+        assert timedelta(seconds=ceiling / 2) <= wait <= timedelta(seconds=ceiling)
+        assert (
+            notices.dispatch_due(session, now=row.next_attempt_at - timedelta(seconds=1), settings=settings)
+            == []
+        )
+        at = row.next_attempt_at
+        assert notices.dispatch_due(session, now=at, settings=settings) == [row.id]
+        claimed = service.claim(session, row.id, now=at)
+        assert claimed is not None and claimed.body == message.body
+    service.record(session, verdict(message, Verdict.TRANSIENT, "HTTP 503"), now=at)
+    assert (row.status, row.attempts) == ("failed", settings.notify_max_attempts)
+    assert row.error is not None and "menyerah setelah" in row.error
+    assert notices.dispatch_due(session, now=at + timedelta(days=1), settings=settings) == []
+
+
+def test_a_send_whose_worker_died_goes_once_more_then_is_ambiguous(
+    session: Session, complaint: Complaint
+) -> None:
+    service.prepare(session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0)
+    [row] = rows(session, complaint)
+    assert service.claim(session, row.id, now=T0 + LEASE / 2) is None  # still within its lease
+    again = service.claim(session, row.id, now=T0 + LEASE)
+    assert again is not None
+    session.refresh(row)
+    assert (row.status, row.attempts, row.resent_after_crash) == ("sending", 2, True)
+    assert service.claim(session, row.id, now=T0 + 2 * LEASE) is None  # lost a second time
+    session.flush()
+    session.refresh(row)
+    assert row.status == "ambiguous"
+
+
+def test_answer_accepted_closes_the_complaint_with_the_gateway_as_proof(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    at = T0 + timedelta(hours=1)
+    [message] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=at
+    )
+    service.record(session, verdict(message, Verdict.ACCEPTED), now=at)
+    session.flush()
+    assert (complaint.status, complaint.outcome, complaint.delivery_state) == ("closed", "answered", None)
+    attempt = session.scalars(select(DeliveryAttempt)).one()
+    assert (attempt.outcome, attempt.gateway, attempt.provider_id, attempt.result_at) == (
+        "delivered",
+        "uji",
+        "p-42",
+        at,
+    )
+
+
+def test_answer_refused_or_ambiguous_stays_at_delivery_with_the_reason(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    [message] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=T0
+    )
+    service.record(session, verdict(message, Verdict.PERMANENT, "nomor tidak valid"), now=T0)
+    session.flush()
+    assert (complaint.step, complaint.delivery_state) == (Step.DELIVERY.value, "unreachable")
+    assert complaint.delivery_note is not None and "nomor tidak valid" in complaint.delivery_note
+    # try again by WhatsApp: a new message (a new key), whose verdict is ambiguous
+    act(session, complaint, FO, "deliver", method="whatsapp")
+    [second] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="whatsapp", now=T0
+    )
+    service.record(session, verdict(second, Verdict.AMBIGUOUS, "batas waktu habis"), now=T0)
+    session.flush()
+    assert complaint.delivery_state == "ambiguous" and complaint.status == "open"
+    assert [(n.event.split(":")[0], n.status) for n in rows(session, complaint)] == [
+        ("answer", "failed"),
+        ("answer", "ambiguous"),
+    ]
+    outcomes = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
+    assert outcomes == ["unreachable", "ambiguous"]
+
+
+def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
+    session: Session, complaint: Complaint
+) -> None:
+    for name, role, email, on in [
+        ("kasubag1", Role.KASUBAG_UMUM, "kasubag@dinas.go.id", True),
+        ("kasubag2", Role.KASUBAG_UMUM, "kasubag2@dinas.go.id", False),  # did not ask for notices
+    ]:
+        session.add(
+            User(
+                username=name,
+                password_hash="x",
+                role=role.value,
+                active=True,
+                created_at=T0,
+                email=email,
+                notify_by_email=on,
+            )
+        )
+    session.flush()
+    act(session, complaint, FO, "forward", identity_verified=True, id_document="KTP")
+    land(session, complaint)  # lands in kasubag's review queue
+    [row] = [n for n in rows(session, complaint) if n.audience == notices.STAFF]
+    assert (row.recipient, row.status, row.event) == ("kasubag@dinas.go.id", "pending", "queued:review:2")
+    assert row.next_attempt_at is not None and row.next_attempt_at >= complaint.step_entered_at  # type: ignore[operator]
+    message = service.claim(session, row.id, now=row.next_attempt_at)
+    assert message is not None and message.subject is not None
+    assert complaint.ticket in message.subject and "Pengaduan baru" in message.subject
+    assert complaint.subject not in message.body  # confidential by default: content stays inside
+    assert f"/api/v1/complaints/{complaint.ticket}" in message.body
