@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from shared.sop import OUTCOME_LABELS, Outcome, Status
 from shared.survey import COMMENT_MAX, SCORE_LABELS
 from shared.validation import FieldError, InputError, errors_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
 
 
@@ -198,6 +200,7 @@ async def rate(ticket: str, request: Request, session: SessionDep, code: CodeQue
             # A concurrent rating committed first; anything else is not ours to explain.
             if not await service.has_feedback(session, ticket):
                 raise
+            log.info("feedback: a concurrent rating of %s committed first", ticket)
             raise service.FEEDBACK_EXISTS from None
     except (ApiError, InputError) as exc:
         if not form:
