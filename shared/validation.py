@@ -180,6 +180,8 @@ _MESSAGES: dict[str, str] = {
     "extra_forbidden": "Isian ini tidak dikenal.",
     "json_invalid": "Isi permintaan bukan JSON yang valid.",
     "greater_than_equal": "Harus paling sedikit {ge}.",
+    "less_than_equal": "Harus paling banyak {le}.",
+    "int_from_float": "Harus berupa bilangan bulat.",
 }
 
 # Stable codes for the built-in checks (the custom ones bring their own).

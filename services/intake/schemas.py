@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.clock import now, to_wib
 from shared.sop import ReplyMethod
+from shared.survey import COMMENT_MAX
 from shared.validation import NOT_BLANK, check_email, check_nik, check_phone
 
 
@@ -80,6 +81,13 @@ class PublicEvent(BaseModel):
     label: str
 
 
+class TrackFeedback(BaseModel):
+    """The citizen's own rating, as the track view shows it."""
+
+    score: int
+    created_at: datetime
+
+
 class TrackView(BaseModel):
     """The citizen's view: no identity, no internal notes."""
 
@@ -95,3 +103,22 @@ class TrackView(BaseModel):
     history: list[PublicEvent] = Field(default_factory=list)
     answer: str | None = None
     referred_to: str | None = None
+    feedback: TrackFeedback | None = None
+    feedback_url: str | None = None  # closed and not yet rated: where to rate the service
+
+
+class FeedbackIn(BaseModel):
+    """The citizen's answer to the satisfaction survey (JSON, or the page's form)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    score: int = Field(ge=1, le=4)
+    comment: Annotated[str, StringConstraints(max_length=COMMENT_MAX)] | None = None
+
+
+class FeedbackOut(BaseModel):
+    ticket: str
+    score: int
+    score_label: str
+    comment: str | None
+    created_at: datetime

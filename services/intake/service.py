@@ -1,4 +1,4 @@
-"""Intake use cases: file a complaint (one transaction), track it, list categories."""
+"""Intake use cases: file a complaint (one transaction), track it, rate it, list categories."""
 
 from __future__ import annotations
 
@@ -16,14 +16,34 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
 
 from services.intake.schemas import Category as CategoryOut
-from services.intake.schemas import ComplaintCreated, ComplaintIn, PublicEvent, TrackView
+from services.intake.schemas import (
+    ComplaintCreated,
+    ComplaintIn,
+    FeedbackIn,
+    FeedbackOut,
+    PublicEvent,
+    TrackFeedback,
+    TrackView,
+)
 from shared import office_days, outbox, sla
+from shared.api import ApiError
 from shared.clock import WIB, step_due
-from shared.models import Base, Category, Complaint, Deadline, History, IdempotencyKey, Kiosk, Outbox
+from shared.models import (
+    Base,
+    Category,
+    Complaint,
+    Deadline,
+    Feedback,
+    History,
+    IdempotencyKey,
+    Kiosk,
+    Outbox,
+)
 from shared.numbering import next_ticket_number
 from shared.security import cipher, kiosk_key_hash, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
+from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, mask_nik, parse_phone
 
@@ -285,14 +305,42 @@ async def file_complaint(
     return Filed({**response, "tracking_code": code}, messages)
 
 
-async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | None:
-    """The citizen's view of a complaint, or None when the ticket or code does not match."""
+NOT_FOUND = ApiError(404, "not_found", "Nomor tiket atau kode pelacakan tidak cocok.")
+NOT_CLOSED = ApiError(409, "not_closed", "Survei kepuasan dapat diisi setelah pengaduan selesai ditangani.")
+FEEDBACK_EXISTS = ApiError(409, "feedback_exists", "Penilaian untuk pengaduan ini sudah diberikan.")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A complaint the caller proved to own: the ticket and the tracking code matched."""
+
+    complaint: Complaint
+    tracking_code: str  # as stored (the caller's may differ in case or spacing)
+
+
+async def find(session: AsyncSession, ticket: str, code: str) -> Found | None:
+    """The complaint `ticket` when `code` is its tracking code (compared in constant time), else None."""
     complaint = await session.scalar(select(Complaint).where(Complaint.ticket == ticket))
     if complaint is None:
         return None
     stored = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
     if not tracking_code_matches(code, stored):
         return None
+    return Found(complaint, stored)
+
+
+async def feedback_of(session: AsyncSession, complaint_id: int) -> Feedback | None:
+    return await session.scalar(select(Feedback).where(Feedback.complaint_id == complaint_id))
+
+
+async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | None:
+    """The citizen's view of a complaint, or None when the ticket or code does not match."""
+    found = await find(session, ticket, code)
+    if found is None:
+        return None
+    complaint = found.complaint
+    rated = await feedback_of(session, complaint.id)
+    closed = complaint.status == Status.CLOSED
     rows = await session.scalars(
         select(History).where(History.complaint_id == complaint.id).order_by(History.id)
     )
@@ -323,4 +371,52 @@ async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | No
         history=events,
         answer=complaint.answer if answered else None,
         referred_to=referred_to,
+        feedback=TrackFeedback(score=rated.score, created_at=rated.created_at) if rated else None,
+        feedback_url=(
+            feedback_url(get_settings(), complaint.ticket, found.tracking_code)
+            if closed and rated is None
+            else None
+        ),
     )
+
+
+def feedback_out(ticket: str, row: Feedback) -> FeedbackOut:
+    return FeedbackOut(
+        ticket=ticket,
+        score=row.score,
+        score_label=SCORE_LABELS[row.score],
+        comment=row.comment,
+        created_at=row.created_at,
+    )
+
+
+async def rate(
+    session: AsyncSession, ticket: str, code: str, body: FeedbackIn, *, now: datetime
+) -> FeedbackOut:
+    """Store the citizen's rating of a closed complaint, once; the unique key settles a race."""
+    found = await find(session, ticket, code)
+    if found is None:
+        raise NOT_FOUND
+    if found.complaint.status != Status.CLOSED:
+        raise NOT_CLOSED
+    if await feedback_of(session, found.complaint.id) is not None:
+        raise FEEDBACK_EXISTS
+    row = Feedback(
+        complaint_id=found.complaint.id,
+        score=body.score,
+        comment=body.comment or None,  # a blank comment is no comment
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()  # a concurrent rating that committed first fails here (IntegrityError)
+    return feedback_out(found.complaint.ticket, row)
+
+
+async def has_feedback(session: AsyncSession, ticket: str) -> bool:
+    """True when the complaint `ticket` has a rating (after a lost race on the unique key)."""
+    found = await session.scalar(
+        select(Feedback.id)
+        .join(Complaint, Complaint.id == Feedback.complaint_id)
+        .where(Complaint.ticket == ticket)
+    )
+    return found is not None

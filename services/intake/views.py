@@ -1,22 +1,39 @@
-"""Intake API routes: kiosks post complaints, citizens track them."""
+"""Intake API routes: kiosks post complaints, citizens track them and rate the service."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, PackageLoader
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import service
-from services.intake.schemas import Category, ComplaintCreated, ComplaintIn, TrackView
+from services.intake.schemas import (
+    Category,
+    ComplaintCreated,
+    ComplaintIn,
+    FeedbackIn,
+    FeedbackOut,
+    TrackView,
+)
 from shared import outbox
 from shared.api import ApiError
-from shared.clock import now
+from shared.clock import now, to_wib
 from shared.db import async_session_factory
+from shared.settings import get_settings
+from shared.sop import OUTCOME_LABELS, Outcome, Status
+from shared.survey import COMMENT_MAX, SCORE_LABELS
+from shared.validation import FieldError, InputError, errors_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
 
 
@@ -76,8 +93,125 @@ async def track(
     """The citizen's view; an unknown ticket and a wrong code give the same 404."""
     view = await service.track(session, ticket, code)
     if view is None:
-        raise ApiError(404, "not_found", "Nomor tiket atau kode pelacakan tidak cocok.")
+        raise service.NOT_FOUND
     return view
+
+
+# --- The satisfaction survey (SKM) -----------------------------------------------------------------
+
+_templates = Environment(loader=PackageLoader("services.intake", "templates"), autoescape=True)
+
+
+def _wib(at: datetime | None) -> str:
+    return to_wib(at).strftime("%d-%m-%Y %H:%M WIB") if at else "-"
+
+
+_templates.filters["wib"] = _wib
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The tracking code travels in the URL: keep the page out of caches and out of Referer headers.
+_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_FEEDBACK_SCHEMA = FeedbackIn.model_json_schema()
+_FEEDBACK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _FEEDBACK_SCHEMA},
+            "application/x-www-form-urlencoded": {"schema": _FEEDBACK_SCHEMA},
+        },
+    }
+}
+
+CodeQuery = Annotated[str, Query(max_length=32)]
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind in _FORM_TYPES
+
+
+async def _feedback_body(request: Request, *, form: bool) -> FeedbackIn:
+    """The posted answer: the page's form (text fields), or JSON (types as declared)."""
+    try:
+        if form:
+            fields = await request.form()
+            return FeedbackIn.model_validate(dict(fields.items()))
+        return FeedbackIn.model_validate_json(await request.body() or b"", strict=True)
+    except ValidationError as exc:
+        raise InputError(errors_of(exc)) from exc
+
+
+async def _page(
+    session: AsyncSession,
+    ticket: str,
+    code: str,
+    *,
+    status_code: int | None = None,
+    errors: list[FieldError] | None = None,
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The survey page in the state the database is in: form, thank-you, not yet closed, not found."""
+    found = await service.find(session, ticket, code)
+    rating = await service.feedback_of(session, found.complaint.id) if found else None
+    if found is None:
+        state = "not_found"
+    elif rating is not None:
+        state = "thanks"
+    elif found.complaint.status != Status.CLOSED:
+        state = "not_closed"
+    else:
+        state = "form"
+    outcome = found.complaint.outcome if found else None
+    page = _templates.get_template("feedback.html.j2").render(
+        office=get_settings().office_name,
+        ticket=ticket,
+        state=state,
+        outcome_label=OUTCOME_LABELS[Outcome(outcome)] if outcome else None,
+        closed_at=found.complaint.closed_at if found else None,
+        scores=SCORE_LABELS,
+        rating=rating,
+        errors={e.field: e.message for e in errors or []},
+        values=values or {},
+        comment_max=COMMENT_MAX,
+        action=f"feedback?{urlencode({'code': code})}",
+    )
+    default = 404 if state == "not_found" else 200
+    return HTMLResponse(page, status_code=status_code or default, headers=_PAGE_HEADERS)
+
+
+@router.get("/track/{ticket}/feedback", response_class=HTMLResponse)
+async def feedback_page(ticket: str, session: SessionDep, code: CodeQuery = "") -> HTMLResponse:
+    """The printable survey page the closing message links to (Bahasa Indonesia)."""
+    return await _page(session, ticket, code)
+
+
+@router.post(
+    "/track/{ticket}/feedback", status_code=201, response_model=FeedbackOut, openapi_extra=_FEEDBACK_BODY
+)
+async def rate(ticket: str, request: Request, session: SessionDep, code: CodeQuery = "") -> Response:
+    """Rate a closed complaint once (SKM score 1-4 and a comment); a form post is answered in HTML."""
+    form = _is_form(request)
+    try:
+        body = await _feedback_body(request, form=form)
+        try:
+            async with session.begin():
+                stored = await service.rate(session, ticket, code, body, now=now())
+        except IntegrityError:
+            # A concurrent rating committed first; anything else is not ours to explain.
+            if not await service.has_feedback(session, ticket):
+                raise
+            log.info("feedback: a concurrent rating of %s committed first", ticket)
+            raise service.FEEDBACK_EXISTS from None
+    except (ApiError, InputError) as exc:
+        if not form:
+            raise
+        if isinstance(exc, InputError):
+            values = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            return await _page(session, ticket, code, status_code=422, errors=exc.errors, values=values)
+        return await _page(session, ticket, code, status_code=exc.status)
+    if form:
+        return await _page(session, ticket, code, status_code=201)
+    return JSONResponse(status_code=201, content=stored.model_dump(mode="json"))
 
 
 @router.get("/categories", response_model=list[Category])

@@ -32,6 +32,7 @@ from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
 from shared.settings import Settings, get_settings
 from shared.sop import STEPS, ReplyMethod, Role, Step
+from shared.survey import feedback_url
 from shared.tasks import NotifyEvent
 from shared.validation import parse_phone
 from shared.workflow import settle_delivery
@@ -290,7 +291,7 @@ def _citizen_message(
         "ticket": complaint.ticket,
         "tracking_code": code,
         "track_url": f"{base}/api/v1/track/{complaint.ticket}",
-        "feedback_url": f"{base}/api/v1/track/{complaint.ticket}/feedback?code={code}",
+        "feedback_url": feedback_url(settings, complaint.ticket, code),
         "answer": complaint.answer or "",
         "full": channel == "email",  # gateways get the ticket and how to check it, not the answer
     }

@@ -1,4 +1,5 @@
-"""Reports: how long each step took in office time, per step and per bidang, and the legal clocks."""
+"""Reports: how long each step took in office time (per step, per bidang), the legal clocks, and the
+citizens' satisfaction (SKM)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,11 +16,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import office_days
-from shared.clock import calendar_for, now, step_standard
-from shared.models import Complaint, DeliveryAttempt, History
+from shared import office_days, survey
+from shared.clock import calendar_for, now, step_standard, to_wib
+from shared.models import Complaint, DeliveryAttempt, Feedback, History
 from shared.settings import get_settings
-from shared.sop import STEPS, Step
+from shared.sop import STEPS, Outcome, Status, Step
 
 
 class StepFigures(BaseModel):
@@ -195,4 +197,189 @@ def as_csv(report: SlaReport) -> str:
         ("keputusan", legal.decision_due_days, legal.decision_within),
     ):
         writer.writerow([name, days, legal.received, "" if share is None else f"{share:.3f}"])
+    return out.getvalue()
+
+
+# --- Satisfaction (SKM, PermenPANRB 14/2017) -------------------------------------------------------
+
+
+class ScoreCount(BaseModel):
+    score: int
+    label: str
+    count: int
+
+
+class SatisfactionFigures(BaseModel):
+    """One group of closed complaints: how many rated the service, and the SKM result."""
+
+    outcome: str | None = None  # set in `by_outcome`
+    unit: str | None = None  # set in `by_unit`; null there: closed before any disposition
+    closed: int
+    rated: int
+    response_rate: float | None  # rated / closed
+    scores: list[ScoreCount]
+    average: float | None  # NRR, 1-4
+    index: float | None  # NRR x 25, 25-100
+    grade: str | None  # A-D (mutu pelayanan)
+    grade_label: str | None  # Sangat Baik, Baik, Kurang Baik, Tidak Baik (kinerja unit pelayanan)
+
+
+class SatisfactionComment(BaseModel):
+    """A comment as the report shows it: never who wrote it."""
+
+    ticket: str
+    score: int
+    comment: str
+    created_at: datetime
+    outcome: str | None
+    unit: str | None
+
+
+class SatisfactionReport(BaseModel):
+    period_from: datetime
+    period_to: datetime
+    overall: SatisfactionFigures
+    by_outcome: list[SatisfactionFigures]
+    by_unit: list[SatisfactionFigures]
+    comments: list[SatisfactionComment]
+
+
+def satisfaction_figures(
+    scores: Sequence[int | None], *, outcome: str | None = None, unit: str | None = None
+) -> SatisfactionFigures:
+    """Figures of a group, one entry per closed complaint: its score, or None when not rated."""
+    given = [s for s in scores if s is not None]
+    result = survey.skm_index(sum(given), len(given))
+    return SatisfactionFigures(
+        outcome=outcome,
+        unit=unit,
+        closed=len(scores),
+        rated=len(given),
+        response_rate=len(given) / len(scores) if scores else None,
+        scores=[
+            ScoreCount(score=s, label=label, count=given.count(s)) for s, label in survey.SCORE_LABELS.items()
+        ],
+        average=float(result.average) if result else None,
+        index=float(result.index) if result else None,
+        grade=result.grade if result else None,
+        grade_label=result.grade_label if result else None,
+    )
+
+
+def satisfaction_report(
+    session: Session, since: datetime, until: datetime, *, comments: int = 20
+) -> SatisfactionReport:
+    """SKM over the complaints closed within [since, until), per outcome and per bidang."""
+    closed = (
+        Complaint.status == Status.CLOSED.value,
+        Complaint.closed_at >= since,
+        Complaint.closed_at < until,
+    )
+    rows = session.execute(
+        select(Complaint.outcome, Complaint.unit_code, Feedback.score)
+        .outerjoin(Feedback, Feedback.complaint_id == Complaint.id)
+        .where(*closed)
+    ).all()
+    per_outcome: dict[str, list[int | None]] = {o.value: [] for o in Outcome}
+    per_unit: dict[str | None, list[int | None]] = defaultdict(list)
+    for outcome, unit, score in rows:
+        per_outcome.setdefault(outcome or "", []).append(score)  # a closed complaint has one
+        per_unit[unit].append(score)
+    latest = session.execute(
+        select(
+            Complaint.ticket,
+            Complaint.outcome,
+            Complaint.unit_code,
+            Feedback.score,
+            Feedback.comment,
+            Feedback.created_at,
+        )
+        .join(Feedback, Feedback.complaint_id == Complaint.id)
+        .where(*closed, Feedback.comment.is_not(None))
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(comments)
+    ).all()
+    return SatisfactionReport(
+        period_from=since,
+        period_to=until,
+        overall=satisfaction_figures([r.score for r in rows]),
+        by_outcome=[satisfaction_figures(s, outcome=o) for o, s in per_outcome.items()],
+        # units in code order, then the complaints closed before any disposition
+        by_unit=[
+            satisfaction_figures(s, unit=u)
+            for u, s in sorted(per_unit.items(), key=lambda item: (item[0] is None, item[0] or ""))
+        ],
+        comments=[
+            SatisfactionComment(
+                ticket=r.ticket,
+                score=r.score,
+                comment=r.comment,
+                created_at=r.created_at,
+                outcome=r.outcome,
+                unit=r.unit_code,
+            )
+            for r in latest
+        ],
+    )
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet must not run a citizen's comment as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def satisfaction_csv(report: SatisfactionReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "kelompok",
+            "nilai",
+            "ditutup",
+            "dinilai",
+            "tingkat_respons",
+            *(f"skor_{s}" for s in survey.SCORES),
+            "nrr",
+            "ikm",
+            "mutu",
+            "kinerja",
+        ]
+    )
+    groups = [
+        ("semua", "", report.overall),
+        *(("hasil", f.outcome or "", f) for f in report.by_outcome),
+        *(("bidang", f.unit or "-", f) for f in report.by_unit),
+    ]
+    for group, name, f in groups:
+        writer.writerow(
+            [
+                group,
+                name,
+                f.closed,
+                f.rated,
+                _number(f.response_rate, 3),
+                *(c.count for c in f.scores),
+                _number(f.average, 3),
+                _number(f.index, 2),
+                f.grade or "",
+                f.grade_label or "",
+            ]
+        )
+    writer.writerow([])
+    writer.writerow(["tiket", "skor", "waktu", "hasil", "bidang", "komentar"])
+    for c in report.comments:
+        writer.writerow(
+            [
+                c.ticket,
+                c.score,
+                to_wib(c.created_at).isoformat(timespec="seconds"),
+                c.outcome or "",
+                c.unit or "",
+                _cell(c.comment),
+            ]
+        )
     return out.getvalue()

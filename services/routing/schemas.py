@@ -133,6 +133,15 @@ class LegalClocks(BaseModel):
     decision_overdue: bool
 
 
+class FeedbackView(BaseModel):
+    """The complainant's rating of the service (SKM score 1-4), once the complaint is closed."""
+
+    score: int
+    score_label: str
+    comment: str | None
+    created_at: datetime
+
+
 class ComplaintView(BaseModel):
     ticket: str
     status: str
@@ -162,6 +171,7 @@ class ComplaintView(BaseModel):
     allowed_actions: list[str]
     escalation_level: int
     legal: LegalClocks
+    feedback: FeedbackView | None = None
 
 
 class ActionIn(BaseModel):
@@ -203,6 +213,7 @@ class ArchiveView(BaseModel):
     answer: str | None
     delivery_attempts: list[DeliveryView]
     handoffs: list[HistoryView]
+    feedback: FeedbackView | None = None
 
 
 class CategoryIn(BaseModel):

@@ -22,6 +22,7 @@ from services.routing.schemas import (
     DispositionView,
     EscalationItem,
     EscalationList,
+    FeedbackView,
     HistoryView,
     LegalClocks,
     NotificationItem,
@@ -30,7 +31,15 @@ from services.routing.schemas import (
 )
 from shared import notices, sla
 from shared.api import ApiError
-from shared.models import Complaint, DeliveryAttempt, Disposition, Escalation, History, Notification
+from shared.models import (
+    Complaint,
+    DeliveryAttempt,
+    Disposition,
+    Escalation,
+    Feedback,
+    History,
+    Notification,
+)
 from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
@@ -44,6 +53,7 @@ from shared.sop import (
     actions_at,
     steps_of,
 )
+from shared.survey import SCORE_LABELS
 from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
 
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
@@ -300,6 +310,15 @@ def _history(session: Session, complaint_id: int) -> list[HistoryView]:
     return [HistoryView.model_validate(h, from_attributes=True) for h in rows]
 
 
+def _feedback(session: Session, complaint_id: int) -> FeedbackView | None:
+    row = session.scalar(select(Feedback).where(Feedback.complaint_id == complaint_id))
+    if row is None:
+        return None
+    return FeedbackView(
+        score=row.score, score_label=SCORE_LABELS[row.score], comment=row.comment, created_at=row.created_at
+    )
+
+
 def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:
     if complaint.step is None or complaint.handoff_pending:
         return []
@@ -343,6 +362,7 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         allowed_actions=_allowed_actions(user, c),
         escalation_level=c.escalation_level,
         legal=_legal_clocks(c, deliveries, at),
+        feedback=_feedback(session, c.id),
     )
 
 
@@ -431,6 +451,7 @@ def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
         answer=c.answer,
         delivery_attempts=_deliveries(session, c.id),
         handoffs=_history(session, c.id),
+        feedback=_feedback(session, c.id),
     )
 
 

@@ -1,4 +1,4 @@
-"""Staff API routes: sign-in, worklists, complaint records, actions, archive, categories."""
+"""Staff API routes: sign-in, worklists, complaint records, actions, archive, categories, reports."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from services.routing import reports, service
-from services.routing.auth import AdminUser, CurrentUser, SessionDep, authenticate, issue_token
-from services.routing.reports import SlaReport
+from services.routing.auth import (
+    AdminUser,
+    CurrentUser,
+    SessionDep,
+    StaffUser,
+    authenticate,
+    issue_token,
+)
+from services.routing.reports import SatisfactionReport, SlaReport
 from services.routing.schemas import (
     ActionAccepted,
     ActionIn,
@@ -307,14 +314,7 @@ def sla_report(
 ) -> Any:
     """Per step (and per bidang for drafting): count, share within standard, median and p90 in
     office minutes, for stays that ended between `from` and `to` (WIB days, inclusive)."""
-    if user.role not in REPORT_ROLES:
-        raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")
-    if to < from_:
-        raise InputError(
-            [FieldError("query.to", "range_reversed", "Tanggal akhir harus sesudah tanggal awal.")]
-        )
-    since = datetime.combine(from_, time(0), WIB)
-    until = datetime.combine(to + timedelta(days=1), time(0), WIB)
+    since, until = _report_period(user, from_, to)
     report = reports.sla_report(session, since, until)
     if format == "csv":
         return Response(
@@ -325,4 +325,38 @@ def sla_report(
     return report
 
 
+@router.get("/reports/satisfaction", response_model=SatisfactionReport)
+def satisfaction_report(
+    session: SessionDep,
+    user: CurrentUser,
+    from_: Annotated[date, Query(alias="from")],
+    to: Annotated[date, Query()],
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    comments: Annotated[int, Query(ge=0, le=200)] = 20,
+) -> Any:
+    """The satisfaction survey (SKM, PermenPANRB 14/2017) over the complaints closed between `from`
+    and `to` (WIB days, inclusive): response rate, scores, NRR, index and grade, per outcome and per
+    bidang, and the latest comments."""
+    since, until = _report_period(user, from_, to)
+    report = reports.satisfaction_report(session, since, until, comments=comments)
+    if format == "csv":
+        return Response(
+            reports.satisfaction_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="skm-{from_}-{to}.csv"'},
+        )
+    return report
+
+
 REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN})
+
+
+def _report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, datetime]:
+    """[since, until) of a report on WIB days `from_`..`to`, for a role that may read reports."""
+    if user.role not in REPORT_ROLES:
+        raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")
+    if to < from_:
+        raise InputError(
+            [FieldError("query.to", "range_reversed", "Tanggal akhir harus sesudah tanggal awal.")]
+        )
+    return datetime.combine(from_, time(0), WIB), datetime.combine(to + timedelta(days=1), time(0), WIB)
