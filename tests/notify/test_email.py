@@ -110,6 +110,15 @@ def test_starttls_and_auth(make_settings: MakeSettings, smtp_tls_server: SmtpSer
     assert len(smtp_tls_server.messages) == 1
 
 
+def test_implicit_tls(make_settings: MakeSettings, smtps_server: SmtpServer) -> None:
+    settings = _smtp_settings(
+        make_settings, smtps_server, smtp_security="ssl", smtp_ca_file=smtps_server.cert_file
+    )
+    result = _send(settings, Outgoing(18, "email", "budi@example.id", SUBJECT, BODY))
+    assert result.verdict == Verdict.ACCEPTED, result.error
+    assert smtps_server.messages[0].message["Subject"] == SUBJECT
+
+
 def test_wrong_password_is_permanent(make_settings: MakeSettings, smtp_tls_server: SmtpServer) -> None:
     settings = _smtp_settings(
         make_settings,

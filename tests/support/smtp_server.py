@@ -166,3 +166,19 @@ def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, handler, cert, starttls=True)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtps_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    """An SMTP server behind implicit TLS (port-465 style, self-signed certificate), no AUTH."""
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler, cert, starttls=False)
+    finally:
+        controller.stop()
