@@ -152,6 +152,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from shared.settings import get_settings
 
     settings = get_settings()
+    if args.queue == "notify":
+        from services.notify.channels import load_channels
+
+        # Bad gateway settings stop the worker here, with the message, not at the first send.
+        for line in load_channels(settings).describe():
+            print(f"aduan: saluran {line}", file=sys.stderr)
     module = importlib.import_module(WORKERS[args.queue])
     concurrency = args.concurrency or settings.worker_concurrency
     argv = [
@@ -200,13 +206,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_check(_args: argparse.Namespace) -> int:
+    from services.notify.channels import load_channels
     from shared.settings import get_settings
 
     settings = get_settings()
+    channels = load_channels(settings)
     print(
         f"data_dir={settings.data_dir} embedded={settings.embedded} "
         f"broker={settings.resolved_broker_url().split('@')[-1]}"
     )
+    for line in channels.describe():
+        print(f"channel {line}")
     return 0
 
 
@@ -289,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except ConfigError as exc:
-        print(f"aduan: konfigurasi tidak lengkap: {exc}", file=sys.stderr)
+        print(f"aduan: konfigurasi tidak lengkap atau salah: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG
     return result
 

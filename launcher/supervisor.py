@@ -18,6 +18,7 @@ from typing import IO
 import httpx
 
 from launcher.admin import ensure_admin
+from services.notify.channels import load_channels
 from shared.migrate import upgrade
 from shared.settings import Settings, get_settings
 
@@ -202,6 +203,8 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
     settings = get_settings()
+    # Bad channel settings stop `up` before any child starts (ConfigError: exit 78 with the message).
+    channels = load_channels(settings)
     host = host or settings.host
     intake_port = intake_port or settings.intake_port
     staff_port = staff_port or settings.staff_port
@@ -249,6 +252,8 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     print(f"  basis data             {where}")
     print(f"  broker                 {broker_url}")
     print(f"  folder data            {settings.data_dir}")
+    for line in channels.describe():
+        print(f"  saluran                {line}")
     if log_dir:
         print(f"  log                    {log_dir}")
     if admin_password:

@@ -121,6 +121,29 @@ class Settings(BaseSettings):
     staff_base_url: str = "http://127.0.0.1:8001"
     broker_polling_interval: float = 0.05
 
+    # Message channels (services/notify/channels). Unset, every kind goes to the log channel: the
+    # notification row is the record and nothing leaves the machine.
+    # E-mail: `log` or `smtp`. Security: `starttls` (port 587), `ssl` (465) or `none` (25, a relay
+    # on the same host). Checked by load_channels at start-up, with a message naming the setting.
+    email_backend: str = "log"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None  # the sender address, e.g. pengaduan@disnakertrans.wonosobokab.go.id
+    smtp_from_name: str | None = None  # unset: office_name
+    smtp_timeout: float = 15.0
+    smtp_ca_file: Path | None = None  # an extra CA certificate to trust (the office's own mail server)
+    # SMS and WhatsApp gateways: a JSON object of named gateways, each a preset (fonnte, wablas,
+    # zenziva, zenziva-wa) with its keys, or all fields of the generic HTTP adapter, e.g.
+    # {"wa": {"preset": "fonnte", "token": "..."}}. Kept as text so that bad JSON is a start-up
+    # ConfigError with the setting's name, not a traceback.
+    gateways: SecretStr = SecretStr("{}")
+    # Which gateway each kind uses (a name from ADUAN_GATEWAYS); unset or `log`: the log channel.
+    sms_gateway: str | None = None
+    whatsapp_gateway: str | None = None
+
     log_level: str = "INFO"
     # Test-only fault injection: seconds a routing hand-off sleeps before it commits.
     fault_handoff_pause: float = Field(default=0.0, ge=0)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import update
 
-from services.notify.service import channels
+from services.notify.channels import ConfigError, get_channels
 from shared.api import ApiError
 from shared.clock import now
 from shared.db import async_unit_of_work
@@ -42,10 +42,10 @@ async def receipt(
     x_receipt_secret: Annotated[str | None, Header()] = None,
 ) -> dict[str, int]:
     """Mark the messages the report names delivered (or failed); unknown ids are ignored."""
-    chans = channels()
+    chans = get_channels()
     try:
         expected = chans.receipt_secret(gateway)
-    except (KeyError, ValueError):
+    except (ConfigError, KeyError, ValueError):
         expected = None
     if not expected:
         raise ApiError(404, "gateway_unknown", "Gateway tidak dikenal atau tidak mengirim laporan.")
@@ -54,7 +54,7 @@ async def receipt(
         raise ApiError(401, "receipt_secret_invalid", "Rahasia laporan pengiriman tidak cocok.")
     try:
         reports = chans.parse_receipt(gateway, await _payload(request))
-    except (KeyError, ValueError) as exc:
+    except (ConfigError, KeyError, ValueError) as exc:
         raise InputError(
             [FieldError("body", "receipt_invalid", "Laporan pengiriman tidak dikenali.")]
         ) from exc

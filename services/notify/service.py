@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.notify.channels import Channels, Outgoing, SendResult, Verdict, load_channels, mask_recipient
+from services.notify.channels import Outgoing, SendResult, Verdict, get_channels, mask_recipient
 from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
@@ -47,12 +46,6 @@ ROLE_LABELS = {
     Role.KEPALA_DINAS: "Kepala Dinas",
     Role.ADMIN: "Admin",
 }
-
-
-@lru_cache
-def channels() -> Channels:
-    """The channels of this process, built (and validated) once from the settings."""
-    return load_channels(get_settings())
 
 
 def citizen_targets(complaint: Complaint, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:
@@ -122,7 +115,7 @@ def prepare(
                 channel=channel,
                 recipient=address,
                 audience=notices.CITIZEN,
-                gateway=channels().for_kind(channel).name,
+                gateway=get_channels().for_kind(channel).name,
                 created_at=now,
                 **_sending_values(now, settings),
             )
@@ -205,7 +198,7 @@ def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
     """Hand each message to its channel (outside any transaction: gateways can be slow)."""
     results = []
     for message in messages:
-        result = channels().for_kind(message.channel).send(message)
+        result = get_channels().for_kind(message.channel).send(message)
         log.info(
             "notify #%s %s to %s via %s: %s%s",
             message.notification_id,

@@ -38,6 +38,8 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         assert first.intake_url in banner and first.staff_url in banner
         assert re.search(r"broker\s+redis://127\.0\.0\.1:\d+/0", banner), banner
         assert re.search(r"admin / \S{12,}", banner), banner
+        for kind in ("sms", "whatsapp", "email"):  # nothing configured: every kind only logs
+            assert f"saluran                {kind}: log (tidak terkirim, hanya dicatat)" in banner, banner
         assert (tmp_path / "aduan.db").exists() and (tmp_path / "secrets.json").exists()
         children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid")}
         assert set(children) == {

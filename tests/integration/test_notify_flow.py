@@ -1,0 +1,273 @@
+"""Delivery as proof through real channels: a local HTTP server playing a WhatsApp gateway and an
+aiosmtpd SMTP server, with the whole system running (`aduan up`) on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.integration.conftest import BACKENDS, _make
+from tests.integration.stack import Stack, complaint_body, running
+from tests.integration.test_flow import ANSWER, PATH
+from tests.support.gateway_server import GatewayServer, Reply, ok, server_error, slow
+from tests.support.smtp_server import Handler, free_port
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+READ_TIMEOUT = 1.5  # the gateway adapter's read timeout
+LEASE = 4.0  # ADUAN_NOTIFY_SEND_LEASE
+MAX_ATTEMPTS = 3
+RECEIPT_SECRET = "rahasia-laporan-gateway-uji"
+NIK = "3307015203900001"
+
+
+@dataclass
+class World:
+    stack: Stack
+    gateway: GatewayServer
+    smtp: Handler
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    gateway = GatewayServer()
+    gateway.start()
+    smtp = Handler()
+    smtp_port = free_port()
+    controller = Controller(smtp, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    gateways = {
+        "wa": {
+            "preset": "fonnte",
+            "url": f"{gateway.url}/send",
+            "token": "token-uji",
+            "read_timeout": READ_TIMEOUT,
+            "connect_timeout": 1.0,
+            "receipt_secret": RECEIPT_SECRET,
+        }
+    }
+    stack = _make(
+        request.param,
+        tmp_path_factory,
+        redis_db=14,
+        extra={
+            "ADUAN_CALENDAR": "always_open",  # staff notices go out at once
+            "ADUAN_GATEWAYS": json.dumps(gateways),
+            "ADUAN_WHATSAPP_GATEWAY": "wa",
+            "ADUAN_EMAIL_BACKEND": "smtp",
+            "ADUAN_SMTP_HOST": "127.0.0.1",
+            "ADUAN_SMTP_PORT": str(smtp_port),
+            "ADUAN_SMTP_SECURITY": "none",
+            "ADUAN_SMTP_FROM": "pengaduan@disnakertrans.example.go.id",
+            "ADUAN_SMTP_TIMEOUT": "3",
+            "ADUAN_NOTIFY_RETRY_BASE": "0.4",
+            "ADUAN_NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+            "ADUAN_NOTIFY_SEND_LEASE": str(LEASE),
+        },
+    )
+    try:
+        with running(stack) as s:
+            yield World(s, gateway, smtp)
+    finally:
+        controller.stop()
+        gateway.stop()
+
+
+def eventually(fetch: Callable[[], T], ok_: Callable[[T], bool], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not ok_(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = fetch()
+    assert ok_(value), value
+    return value
+
+
+def quiet(s: Stack) -> None:
+    """Wait until no message is pending or being sent (so scripted replies meet the right one)."""
+    eventually(
+        lambda: s.sql("SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')")[0][0],
+        lambda n: n == 0,
+    )
+
+
+def at_delivery(w: World, **overrides: Any) -> tuple[str, int]:
+    """A complaint walked to the front office's delivery queue; its receipt already sent."""
+    s = w.stack
+    r = s.file(complaint_body(**overrides))
+    assert r.status_code == 201, r.text
+    ticket = r.json()["ticket"]
+    version = 1
+    for user, action, inputs, receiver in PATH:
+        r = s.act(user, ticket, action, version, **inputs)
+        assert r.status_code == 202, r.text
+        version = r.json()["version"]
+        s.wait_in_queue(receiver, ticket)
+    quiet(s)
+    return ticket, version
+
+
+def answer_rows(s: Stack, ticket: str) -> list[Any]:
+    return s.sql(
+        "SELECT n.status, n.attempts, n.provider_id, n.error FROM notifications n "
+        "JOIN complaints c ON c.id = n.complaint_id WHERE c.ticket = :t AND n.event LIKE 'answer:%' "
+        "ORDER BY n.id",
+        t=ticket,
+    )
+
+
+def sent_to_gateway_since(w: World, mark: int) -> list[dict[str, str]]:
+    return [r.form for r in w.gateway.requests[mark:]]
+
+
+def test_5xx_then_success_is_one_message_in_two_attempts_and_closes_the_complaint(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    mark = len(w.gateway.requests)
+    w.gateway.script(server_error(503), ok({"status": True, "id": ["9001"]}))
+    r = s.act("fo", ticket, "deliver", version, method="whatsapp")
+    assert r.status_code == 202 and r.json()["status"] == "open", r.text
+    record = eventually(lambda: s.record("fo", ticket), lambda rec: rec["status"] == "closed")
+    assert record["outcome"] == "answered"
+    [attempt] = record["delivery_attempts"]
+    assert (attempt["outcome"], attempt["gateway"], attempt["provider_id"]) == ("delivered", "wa", "9001")
+    assert answer_rows(s, ticket) == [("sent", 2, "9001", None)]
+    forms = sent_to_gateway_since(w, mark)
+    assert len(forms) == 2 and forms[0] == forms[1]  # the same message, tried twice
+    assert forms[0]["target"] == "6281234567890" and ticket in forms[0]["message"]
+    assert NIK not in forms[0]["message"] and "Sabuk Alu" not in forms[0]["message"]
+    assert ANSWER not in forms[0]["message"]  # a gateway gets the notice and the link, not the answer
+
+    # The gateway later reports the message delivered (its receipt callback).
+    bad = httpx.post(
+        f"{s.intake_url}/api/v1/notify/receipts/wa", params={"secret": "salah"}, data={"id": "9001"}
+    )
+    assert bad.status_code == 401
+    r = httpx.post(
+        f"{s.intake_url}/api/v1/notify/receipts/wa",
+        headers={"X-Receipt-Secret": RECEIPT_SECRET},
+        data={"id": "9001", "status": "delivered", "state": "delivered"},
+    )
+    assert r.status_code == 200 and r.json() == {"received": 1, "updated": 1}, r.text
+    assert answer_rows(s, ticket)[0][0] == "delivered"
+
+
+def test_invalid_number_is_not_retried_and_stays_in_the_delivery_queue(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    mark = len(w.gateway.requests)
+    w.gateway.script(Reply(200, {"status": False, "reason": "invalid target"}))
+    assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
+    item = eventually(
+        lambda: next((i for i in s.worklist("fo") if i["ticket"] == ticket), {}),
+        lambda i: i.get("delivery_state") == "unreachable",
+    )
+    assert "invalid target" in item["delivery_note"] and item["delivery_attempts"] == 1
+    time.sleep(2)  # a retry, if there were one, would have gone by now
+    assert len(sent_to_gateway_since(w, mark)) == 1
+    assert answer_rows(s, ticket)[0][:2] == ("failed", 1)
+    # the front office phones instead
+    r = s.act("fo", ticket, "deliver", item["version"], method="phone", outcome="delivered", to_whom="Siti")
+    assert r.status_code == 202 and r.json()["outcome"] == "answered", r.text
+
+
+def test_timeout_after_sending_is_ambiguous_and_not_sent_again(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    mark = len(w.gateway.requests)
+    w.gateway.script(slow(READ_TIMEOUT + 2))
+    assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
+    eventually(lambda: answer_rows(s, ticket), lambda rows: bool(rows) and rows[0][0] == "ambiguous")
+    time.sleep(LEASE + 1)  # past any lease or retry: still sent once
+    assert len(sent_to_gateway_since(w, mark)) == 1
+    record = s.record("fo", ticket)
+    assert (record["status"], record["delivery_attempts"][-1]["outcome"]) == ("open", "ambiguous")
+    listed = s.staff("fo", "GET", "/notifications", params={"status": "ambiguous", "ticket": ticket}).json()
+    assert listed["total"] == 1 and listed["items"][0]["recipient"].endswith("890")
+    assert "81234567" not in listed["items"][0]["recipient"]  # masked
+
+
+def test_transient_failures_end_in_the_dead_letter_list(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    mark = len(w.gateway.requests)
+    w.gateway.script(*[server_error(502) for _ in range(MAX_ATTEMPTS)])
+    assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
+    eventually(lambda: answer_rows(s, ticket), lambda rows: bool(rows) and rows[0][0] == "failed")
+    assert len(sent_to_gateway_since(w, mark)) == MAX_ATTEMPTS
+    dead = s.staff("fo", "GET", "/notifications", params={"status": "failed"}).json()
+    mine = [i for i in dead["items"] if i["ticket"] == ticket]
+    assert len(mine) == 1 and mine[0]["attempts"] == MAX_ATTEMPTS and "menyerah" in mine[0]["error"]
+    worklist = s.staff("fo", "GET", "/worklist").json()
+    assert worklist["failed_notifications"] >= 1
+    item = next(i for i in worklist["items"] if i["ticket"] == ticket)
+    assert item["delivery_state"] == "unreachable"
+
+
+def test_notify_worker_killed_mid_send_sends_at_most_once_more(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    mark = len(w.gateway.requests)
+    w.gateway.script(slow(30), ok({"status": True, "id": ["9100"]}))
+    worker = s.pid("notify-worker")
+    assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
+    eventually(lambda: len(w.gateway.requests), lambda n: n > mark, timeout=20)
+    os.kill(worker, signal.SIGKILL)  # mid-send: the gateway has the request, no verdict recorded
+    record = eventually(lambda: s.record("fo", ticket), lambda rec: rec["status"] == "closed", timeout=60)
+    assert record["delivery_attempts"][-1]["provider_id"] == "9100"
+    time.sleep(LEASE + 1)
+    assert len(sent_to_gateway_since(w, mark)) == 2  # sent once more, never lost, not a third time
+    assert answer_rows(s, ticket) == [("sent", 2, "9100", None)]
+    assert s.pid("notify-worker") != worker
+
+
+def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:
+    s = w.stack
+    r = s.staff(
+        "kasubag", "PATCH", "/me", json={"email": "kasubag@dinas.example.go.id", "notify_by_email": True}
+    )
+    assert r.status_code == 200 and r.json()["notify_by_email"] is True, r.text
+    bad = s.staff("kasubag", "PATCH", "/me", json={"email": "bukan-email"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"
+    try:
+        before = len(w.smtp.messages)
+        ticket, version = at_delivery(w, preferred_reply="email")
+        # kasubag was told of the new item in review (and again at answer_review)
+        notices = [m.message for m in w.smtp.messages[before:] if "kasubag@" in m.rcpt_tos[0]]
+        assert len(notices) == 2, [n["Subject"] for n in notices]
+        assert all(ticket in n["Subject"] and "Pengaduan baru" in n["Subject"] for n in notices)
+        staff_text = notices[0].get_content()
+        assert f"/api/v1/complaints/{ticket}" in staff_text and NIK not in staff_text
+        assert "THR" not in staff_text  # confidential by default: the content stays in the console
+
+        receipt = next(m.message for m in w.smtp.messages[before:] if m.rcpt_tos == ["siti@example.co.id"])
+        assert receipt["Subject"] == f"Tanda terima pengaduan {ticket}"
+
+        assert s.act("fo", ticket, "deliver", version, method="email").status_code == 202
+        eventually(lambda: s.record("fo", ticket), lambda rec: rec["status"] == "closed")
+        answer = [m.message for m in w.smtp.messages[before:] if m.message["Subject"].startswith("Jawaban")]
+        assert len(answer) == 1
+        mail = answer[0]
+        assert mail["To"] == "siti@example.co.id" and "pengaduan@disnakertrans" in mail["From"]
+        assert mail["Message-ID"] and mail["Date"]
+        assert mail.get_content_type() == "multipart/alternative"
+        plain = mail.get_body(("plain",))
+        html = mail.get_body(("html",))
+        assert plain is not None and html is not None
+        for part in (plain.get_content(), html.get_content()):
+            assert (
+                ANSWER in part and "/feedback?code=" in part and NIK not in part and "Sabuk Alu" not in part
+            )
+        assert "Jawaban atas pengaduan" in plain.get_content()
+    finally:
+        s.staff("kasubag", "PATCH", "/me", json={"notify_by_email": False})

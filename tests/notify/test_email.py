@@ -1,0 +1,196 @@
+"""E-mail over SMTP against a real aiosmtpd server: headers, parts, UTF-8, TLS+AUTH, verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+from services.notify.channels import Outgoing, Verdict, load_channels
+from services.notify.messages import render
+from shared.settings import Settings
+from shared.tasks import NotifyEvent
+from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer
+
+MakeSettings = Callable[..., Settings]
+NIK = "3307015203900001"
+SUBJECT = "Jawaban pengaduan ADU-2026-000001 — sudah siap"
+BODY = (
+    "Yth. Ibu Siti Aminah,\nTHR Rp 1.500.000 wajib dibayar paling lambat H-7 “Lebaran”.\n"
+    "Salam, Disnakertrans\n"
+)
+HTML = "<p>Yth. Ibu Siti Aminah,</p><p>THR Rp&nbsp;1.500.000 wajib dibayar — paling lambat H-7.</p>"
+
+
+def _smtp_settings(make: MakeSettings, server: SmtpServer, **extra: Any) -> Settings:
+    fields: dict[str, Any] = {
+        "email_backend": "smtp",
+        "smtp_host": server.host,
+        "smtp_port": server.port,
+        "smtp_security": "none",
+        "smtp_from": "pengaduan@disnakertrans.wonosobokab.go.id",
+        "smtp_from_name": "Disnakertrans Wonosobo",
+        "smtp_timeout": 5.0,
+    }
+    fields.update(extra)
+    return make(**fields)
+
+
+def _send(settings: Settings, message: Outgoing) -> Any:
+    return load_channels(settings).for_kind("email").send(message)
+
+
+def test_headers_both_parts_and_indonesian_text(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    result = _send(
+        _smtp_settings(make_settings, smtp_server),
+        Outgoing(7, "email", "siti.aminah@example.co.id", SUBJECT, BODY, html=HTML),
+    )
+    assert result.verdict == Verdict.ACCEPTED and result.gateway == "smtp" and result.error is None
+    [received] = smtp_server.messages
+    assert received.mail_from == "pengaduan@disnakertrans.wonosobokab.go.id"
+    assert received.rcpt_tos == ["siti.aminah@example.co.id"]
+    msg = received.message
+    assert msg["Subject"] == SUBJECT
+    assert msg["From"] == "Disnakertrans Wonosobo <pengaduan@disnakertrans.wonosobokab.go.id>"
+    assert msg["To"] == "siti.aminah@example.co.id"
+    assert msg["Date"] is not None
+    assert msg["Message-ID"] == result.provider_id
+    assert str(result.provider_id).endswith("@disnakertrans.wonosobokab.go.id>")
+    assert msg.get_content_type() == "multipart/alternative"
+    plain, html = list(msg.iter_parts())
+    assert isinstance(plain, EmailMessage) and isinstance(html, EmailMessage)
+    assert plain.get_content_type() == "text/plain" and plain.get_content_charset() == "utf-8"
+    assert plain.get_content().replace("\r\n", "\n") == BODY
+    assert html.get_content_type() == "text/html" and html.get_content().strip() == HTML
+    received.data.decode("ascii")  # quoted-printable: 7-bit on the wire, no 8BITMIME needed
+
+
+def test_plain_text_only_without_html(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    result = _send(
+        _smtp_settings(make_settings, smtp_server), Outgoing(8, "email", "a@example.id", "Hal", BODY)
+    )
+    assert result.verdict == Verdict.ACCEPTED
+    msg = smtp_server.messages[0].message
+    assert msg.get_content_type() == "text/plain"
+    assert msg.get_content().replace("\r\n", "\n") == BODY
+
+
+def test_a_rendered_notice_carries_no_nik(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    # The templates get no NIK in their context; this checks nothing sneaks into what is sent.
+    context = {
+        "office": "Disnakertrans Wonosobo",
+        "ticket": "ADU-2026-000001",
+        "tracking_code": "K7QX2M9P",
+        "track_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000001",
+        "answer": "Perusahaan wajib membayar THR.",
+        "full": True,
+    }
+    text = render(NotifyEvent.RECEIPT.value, context, html=True)
+    assert text.html is not None
+    result = _send(
+        _smtp_settings(make_settings, smtp_server),
+        Outgoing(9, "email", "a@example.id", text.subject, text.text, text.html),
+    )
+    assert result.verdict == Verdict.ACCEPTED
+    raw = smtp_server.messages[0].data.decode()
+    assert NIK not in raw and NIK[:8] not in raw
+    sent = smtp_server.messages[0].message
+    for part in (sent.get_body(("plain",)), sent.get_body(("html",))):
+        assert part is not None and "ADU-2026-000001" in part.get_content()
+
+
+def test_starttls_and_auth(make_settings: MakeSettings, smtp_tls_server: SmtpServer) -> None:
+    settings = _smtp_settings(
+        make_settings,
+        smtp_tls_server,
+        smtp_security="starttls",
+        smtp_username=USERNAME,
+        smtp_password=PASSWORD,
+        smtp_ca_file=smtp_tls_server.cert_file,
+    )
+    assert load_channels(settings).describe()[2] == f"email: smtp (127.0.0.1:{smtp_tls_server.port} starttls)"
+    result = _send(settings, Outgoing(10, "email", "budi@example.id", SUBJECT, BODY))
+    assert result.verdict == Verdict.ACCEPTED, result.error
+    assert len(smtp_tls_server.messages) == 1
+
+
+def test_implicit_tls(make_settings: MakeSettings, smtps_server: SmtpServer) -> None:
+    settings = _smtp_settings(
+        make_settings, smtps_server, smtp_security="ssl", smtp_ca_file=smtps_server.cert_file
+    )
+    result = _send(settings, Outgoing(18, "email", "budi@example.id", SUBJECT, BODY))
+    assert result.verdict == Verdict.ACCEPTED, result.error
+    assert smtps_server.messages[0].message["Subject"] == SUBJECT
+
+
+def test_wrong_password_is_permanent(make_settings: MakeSettings, smtp_tls_server: SmtpServer) -> None:
+    settings = _smtp_settings(
+        make_settings,
+        smtp_tls_server,
+        smtp_security="starttls",
+        smtp_username=USERNAME,
+        smtp_password="salah",
+        smtp_ca_file=smtp_tls_server.cert_file,
+    )
+    result = _send(settings, Outgoing(11, "email", "budi@example.id", SUBJECT, BODY))
+    assert result.verdict == Verdict.PERMANENT and "login SMTP ditolak" in (result.error or ""), result.error
+    assert smtp_tls_server.messages == []
+
+
+def test_untrusted_certificate_is_refused(make_settings: MakeSettings, smtp_tls_server: SmtpServer) -> None:
+    settings = _smtp_settings(
+        make_settings,
+        smtp_tls_server,
+        smtp_security="starttls",
+        smtp_username=USERNAME,
+        smtp_password=PASSWORD,
+    )
+    result = _send(settings, Outgoing(12, "email", "budi@example.id", SUBJECT, BODY))
+    assert result.verdict == Verdict.PERMANENT and "TLS" in (result.error or "")
+    assert smtp_tls_server.messages == []
+
+
+def test_recipient_refused_5xx_is_permanent(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.rcpt_replies["tidak-ada"] = "550 5.1.1 <tidak-ada@example.id> tidak dikenal"
+    result = _send(
+        _smtp_settings(make_settings, smtp_server), Outgoing(13, "email", "tidak-ada@example.id", "x", "y")
+    )
+    assert result.verdict == Verdict.PERMANENT
+    assert "550" in (result.error or "") and "tidak-ada@example.id" not in (result.error or "")
+    assert smtp_server.messages == []
+
+
+def test_recipient_deferred_4xx_is_transient(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.rcpt_replies["penuh"] = "452 4.2.2 Mailbox full, coba lagi"
+    result = _send(
+        _smtp_settings(make_settings, smtp_server), Outgoing(14, "email", "penuh@example.id", "x", "y")
+    )
+    assert result.verdict == Verdict.TRANSIENT and "452" in (result.error or "")
+
+
+def test_data_refused_5xx_is_permanent(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.data_reply = "554 5.6.0 Pesan ditolak"
+    result = _send(
+        _smtp_settings(make_settings, smtp_server), Outgoing(15, "email", "a@example.id", "x", "y")
+    )
+    assert result.verdict == Verdict.PERMANENT and "554" in (result.error or "")
+
+
+def test_connection_refused_is_transient(make_settings: MakeSettings, closed_port: int) -> None:
+    settings = make_settings(
+        email_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=closed_port,
+        smtp_security="none",
+        smtp_from="pengaduan@example.go.id",
+        smtp_timeout=2.0,
+    )
+    result = _send(settings, Outgoing(16, "email", "a@example.id", "x", "y"))
+    assert result.verdict == Verdict.TRANSIENT
+
+
+def test_timeout_after_data_is_ambiguous(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.data_delay = 1.5
+    settings = _smtp_settings(make_settings, smtp_server, smtp_timeout=0.5)
+    result = _send(settings, Outgoing(17, "email", "a@example.id", "x", "y"))
+    assert result.verdict == Verdict.AMBIGUOUS and "mungkin sudah terkirim" in (result.error or "")
