@@ -153,3 +153,45 @@ def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_le
     }
     with pytest.raises(Conflict):
         do("info_received", timedelta(hours=3))
+    # A calendar change recomputes the resumed stay's timers with the 10 minutes used before the
+    # pause still counted (no change of hours here: each timer stays where it is).
+    assert sla.reschedule(session, settings=SETTINGS, overrides={}) == 0
+    session.flush()
+    again = {
+        d.kind: d.due_at - resumed
+        for d in session.scalars(select(Deadline).where(Deadline.entered_at == resumed))
+    }
+    assert again == timers
+
+
+def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
+    session: Session, complaint: Complaint
+) -> None:
+    from shared import notices
+    from shared.models import Notification, User
+
+    session.add(
+        User(
+            username="sekdis",
+            password_hash="x",
+            role="sekretaris",
+            active=True,
+            created_at=T0,
+            email="sekdis@dinas.go.id",
+            notify_by_email=True,
+        )
+    )
+    act(session, complaint, FO, "forward", **FORWARD)
+    land(session, complaint)  # review, Wednesday 10:02 WIB; breach at 10:32, to the sekretaris
+    night = T0 + timedelta(hours=14)  # Thursday 00:00 WIB: the sweeper runs, the office is closed
+    done = sla.fire_due(session, now=night, settings=SETTINGS, overrides={})
+    session.flush()
+    assert done.fired == 3  # reminder, breach and twice the standard, all past due by midnight
+    [notice] = session.scalars(
+        select(Notification).where(Notification.recipient == "sekdis@dinas.go.id")
+    ).all()
+    opening = night + timedelta(hours=7, minutes=30)  # Thursday 07:30 WIB
+    assert (notice.event, notice.status, notice.next_attempt_at) == ("breach:review:2", "pending", opening)
+    assert notice.context is not None and notice.context["holder_role"] == "kasubag_umum"
+    assert notices.dispatch_due(session, now=night, settings=SETTINGS) == []  # never at midnight
+    assert notice.id in notices.dispatch_due(session, now=opening, settings=SETTINGS)
