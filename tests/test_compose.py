@@ -186,3 +186,15 @@ def test_missing_secret_key_outside_embedded_is_a_config_error(
     clean_env.setenv("ADUAN_DATA_KEY", REQUIRED_PLACEHOLDERS["ADUAN_DATA_KEY"])
     with pytest.raises(ConfigError, match="ADUAN_SECRET_KEY"):
         load_settings()
+
+
+def test_channels_env_example_names_only_real_settings() -> None:
+    """The example channel file that compose reads (as channels.env) names real settings only."""
+    fields = set(Settings.model_fields)
+    text = (ROOT / "channels.env.example").read_text()
+    names = re.findall(r"^#?\s*(ADUAN_[A-Z0-9_]+)=", text, flags=re.MULTILINE)
+    assert len(names) >= 10
+    for name in names:
+        assert name[len(PREFIX) :].lower() in fields, f"{name} is not a Settings field"
+    app = _services()["notify-worker"]
+    assert {"path": "./channels.env", "required": False} in app["env_file"]
