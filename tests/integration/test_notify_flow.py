@@ -179,6 +179,18 @@ def test_invalid_number_is_not_retried_and_stays_in_the_delivery_queue(w: World)
     # the front office phones instead
     r = s.act("fo", ticket, "deliver", item["version"], method="phone", outcome="delivered", to_whom="Siti")
     assert r.status_code == 202 and r.json()["outcome"] == "answered", r.text
+    # closed by a person: one closing message, with the link to rate the service
+    closing = eventually(
+        lambda: [f for f in sent_to_gateway_since(w, mark)[1:] if ticket in f["message"]],
+        lambda f: len(f) == 1,
+    )
+    assert "/feedback?code=" in closing[0]["message"] and "selesai" in closing[0]["message"]
+    attempt = s.record("fo", ticket)["delivery_attempts"][-1]
+    assert (attempt["method"], attempt["to_whom"], attempt["recipient"]) == (
+        "phone",
+        "Siti",
+        "+6281234567890",
+    )
 
 
 def test_timeout_after_sending_is_ambiguous_and_not_sent_again(w: World) -> None:
