@@ -343,7 +343,8 @@ class Notification(Base):
     `status`: pending (waiting for its `next_attempt_at`: a retry or office hours), sending (claimed
     by a worker), sent (the gateway accepted it), delivered (the gateway's receipt confirmed it),
     failed (refused for good, or dead-lettered after the retries), ambiguous (may have been sent:
-    never re-sent blindly). The body is rendered at send time and not kept (it holds the tracking code).
+    never re-sent blindly), cancelled (a staff notice whose complaint moved on before it was
+    due). The body is rendered at send time and not kept (it holds the tracking code).
     """
 
     __tablename__ = "notifications"

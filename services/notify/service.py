@@ -164,6 +164,11 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     if crashed and n.resent_after_crash:
         _finish(session, n, SendResult(Verdict.AMBIGUOUS, n.gateway, n.provider_id, _CRASHED_TWICE), now=now)
         return None
+    if n.audience == notices.STAFF and not _still_relevant(session, n):
+        n.status = "cancelled"  # queued for the opening, but the complaint has moved on since
+        n.error = "Tidak dikirim: pengaduan sudah berpindah tahap."
+        n.next_attempt_at = None
+        return None
     claimed = session.execute(
         update(Notification)
         .where(
@@ -189,6 +194,15 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     if n.audience == notices.STAFF:
         return _staff_message(n, complaint, settings)
     return _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings)
+
+
+def _still_relevant(session: Session, n: Notification) -> bool:
+    """A staff notice is worth sending while the complaint is still open at the step it is about."""
+    step = (n.context or {}).get("step")
+    row = session.execute(
+        select(Complaint.step, Complaint.status).where(Complaint.id == n.complaint_id)
+    ).first()
+    return row is not None and row.status == "open" and row.step == step
 
 
 _CRASHED_TWICE = "Pekerja berhenti dua kali saat mengirim; tidak dikirim ulang agar tidak ganda."

@@ -126,7 +126,7 @@ def notifications(
     session: SessionDep,
     user: CurrentUser,
     status: Annotated[
-        str | None, Query(pattern="^(pending|sending|sent|delivered|failed|ambiguous)$")
+        str | None, Query(pattern="^(pending|sending|sent|delivered|failed|ambiguous|cancelled)$")
     ] = None,
     ticket: Annotated[str | None, Query(max_length=30)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

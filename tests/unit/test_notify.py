@@ -16,7 +16,7 @@ from shared.settings import get_settings
 from shared.sop import Role, Step
 from shared.tasks import NotifyEvent
 from tests.unit.conftest import T0
-from tests.unit.test_workflow import FO, _to_delivery, act, land
+from tests.unit.test_workflow import FO, KASUBAG, SEKDIS, _to_delivery, act, land
 
 LEASE = timedelta(seconds=get_settings().notify_send_lease)
 
@@ -182,3 +182,22 @@ def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     assert complaint.ticket in message.subject and "Pengaduan baru" in message.subject
     assert complaint.subject not in message.body  # confidential by default: content stays inside
     assert f"/api/v1/complaints/{complaint.ticket}" in message.body
+    # a notice still waiting for the opening when the complaint moves on is not sent
+    session.add(
+        User(
+            username="sekdis",
+            password_hash="x",
+            role="sekretaris",
+            active=True,
+            created_at=T0,
+            email="sekdis@dinas.go.id",
+            notify_by_email=True,
+        )
+    )
+    session.flush()
+    act(session, complaint, KASUBAG, "forward")
+    land(session, complaint)
+    [later] = [n for n in rows(session, complaint) if n.recipient == "sekdis@dinas.go.id"]
+    act(session, complaint, SEKDIS, "return", reason="salah alamat")
+    assert service.claim(session, later.id, now=T0 + timedelta(hours=1)) is None
+    assert (later.status, later.next_attempt_at) == ("cancelled", None)
