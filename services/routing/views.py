@@ -317,11 +317,7 @@ def sla_report(
     since, until = _report_period(user, from_, to)
     report = reports.sla_report(session, since, until)
     if format == "csv":
-        return Response(
-            reports.as_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="sla-{from_}-{to}.csv"'},
-        )
+        return _csv(reports.as_csv(report), f"sla-{from_}-{to}.csv")
     return report
 
 
@@ -340,12 +336,16 @@ def satisfaction_report(
     since, until = _report_period(user, from_, to)
     report = reports.satisfaction_report(session, since, until, comments=comments)
     if format == "csv":
-        return Response(
-            reports.satisfaction_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="skm-{from_}-{to}.csv"'},
-        )
+        return _csv(reports.satisfaction_csv(report), f"skm-{from_}-{to}.csv")
     return report
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN})

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import make_engine
 from shared.migrate import upgrade
-from shared.models import Complaint
+from shared.models import Complaint, User
 from shared.security import cipher
 from shared.settings import Settings, get_settings
 
@@ -67,3 +67,19 @@ def complaint(session: Session) -> Complaint:
     session.add(c)
     session.flush()
     return c
+
+
+def add_officer(session: Session, username: str, role: str, email: str, *, notify: bool = True) -> None:
+    """A staff account with an e-mail address for notices (on unless `notify` is False)."""
+    session.add(
+        User(
+            username=username,
+            password_hash="x",
+            role=role,
+            active=True,
+            created_at=T0,
+            email=email,
+            notify_by_email=notify,
+        )
+    )
+    session.flush()

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from services.notify import service
 from services.notify.channels import Outgoing, SendResult, Verdict
 from shared import notices
-from shared.models import Complaint, DeliveryAttempt, Notification, User
+from shared.models import Complaint, DeliveryAttempt, Notification
 from shared.settings import get_settings
-from shared.sop import Role, Step
+from shared.sop import Step
 from shared.tasks import NotifyEvent
-from tests.unit.conftest import T0
+from tests.unit.conftest import T0, add_officer
 from tests.unit.test_workflow import FO, KASUBAG, SEKDIS, _to_delivery, act, land
 
 LEASE = timedelta(seconds=get_settings().notify_send_lease)
@@ -156,22 +156,8 @@ def test_answer_refused_or_ambiguous_stays_at_delivery_with_the_reason(
 def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     session: Session, complaint: Complaint
 ) -> None:
-    for name, role, email, on in [
-        ("kasubag1", Role.KASUBAG_UMUM, "kasubag@dinas.go.id", True),
-        ("kasubag2", Role.KASUBAG_UMUM, "kasubag2@dinas.go.id", False),  # did not ask for notices
-    ]:
-        session.add(
-            User(
-                username=name,
-                password_hash="x",
-                role=role.value,
-                active=True,
-                created_at=T0,
-                email=email,
-                notify_by_email=on,
-            )
-        )
-    session.flush()
+    add_officer(session, "kasubag1", "kasubag_umum", "kasubag@dinas.go.id")
+    add_officer(session, "kasubag2", "kasubag_umum", "kasubag2@dinas.go.id", notify=False)
     act(session, complaint, FO, "forward", identity_verified=True, id_document="KTP")
     land(session, complaint)  # lands in kasubag's review queue
     [row] = [n for n in rows(session, complaint) if n.audience == notices.STAFF]
@@ -183,18 +169,7 @@ def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     assert complaint.subject not in message.body  # confidential by default: content stays inside
     assert f"/api/v1/complaints/{complaint.ticket}" in message.body
     # a notice still waiting for the opening when the complaint moves on is not sent
-    session.add(
-        User(
-            username="sekdis",
-            password_hash="x",
-            role="sekretaris",
-            active=True,
-            created_at=T0,
-            email="sekdis@dinas.go.id",
-            notify_by_email=True,
-        )
-    )
-    session.flush()
+    add_officer(session, "sekdis", "sekretaris", "sekdis@dinas.go.id")
     act(session, complaint, KASUBAG, "forward")
     land(session, complaint)
     [later] = [n for n in rows(session, complaint) if n.recipient == "sekdis@dinas.go.id"]

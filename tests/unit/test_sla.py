@@ -11,7 +11,7 @@ from shared import sla
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import get_settings
 from shared.sop import Step
-from tests.unit.conftest import T0
+from tests.unit.conftest import T0, add_officer
 from tests.unit.test_workflow import FO, FORWARD, KASUBAG, act, land
 
 SETTINGS = get_settings()
@@ -168,19 +168,9 @@ def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     session: Session, complaint: Complaint
 ) -> None:
     from shared import notices
-    from shared.models import Notification, User
+    from shared.models import Notification
 
-    session.add(
-        User(
-            username="sekdis",
-            password_hash="x",
-            role="sekretaris",
-            active=True,
-            created_at=T0,
-            email="sekdis@dinas.go.id",
-            notify_by_email=True,
-        )
-    )
+    add_officer(session, "sekdis", "sekretaris", "sekdis@dinas.go.id")
     act(session, complaint, FO, "forward", **FORWARD)
     land(session, complaint)  # review, Wednesday 10:02 WIB; breach at 10:32, to the sekretaris
     night = T0 + timedelta(hours=14)  # Thursday 00:00 WIB: the sweeper runs, the office is closed
