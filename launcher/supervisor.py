@@ -68,8 +68,14 @@ class Child:
 
 
 def _niced(increment: int) -> Callable[[], None]:
+    """Run in the child before exec: lower its CPU priority by `increment`."""
+
     def apply() -> None:
         os.nice(increment)
+        # With autogroup scheduling (Linux's default), each session is a group that gets an equal
+        # share of the CPU whatever its processes' nice; the child's new session needs it too.
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(str(increment))
 
     return apply
 
