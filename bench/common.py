@@ -220,7 +220,7 @@ class Aduan:
         deadline = time.monotonic() + timeout
         backlog = self.outbox_backlog()
         while backlog and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.2)
             backlog = self.outbox_backlog()
         if backlog:
             log(f"outbox still holds {backlog} message(s) after {timeout:.0f} s")
