@@ -339,7 +339,7 @@ def _run(
         result.backlog = aduan.outbox_backlog()
         left = aduan.wait_settled(timeout=600.0)
         result.drain = time.monotonic() - ended if not left else None
-        log(f"outbox backlog after the run: {result.backlog}, drained {result.drain} s after the load")
+        log(f"outbox backlog at the end: {result.backlog}; drained {result.drain or 0:.1f} s after the load")
     return result
 
 
