@@ -324,6 +324,7 @@ class StackOptions:
     pool_size: int = 16
     max_overflow: int = 0
     redis_db: int = 9
+    background_nice: int | None = None  # None: the product's default (ADUAN_BACKGROUND_NICE)
 
 
 @contextmanager
@@ -345,6 +346,8 @@ def postgres_stack(options: StackOptions) -> Iterator[Aduan]:
                 "ADUAN_DB_MAX_OVERFLOW": str(options.max_overflow),
             }
         )
+        if options.background_nice is not None:
+            env["ADUAN_BACKGROUND_NICE"] = str(options.background_nice)
         try:
             with aduan_up(env, Path(tmp) / "data") as aduan:
                 yield aduan

@@ -288,6 +288,7 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[RunResult], str
         pool_size=args.pool_size,
         max_overflow=args.max_overflow,
         redis_db=args.redis_db,
+        background_nice=args.background_nice,
     )
     baseline: list[RunResult] = []
     aduan_runs: list[RunResult] = []
@@ -415,6 +416,11 @@ def main() -> int:
     )
     parser.add_argument("--max-overflow", type=int, default=0)
     parser.add_argument("--redis-db", type=int, default=9, help="flushed before and after")
+    parser.add_argument(
+        "--background-nice",
+        type=int,
+        help="ADUAN_BACKGROUND_NICE for the workers and sweeper (default: the product's, 10)",
+    )
     parser.add_argument(
         "--client",
         choices=["raw", "httpx"],
