@@ -220,7 +220,7 @@ class Aduan:
         deadline = time.monotonic() + timeout
         backlog = self.outbox_backlog()
         while backlog and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.2)
             backlog = self.outbox_backlog()
         if backlog:
             log(f"outbox still holds {backlog} message(s) after {timeout:.0f} s")
@@ -324,6 +324,7 @@ class StackOptions:
     pool_size: int = 16
     max_overflow: int = 0
     redis_db: int = 9
+    background_nice: int | None = None  # None: the product's default (ADUAN_BACKGROUND_NICE)
 
 
 @contextmanager
@@ -345,6 +346,8 @@ def postgres_stack(options: StackOptions) -> Iterator[Aduan]:
                 "ADUAN_DB_MAX_OVERFLOW": str(options.max_overflow),
             }
         )
+        if options.background_nice is not None:
+            env["ADUAN_BACKGROUND_NICE"] = str(options.background_nice)
         try:
             with aduan_up(env, Path(tmp) / "data") as aduan:
                 yield aduan

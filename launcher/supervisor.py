@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -33,6 +34,7 @@ class Child:
     env: dict[str, str]
     log_path: Path | None
     health_url: str | None = None
+    nice: int = 0  # added to this child's nice level (lower CPU priority)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -47,6 +49,8 @@ class Child:
             stdout=self._log,
             stderr=subprocess.STDOUT if self._log else None,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+            # The supervisor runs no threads, so a preexec_fn is safe here.
+            preexec_fn=_niced(self.nice) if self.nice else None,
         )
         (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
 
@@ -62,6 +66,19 @@ class Child:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _niced(increment: int) -> Callable[[], None]:
+    """Run in the child before exec: lower its CPU priority by `increment`."""
+
+    def apply() -> None:
+        os.nice(increment)
+        # With autogroup scheduling (Linux's default), each session is a group that gets an equal
+        # share of the CPU whatever its processes' nice; the child's new session needs it too.
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(str(increment))
+
+    return apply
 
 
 def _free_port() -> int:
@@ -138,10 +155,11 @@ def _children(
     def log(name: str) -> Path | None:
         return log_dir / f"{name}.log" if log_dir else None
 
+    nice = settings.background_nice  # the APIs answer people; the background can wait a moment
     return [
-        Child("routing-worker", [*py, "worker", "routing"], env, log("routing-worker")),
-        Child("notify-worker", [*py, "worker", "notify"], env, log("notify-worker")),
-        Child("sweeper", [*py, "sweeper"], env, log("sweeper")),
+        Child("routing-worker", [*py, "worker", "routing"], env, log("routing-worker"), nice=nice),
+        Child("notify-worker", [*py, "worker", "notify"], env, log("notify-worker"), nice=nice),
+        Child("sweeper", [*py, "sweeper"], env, log("sweeper"), nice=nice),
         Child(
             "intake-api",
             [*py, "serve", "intake", "--port", str(intake_port), "--host", host],

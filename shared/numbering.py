@@ -47,11 +47,17 @@ async def next_ticket_number(session: AsyncSession, year: int) -> int:
     """
     if session.get_bind().dialect.name != "postgresql":
         return await next_number_async(session, "ticket", year)
+    name = await ticket_sequence(year)
+    return int((await session.execute(text(f"SELECT nextval('{name}')"))).scalar_one())
+
+
+async def ticket_sequence(year: int) -> str:
+    """The name of `year`'s ticket SEQUENCE on PostgreSQL, created on first use."""
     name = f"ticket_seq_{year:04d}"
     if name not in _sequences_ready:
         await _create_sequence(name)
         _sequences_ready.add(name)
-    return int((await session.execute(text(f"SELECT nextval('{name}')"))).scalar_one())
+    return name
 
 
 async def _create_sequence(name: str) -> None:

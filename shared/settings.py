@@ -98,6 +98,12 @@ class Settings(BaseSettings):
 
     # The sweeper: how often it runs, and how the outbox reconciler re-sends lost messages.
     sweep_interval: float = 2.0
+    # On PostgreSQL the sweeper also relays, this often, the outbox rows written due at once (the
+    # intake API's receipts), so the API process spends no CPU on the broker.
+    relay_interval: float = Field(default=0.2, gt=0)
+    # `aduan up` runs the workers and the sweeper at this nice level (0: same as the APIs), so a
+    # burst of filings gets the CPU first and the background drains its backlog afterwards.
+    background_nice: int = Field(default=10, ge=0, le=19)
     outbox_grace: float = 10.0
     outbox_max_attempts: int = 8
     outbox_batch: int = 200

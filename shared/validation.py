@@ -131,8 +131,23 @@ class Phone:
     mobile: bool
 
 
+_parsed: dict[str, Phone] = {}  # E.164 -> parse: the contact check re-reads the number just normalized
+_PARSED_MAX = 4096
+
+
 def parse_phone(raw: str) -> Phone:
     """Parse an Indonesian or international number to E.164, or raise PydanticCustomError."""
+    known = _parsed.get(raw)
+    if known is not None:
+        return known
+    phone = _parse_phone(raw)
+    if len(_parsed) >= _PARSED_MAX:
+        _parsed.clear()
+    _parsed[phone.e164] = phone
+    return phone
+
+
+def _parse_phone(raw: str) -> Phone:
     try:
         number = phonenumbers.parse(raw, "ID")
     except phonenumbers.NumberParseException:

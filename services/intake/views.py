@@ -76,13 +76,16 @@ async def file_complaint(
     except IntegrityError:
         if key is None:
             raise
-        # A concurrent retry with the same key committed first: answer as it did.
+        filed = None  # a concurrent retry with the same key committed first
+    if filed is None:
+        assert key is not None  # noqa: S101 - only a used Idempotency-Key stops a filing
         first = await service.replay(session, kiosk_id=kiosk_id, key=key[0], digest=key[1])
         await session.rollback()
         if first is None:
-            raise
+            raise ApiError(409, "conflict", "Pengaduan dengan Idempotency-Key ini sedang diproses.")
         return JSONResponse(status_code=201, content=first)
-    outbox.publish(filed.messages)
+    if filed.messages:
+        outbox.publish(filed.messages)
     return JSONResponse(status_code=201, content=filed.response)
 
 

@@ -17,11 +17,24 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
+def relay_once(settings: Settings) -> int:
+    """Publish the outbox messages now due, a batch per transaction, each after its commit."""
+    sent = 0
+    while True:
+        with unit_of_work() as session:
+            messages = outbox.reconcile(session, now=now(), settings=settings)
+        if messages:
+            outbox.publish(messages)
+        sent += len(messages)
+        if len(messages) < settings.outbox_batch:
+            return sent
+
+
 def sweep_once(settings: Settings) -> int:
-    """One pass: claim due outbox messages in one transaction, publish them after commit."""
+    """One pass: relay due outbox messages, prune, fire due timers; the count of messages sent."""
+    sent = relay_once(settings)
     with unit_of_work() as session:
         at = now()
-        messages = outbox.reconcile(session, now=at, settings=settings)
         outbox.prune(session, now=at, settings=settings)
         due_notices = notices.dispatch_due(session, now=at, settings=settings)
     fired = 0
@@ -37,17 +50,20 @@ def sweep_once(settings: Settings) -> int:
             break
     if fired:
         log.info("sweeper: %d reminder(s)/escalation(s) fired", fired)
-    if messages:
-        log.info("sweeper: re-sending %d outbox message(s)", len(messages))
-        outbox.publish(messages)
+    if sent:
+        log.info("sweeper: sent %d outbox message(s)", sent)
     if due_notices:
         log.info("sweeper: handing out %d due notification(s)", len(due_notices))
         notices.hand_out(due_notices)
-    return len(messages)
+    return sent
 
 
 def run(settings: Settings | None = None) -> None:
-    """Sweep every ADUAN_SWEEP_INTERVAL seconds until SIGTERM or SIGINT."""
+    """Sweep every ADUAN_SWEEP_INTERVAL seconds until SIGTERM or SIGINT.
+
+    On PostgreSQL, relay due outbox messages every ADUAN_RELAY_INTERVAL seconds in between: the
+    intake API writes its receipts due at once and leaves publishing them to this process.
+    """
     settings = settings or get_settings()
     stop = threading.Event()
 
@@ -56,10 +72,18 @@ def run(settings: Settings | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("sweeper: every %ss", settings.sweep_interval)
+    tick = settings.sweep_interval
+    if not settings.embedded:
+        tick = min(settings.relay_interval, tick)
+    log.info("sweeper: every %ss, relay every %ss", settings.sweep_interval, tick)
+    next_sweep = 0.0
     while not stop.is_set():
         try:
-            sweep_once(settings)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.sweep_interval
+                sweep_once(settings)
+            else:
+                relay_once(settings)
         except Exception:  # a failed pass is retried on the next tick
             log.exception("sweeper: pass failed")
-        stop.wait(settings.sweep_interval)
+        stop.wait(tick)
