@@ -187,3 +187,11 @@ def test_worker_and_up_stop_before_starting(tmp_path: Path, command: list[str]) 
     assert result.returncode == 78
     assert "ADUAN_EMAIL_BACKEND=smtp needs ADUAN_SMTP_HOST and ADUAN_SMTP_FROM" in result.stderr
     assert not list((tmp_path / "data").glob("run/*.pid"))  # `up` started no child
+
+
+def test_a_lease_shorter_than_the_slowest_send_is_refused(make_settings: MakeSettings) -> None:
+    gateways = {"wa": {"preset": "fonnte", "token": "t" * 20, "read_timeout": 30}}
+    settings = make_settings(gateways=gateways, whatsapp_gateway="wa", notify_send_lease=20)
+    with pytest.raises(ConfigError, match="ADUAN_NOTIFY_SEND_LEASE=20 must exceed the longest send"):
+        load_channels(settings)
+    load_channels(make_settings(gateways=gateways, whatsapp_gateway="wa", notify_send_lease=60))

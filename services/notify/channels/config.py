@@ -223,4 +223,18 @@ def load_channels(settings: Settings) -> Channels:
         by_kind["email"], lines["email"] = smtp, smtp.describe()
     else:
         raise ConfigError(f"ADUAN_EMAIL_BACKEND={settings.email_backend!r}: use log or smtp")
+    _check_lease(settings, gateways)
     return Channels(by_kind, lines, gateways)
+
+
+def _check_lease(settings: Settings, gateways: dict[str, HttpGatewayChannel]) -> None:
+    """A send still in flight must not look lost: the lease outlasts the slowest possible send."""
+    waits = [g.spec.connect_timeout + g.spec.read_timeout for g in gateways.values()]
+    if settings.email_backend == "smtp":
+        waits.append(settings.smtp_timeout * 4)  # connect, STARTTLS/AUTH, DATA: each may take it
+    longest = max(waits, default=0.0)
+    if settings.notify_send_lease <= longest:
+        raise ConfigError(
+            f"ADUAN_NOTIFY_SEND_LEASE={settings.notify_send_lease:g} must exceed the longest send "
+            f"({longest:g} s from the gateway and SMTP timeouts), or a slow send would be sent twice"
+        )
