@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
 from sqlalchemy import Engine, create_engine, text
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_URL = os.environ.get(
     "ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -373,3 +374,14 @@ def embedded_stack(tmp: Path, extra: dict[str, str] | None = None) -> Stack:
         f"http://127.0.0.1:{intake}",
         f"http://127.0.0.1:{staff}",
     )
+
+
+def eventually(fetch: Callable[[], T], ok: Callable[[T], bool], timeout: float = 30.0) -> T:
+    """Poll `fetch` until `ok` holds of its value (or fail with the last value after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not ok(value) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = fetch()
+    assert ok(value), value
+    return value

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.stack import Stack, complaint_body
+from tests.integration.stack import Stack, complaint_body, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
         "handoff_pending": False,
     }
 
-    record = _eventually(lambda: stack.record("kadis", ticket), lambda rec: rec["status"] == "closed")
+    record = eventually(lambda: stack.record("kadis", ticket), lambda rec: rec["status"] == "closed")
     assert (record["status"], record["step"], record["outcome"]) == ("closed", None, "answered")
     assert record["complainant"]["nik"] == "3307********0001"
     assert record["disposition"]["unit"] == "hi_jamsos"
@@ -134,24 +134,12 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
             t=ticket,
         )
 
-    rows = _eventually(sent, lambda rows: len(rows) == 3)
+    rows = eventually(sent, lambda rows: len(rows) == 3)
     assert sorted((r[0].split(":")[0], r[1], r[2], r[3], r[4]) for r in rows) == [
         ("answer", "email", "sent", None, 1),
         ("receipt", "email", "sent", None, 1),
         ("receipt", "whatsapp", "sent", None, 1),
     ]
-
-
-def _eventually(fetch: Any, ok: Any, timeout: float = 15.0) -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not ok(value) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = fetch()
-    assert ok(value), value
-    return value
 
 
 def test_path_b_answered_at_the_front_office(stack: Stack) -> None:
@@ -401,7 +389,7 @@ def test_the_office_calendar_by_api(stack: Stack) -> None:
     shown = stack.staff("fo", "GET", "/calendar", params={"month": day[:7]}).json()["days"]
     assert {d["day"]: d for d in shown}[day]["reason"] == "Rapat kerja"
     # the change queued a recomputation of pending deadlines, which a routing worker ran
-    _eventually(
+    eventually(
         lambda: stack.sql(
             "SELECT count(*) FROM outbox WHERE task = 'routing.recompute_deadlines' AND processed_at IS NULL"
         )[0][0],

@@ -7,23 +7,22 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.integration.conftest import BACKENDS, _make
-from tests.integration.stack import Stack, complaint_body, running
+from tests.integration.stack import Stack, complaint_body, eventually, running
 from tests.integration.test_flow import ANSWER, PATH
 from tests.support.gateway_server import GatewayServer, Reply, ok, server_error, slow
 from tests.support.smtp_server import Handler, free_port
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 READ_TIMEOUT = 1.5  # the gateway adapter's read timeout
 LEASE = 4.0  # ADUAN_NOTIFY_SEND_LEASE
 MAX_ATTEMPTS = 3
@@ -81,16 +80,6 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
     finally:
         controller.stop()
         gateway.stop()
-
-
-def eventually(fetch: Callable[[], T], ok_: Callable[[T], bool], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not ok_(value) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = fetch()
-    assert ok_(value), value
-    return value
 
 
 def quiet(s: Stack) -> None:

@@ -38,13 +38,13 @@ def test_reminder_then_escalation_then_kepala_dinas(fast_clock: Stack) -> None:
         items = s.staff(user, "GET", "/escalations").json()["items"]
         return [i for i in items if i["ticket"] == ticket]
 
-    from tests.integration.test_flow import _eventually
+    from tests.integration.stack import eventually
 
-    mine = _eventually(lambda: escalations("fo"), lambda items: len(items) == 1)
+    mine = eventually(lambda: escalations("fo"), lambda items: len(items) == 1)
     assert mine[0]["level"] == 0 and mine[0]["holder_role"] == "front_office"
-    boss = _eventually(lambda: escalations("kasubag"), lambda items: len(items) == 1)
+    boss = eventually(lambda: escalations("kasubag"), lambda items: len(items) == 1)
     assert boss[0]["level"] == 1 and boss[0]["step"] == "verification"
-    top = _eventually(lambda: escalations("kadis"), lambda items: len(items) == 1)
+    top = eventually(lambda: escalations("kadis"), lambda items: len(items) == 1)
     assert top[0]["level"] == 2
     item = next(i for i in s.worklist("fo") if i["ticket"] == ticket)
     assert item["overdue"] is True and item["escalation_level"] == 2

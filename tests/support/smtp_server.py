@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -130,55 +131,51 @@ class SmtpServer:
         return self.handler.messages
 
 
+@contextmanager
+def _serving(cert: Path | None, *, starttls: bool, **options: Any) -> Iterator[SmtpServer]:
+    """An aiosmtpd controller on a free port of 127.0.0.1 with a collecting handler, stopped after."""
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler, cert, starttls=starttls)
+    finally:
+        controller.stop()
+
+
+def _tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """A plain SMTP server (no TLS, no AUTH) on 127.0.0.1."""
-    handler = Handler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler, None, starttls=False)
-    finally:
-        controller.stop()
+    with _serving(None, starttls=False) as server:
+        yield server
 
 
 @pytest.fixture
 def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
     """An SMTP server that requires STARTTLS (self-signed certificate) and AUTH LOGIN/PLAIN."""
     cert, key = self_signed_cert(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
-    handler = Handler()
-    port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
+    with _serving(
+        cert,
+        starttls=True,
+        tls_context=_tls_context(cert, key),
         require_starttls=True,
         authenticator=_authenticator,
         auth_required=True,
         auth_require_tls=True,
-    )
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler, cert, starttls=True)
-    finally:
-        controller.stop()
+    ) as server:
+        yield server
 
 
 @pytest.fixture
 def smtps_server(tmp_path: Path) -> Iterator[SmtpServer]:
     """An SMTP server behind implicit TLS (port-465 style, self-signed certificate), no AUTH."""
     cert, key = self_signed_cert(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
-    handler = Handler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler, cert, starttls=False)
-    finally:
-        controller.stop()
+    with _serving(cert, starttls=False, ssl_context=_tls_context(cert, key)) as server:
+        yield server
