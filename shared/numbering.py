@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, text, update
+from sqlalchemy import Insert, Table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.models import Base, Counter
 
 
-def insert_ignoring_conflicts(dialect: str, table: type[Base]) -> Insert:
+def insert_ignoring_conflicts(dialect: str, table: type[Base] | Table) -> Insert:
     """`INSERT … ON CONFLICT DO NOTHING` for the running backend."""
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()

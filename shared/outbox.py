@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shared.models import Outbox
+from shared.models import Outbox, table_of
 from shared.settings import Settings, get_settings
 from shared.tasks import TASK_QUEUES, TaskName, celery_app
 
@@ -102,8 +102,9 @@ def install_session_hooks(session_class: type[Session] = Session) -> None:
 
 def mark_processed(session: Session, outbox_id: int, *, now: datetime) -> bool:
     """Record that the consumer has done this message's work; False when it already was."""
+    table = table_of(Outbox)  # Core: every task runs this; no ORM bookkeeping needed
     result = session.execute(
-        update(Outbox).where(Outbox.id == outbox_id, Outbox.processed_at.is_(None)).values(processed_at=now)
+        update(table).where(table.c.id == outbox_id, table.c.processed_at.is_(None)).values(processed_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
 

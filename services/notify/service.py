@@ -26,7 +26,7 @@ from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
-from shared.models import Complaint, DeliveryAttempt, Notification
+from shared.models import Complaint, DeliveryAttempt, Notification, table_of
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
 from shared.settings import Settings, get_settings
@@ -37,6 +37,7 @@ from shared.validation import parse_phone
 from shared.workflow import settle_delivery
 
 log = logging.getLogger(__name__)
+NOTIFICATIONS = table_of(Notification)
 
 ROLE_LABELS = {
     Role.FRONT_OFFICE: "Front Office",
@@ -104,28 +105,33 @@ def prepare(
         if attempt is None:  # settled already (a redelivery), or the method changed since
             return []
         key = f"answer:{attempt.id}"  # a second delivery after a failure is a new message
-    dialect = session.get_bind().dialect.name
+    targets = citizen_targets(complaint, event, method)
     out: list[Outgoing] = []
-    for channel, address in citizen_targets(complaint, event, method):
-        notification_id = session.execute(
-            insert_ignoring_conflicts(dialect, Notification)
+    if targets:
+        dialect = session.get_bind().dialect.name
+        inserted = session.execute(  # one multi-row INSERT; a row already there returns nothing
+            insert_ignoring_conflicts(dialect, NOTIFICATIONS)
             .values(
-                complaint_id=complaint.id,
-                event=key,
-                channel=channel,
-                recipient=address,
-                audience=notices.CITIZEN,
-                gateway=get_channels().for_kind(channel).name,
-                created_at=now,
-                **_sending_values(now, settings),
+                [
+                    {
+                        "complaint_id": complaint.id,
+                        "event": key,
+                        "channel": channel,
+                        "recipient": address,
+                        "audience": notices.CITIZEN,
+                        "gateway": get_channels().for_kind(channel).name,
+                        "created_at": now,
+                        **_sending_values(now, settings),
+                    }
+                    for channel, address in targets
+                ]
             )
-            .returning(Notification.id)
-        ).scalar()
-        if notification_id is None:
-            continue
-        if attempt is not None:
-            attempt.notification_id = notification_id
-        out.append(_citizen_message(notification_id, key, channel, address, complaint, settings))
+            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient)
+        ).all()
+        for notification_id, channel, address in inserted:
+            if attempt is not None:
+                attempt.notification_id = notification_id
+            out.append(_citizen_message(notification_id, key, channel, address, complaint, settings))
     if event == NotifyEvent.RECEIPT:
         _new_item_notice(session, complaint, settings=settings, now=now)
     return out
@@ -229,7 +235,27 @@ def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
 def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now: datetime) -> None:
     """Store each verdict (and settle the answer's delivery) in the caller's transaction."""
     for message, result in results:
+        if result.verdict == Verdict.ACCEPTED:
+            # The common case in one statement; only an answer has more to do (settle step 6).
+            event = session.execute(  # Core: no ORM bookkeeping on the hot path of every receipt
+                update(NOTIFICATIONS)
+                .where(NOTIFICATIONS.c.id == message.notification_id, NOTIFICATIONS.c.status == "sending")
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    gateway=result.gateway,
+                    provider_id=result.provider_id,
+                    error=None,
+                    next_attempt_at=None,
+                )
+                .returning(NOTIFICATIONS.c.event)
+            ).scalar()
+            if event is None or not event.startswith(f"{NotifyEvent.ANSWER.value}:"):
+                continue
         n = session.get(Notification, message.notification_id)
+        if n is not None and result.verdict == Verdict.ACCEPTED:
+            _settle(session, n, now=now)  # an answer, just marked sent above
+            continue
         if n is None or n.status != "sending":
             continue  # settled meanwhile (a receipt from the gateway, a crash recovery)
         _finish(session, n, result, now=now)
@@ -255,17 +281,22 @@ def _finish(session: Session, n: Notification, result: SendResult, *, now: datet
     else:
         n.status = "failed" if result.verdict == Verdict.PERMANENT else "ambiguous"
     if n.event.startswith(f"{NotifyEvent.ANSWER.value}:"):
-        outcome = {"sent": "delivered", "failed": "unreachable", "ambiguous": "ambiguous"}[n.status]
-        settle_delivery(
-            session,
-            complaint_id=n.complaint_id,
-            notification_id=n.id,
-            outcome=outcome,
-            gateway=n.gateway,
-            provider_id=n.provider_id,
-            note=_delivery_note(n),
-            now=now,
-        )
+        _settle(session, n, now=now)
+
+
+def _settle(session: Session, n: Notification, *, now: datetime) -> None:
+    """The answer's message has its final status: step 6 follows (delivered, unreachable, ambiguous)."""
+    outcome = {"sent": "delivered", "failed": "unreachable", "ambiguous": "ambiguous"}[n.status]
+    settle_delivery(
+        session,
+        complaint_id=n.complaint_id,
+        notification_id=n.id,
+        outcome=outcome,
+        gateway=n.gateway,
+        provider_id=n.provider_id,
+        note=_delivery_note(n),
+        now=now,
+    )
 
 
 def _delivery_note(n: Notification) -> str | None:

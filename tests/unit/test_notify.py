@@ -55,6 +55,7 @@ def test_receipt_is_written_once_claimed_and_says_how_to_track(
         == []
     )
     service.record(session, verdict(message, Verdict.ACCEPTED), now=T0)
+    session.refresh(row)  # recorded by a Core UPDATE (the hot path), as the worker's next session sees it
     assert (row.status, row.provider_id, row.sent_at) == ("sent", "p-42", T0)
 
 
