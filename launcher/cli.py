@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from shared.settings import ConfigError
 
@@ -140,10 +141,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         workers=settings.api_workers,
         log_level=settings.log_level.lower(),
+        log_config=_uvicorn_logging(settings.log_level.upper()),
         access_log=False,
         proxy_headers=True,
     )
     return 0
+
+
+def _uvicorn_logging(level: str) -> dict[str, Any]:
+    """Uvicorn's logging set-up, plus the root logger: the application's own lines (services.*,
+    shared.*) reach the log in every worker process, in the same format as the workers'."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["app"] = {
+        "formatter": "app",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["app"], "level": level}
+    return config
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

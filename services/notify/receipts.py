@@ -8,6 +8,7 @@ itself with the shared secret configured for it (`?secret=` in the callback URL,
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -21,6 +22,7 @@ from shared.models import Notification
 from shared.validation import FieldError, InputError
 
 router = APIRouter(prefix="/api/v1/notify")
+log = logging.getLogger(__name__)
 
 
 async def _payload(request: Request) -> dict[str, Any]:
@@ -79,4 +81,5 @@ async def receipt(
                 .values(**values)
             )
             updated += int(getattr(result, "rowcount", 0) or 0)
+    log.info("receipts from %s: %d reported, %d message(s) updated", gateway, len(reports), updated)
     return {"received": len(reports), "updated": updated}

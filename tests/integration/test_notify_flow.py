@@ -159,6 +159,12 @@ def test_5xx_then_success_is_one_message_in_two_attempts_and_closes_the_complain
     )
     assert r.status_code == 200 and r.json() == {"received": 1, "updated": 1}, r.text
     assert answer_rows(s, ticket)[0][0] == "delivered"
+    # the API's own log lines reach its log file (not only uvicorn's)
+    eventually(
+        lambda: (s.data_dir / "logs" / "intake-api.log").read_text(errors="replace"),
+        lambda text: "receipts from wa: 1 reported, 1 message(s) updated" in text,
+        timeout=5,
+    )
 
 
 def test_invalid_number_is_not_retried_and_stays_in_the_delivery_queue(w: World) -> None:
