@@ -198,7 +198,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ]
     # Celery logs two INFO lines per task (received, succeeded): at hundreds of tasks a second that
     # is real CPU and noise. Failures and retries still log at WARNING and above.
-    for name in ("celery.app.trace", "celery.worker.strategy"):
+    # httpx logs every request's full URL at INFO: a gateway's URL may carry the recipient, the
+    # text or a key, which must never reach a log.
+    for name in ("celery.app.trace", "celery.worker.strategy", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(
             max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
         )

@@ -79,4 +79,6 @@ def mask_contact(recipient: str) -> str:
     if "@" in recipient:
         local, _, domain = recipient.partition("@")
         return f"{local[:1]}***@{domain}"
-    return recipient[:6] + "*" * max(len(recipient) - 9, 0) + recipient[-3:]
+    if len(recipient) <= 9:
+        return "*" * max(len(recipient) - 3, 0) + recipient[-3:]
+    return recipient[:6] + "*" * (len(recipient) - 9) + recipient[-3:]

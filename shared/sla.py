@@ -56,6 +56,7 @@ def timers(
         return []
     calendar = calendar_for(settings, overrides)
     budget = calendar.budget(standard)
+    used = timedelta(seconds=int(used.total_seconds()))  # whole seconds, as the rows keep it
     out: list[dict[str, Any]] = []
     for kind, level in KINDS:
         left = budget * _share(settings, level) - used
@@ -205,6 +206,7 @@ def _fire_one(
             "level": level,
             "step": d.step,
             "holder_role": holder.value,
+            "version": c.version,
             "due_at": d.due_at.isoformat(),
         },
         send_at=notify_at,

@@ -196,7 +196,7 @@ def _apply_outputs(
 
 def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Actor, now: datetime) -> None:
     """Step 6: a person records the outcome, or the answer is handed to the notify service."""
-    if complaint.delivery_state == "sending":
+    if complaint.delivery_state == "sending" and not _abandon_lost_send(session, complaint, now=now):
         raise Conflict(
             "delivery_in_progress", "Jawaban sedang dikirim melalui gateway; tunggu hasilnya lebih dulu."
         )
@@ -251,6 +251,28 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
     else:
         complaint.delivery_state = None
         complaint.delivery_note = None
+
+
+# A hand-over to the notify service that has produced no message after this long was lost (its
+# outbox message given up on): the front office may deliver again instead of waiting for ever.
+LOST_SEND_AFTER = timedelta(minutes=10)
+
+
+def _abandon_lost_send(session: Session, complaint: Complaint, *, now: datetime) -> bool:
+    """True when the electronic delivery under way never became a message; its attempt is closed
+    as unreachable, so a late task finds nothing to send."""
+    attempt = session.scalar(
+        select(DeliveryAttempt).where(
+            DeliveryAttempt.complaint_id == complaint.id, DeliveryAttempt.outcome == "sending"
+        )
+    )
+    if attempt is not None and (attempt.notification_id is not None or now - attempt.at < LOST_SEND_AFTER):
+        return False
+    if attempt is not None:
+        attempt.outcome = "unreachable"
+        attempt.result_at = now
+        attempt.note = "Tidak pernah dikirim oleh layanan notifikasi."
+    return True
 
 
 def settle_delivery(
@@ -465,7 +487,12 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
         event=f"queued:{step.value}:{version}",
         role=STEPS[step].role,
         unit=landed.unit_code,
-        context={"kind": "queued", "step": step.value, "due_at": due.isoformat() if due else None},
+        context={
+            "kind": "queued",
+            "step": step.value,
+            "version": version,
+            "due_at": due.isoformat() if due else None,
+        },
         send_at=calendar_for(settings, days).next_open(now),
         now=now,
     )

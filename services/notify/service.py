@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,7 +28,7 @@ from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
-from shared.models import Complaint, DeliveryAttempt, Notification, table_of
+from shared.models import Complaint, DeliveryAttempt, Notification, User, table_of
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
 from shared.settings import Settings, get_settings
@@ -131,7 +133,14 @@ def prepare(
         for notification_id, channel, address in inserted:
             if attempt is not None:
                 attempt.notification_id = notification_id
-            out.append(_citizen_message(notification_id, key, channel, address, complaint, settings))
+            message = _rendered(
+                session,
+                notification_id,
+                partial(_citizen_message, notification_id, key, channel, address, complaint, settings),
+                now=now,
+            )
+            if message is not None:
+                out.append(message)
     if event == NotifyEvent.RECEIPT:
         _new_item_notice(session, complaint, settings=settings, now=now)
     return out
@@ -149,6 +158,7 @@ def _new_item_notice(session: Session, complaint: Complaint, *, settings: Settin
         context={
             "kind": "queued",
             "step": Step.VERIFICATION.value,
+            "version": 1,
             "due_at": complaint.step_due_at.isoformat() if complaint.step_due_at else None,
         },
         send_at=calendar.next_open(now),
@@ -198,17 +208,50 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     if complaint is None:
         return None
     if n.audience == notices.STAFF:
-        return _staff_message(n, complaint, settings)
-    return _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings)
+        return _rendered(session, n.id, lambda: _staff_message(n, complaint, settings), now=now)
+    return _rendered(
+        session,
+        n.id,
+        lambda: _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings),
+        now=now,
+    )
+
+
+def _rendered(
+    session: Session, notification_id: int, build: Callable[[], Outgoing], *, now: datetime
+) -> Outgoing | None:
+    """The message to send, or None when it cannot be built (a broken template, an undecryptable
+    field): then it fails for good in this transaction, and an answer's delivery is settled, so
+    nothing loops and step 6 never waits for a message that will not come."""
+    try:
+        return build()
+    except Exception as exc:
+        log.exception("notify #%s: the message could not be built", notification_id)
+        n = session.get(Notification, notification_id)
+        if n is not None:
+            n.attempts = max(n.attempts, 1)
+            reason = f"Pesan tidak dapat disusun ({type(exc).__name__}); periksa templat pesan."
+            _finish(session, n, SendResult(Verdict.PERMANENT, n.gateway, None, reason), now=now)
+        return None
 
 
 def _still_relevant(session: Session, n: Notification) -> bool:
-    """A staff notice is worth sending while the complaint is still open at the step it is about."""
-    step = (n.context or {}).get("step")
+    """A staff notice is worth sending while the complaint is still in the same stay it is about
+    (same step, same version) and its officer still wants notices."""
+    ctx = n.context or {}
     row = session.execute(
-        select(Complaint.step, Complaint.status).where(Complaint.id == n.complaint_id)
+        select(Complaint.step, Complaint.status, Complaint.version).where(Complaint.id == n.complaint_id)
     ).first()
-    return row is not None and row.status == "open" and row.step == step
+    if row is None or row.status != "open" or row.step != ctx.get("step"):
+        return False
+    if ctx.get("version") is not None and row.version != ctx["version"]:
+        return False
+    wanted = session.scalar(
+        select(User.id).where(
+            User.email == n.recipient, User.active.is_(True), User.notify_by_email.is_(True)
+        )
+    )
+    return wanted is not None
 
 
 _CRASHED_TWICE = "Pekerja berhenti dua kali saat mengirim; tidak dikirim ulang agar tidak ganda."

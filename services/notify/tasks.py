@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import Task
+from sqlalchemy.exc import OperationalError
 
 from services.notify import service
-from services.notify.channels import Outgoing, Verdict
+from services.notify.channels import Outgoing, SendResult, Verdict
 from shared import outbox
 from shared.clock import now
 from shared.db import unit_of_work
@@ -37,9 +40,25 @@ def send_one(self: Task, notification_id: int) -> int:
 
 
 def _send_and_record(messages: list[Outgoing]) -> int:
-    if not messages:
-        return 0
-    results = service.send(messages)
-    with unit_of_work() as session:
-        service.record(session, results, now=now())
-    return sum(r.verdict == Verdict.ACCEPTED for _m, r in results)
+    """Send each message and record its verdict at once, in its own short transaction: a slow
+    second send must not leave the first one's verdict unrecorded past its lease."""
+    accepted = 0
+    for message in messages:
+        results = service.send([message])
+        _record(results)
+        accepted += sum(r.verdict == Verdict.ACCEPTED for _m, r in results)
+    return accepted
+
+
+def _record(results: list[tuple[Outgoing, SendResult]], tries: int = 4) -> None:
+    """Record verdicts, retrying a database hiccup here: a task retried by Celery would find its
+    outbox row processed and leave the verdict unrecorded (the message would go again)."""
+    for attempt in range(tries):
+        try:
+            with unit_of_work() as session:
+                service.record(session, results, now=now())
+            return
+        except OperationalError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * 2**attempt)

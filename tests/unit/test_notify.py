@@ -177,3 +177,23 @@ def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     act(session, complaint, SEKDIS, "return", reason="salah alamat")
     assert service.claim(session, later.id, now=T0 + timedelta(hours=1)) is None
     assert (later.status, later.next_attempt_at) == ("cancelled", None)
+
+
+def test_a_message_that_cannot_be_built_fails_for_good_and_settles_the_delivery(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    complaint.tracking_code_enc = b"not a ciphertext"  # e.g. a data key rotated without re-encryption
+    session.flush()
+    assert (
+        service.prepare(session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=T0)
+        == []
+    )
+    session.flush()
+    [row] = rows(session, complaint)
+    assert (row.status, row.next_attempt_at) == ("failed", None)
+    assert row.error is not None and "tidak dapat disusun" in row.error
+    # nothing loops, and the front office is not left waiting on a message that will not come
+    assert notices.dispatch_due(session, now=T0 + timedelta(days=1), settings=get_settings()) == []
+    assert (complaint.step, complaint.delivery_state) == ("delivery", "unreachable")

@@ -271,6 +271,31 @@ def test_electronic_delivery_refused_stays_with_the_reason_and_blocks_double_sen
     assert (complaint.status, complaint.outcome, complaint.delivery_state) == ("closed", "answered", None)
 
 
+def test_a_hand_over_that_never_became_a_message_does_not_block_delivery(
+    session: Session, complaint: Complaint
+) -> None:
+    from shared.workflow import LOST_SEND_AFTER
+
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")  # its outbox message is then lost
+    with pytest.raises(Conflict):
+        act(session, complaint, FO, "deliver", method="phone", outcome="delivered")
+    later = T0 + LOST_SEND_AFTER + timedelta(minutes=30)
+    transition(
+        session,
+        complaint,
+        action="deliver",
+        version=complaint.version,
+        inputs={"method": "phone", "outcome": "delivered", "to_whom": "Budi"},
+        actor=FO,
+        now=later,
+    )
+    session.flush()
+    assert (complaint.status, complaint.outcome) == ("closed", "answered")
+    outcomes = session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
+    assert outcomes == ["unreachable", "delivered"]
+
+
 def test_human_delivery_needs_its_outcome_and_electronic_needs_a_contact(
     session: Session, complaint: Complaint
 ) -> None:

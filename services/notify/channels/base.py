@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from shared.security import mask_contact
 from shared.settings import ConfigError as SettingsConfigError
 
 log = logging.getLogger("services.notify.channels")
@@ -65,23 +66,25 @@ class ConfigError(SettingsConfigError):
     """
 
 
-def mask_recipient(recipient: str) -> str:
-    """Enough to recognise a recipient in a log line, not enough to contact them."""
-    if "@" in recipient:
-        local, _, domain = recipient.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return recipient[:6] + "*" * max(len(recipient) - 9, 0) + recipient[-3:]
+mask_recipient = mask_contact  # enough to recognise a recipient in a log line, not to contact them
 
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s.-]{6,}\d")
 _EMAIL_LIKE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+def _mask_number(match: re.Match[str]) -> str:
+    """A run of 8 or more digits is a phone number: masked. Shorter runs (SMTP codes such as
+    "550 5.1.1", amounts) are left as they are."""
+    digits = re.sub(r"[\s.-]", "", match.group(0))
+    return mask_recipient(digits) if len(digits) >= 8 else match.group(0)
+
+
 def short_reason(text: str, limit: int = 120) -> str:
     """A provider's reason made safe for staff screens and logs: no full numbers or addresses, short."""
     text = " ".join(text.split())
     text = _EMAIL_LIKE.sub(lambda m: mask_recipient(m.group(0)), text)
-    text = _PHONE_LIKE.sub(lambda m: mask_recipient(re.sub(r"[\s.-]", "", m.group(0))), text)
+    text = _PHONE_LIKE.sub(_mask_number, text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

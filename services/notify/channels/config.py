@@ -228,11 +228,11 @@ def load_channels(settings: Settings) -> Channels:
 
 
 def _check_lease(settings: Settings, gateways: dict[str, HttpGatewayChannel]) -> None:
-    """A send still in flight must not look lost: the lease outlasts the slowest possible send."""
-    waits = [g.spec.connect_timeout + g.spec.read_timeout for g in gateways.values()]
-    if settings.email_backend == "smtp":
-        waits.append(settings.smtp_timeout * 4)  # connect, STARTTLS/AUTH, DATA: each may take it
-    longest = max(waits, default=0.0)
+    """A send still in flight must not look lost: the lease outlasts the slowest possible sends of
+    one task (a receipt goes to a phone channel and to e-mail, one after the other)."""
+    phone = max((g.spec.connect_timeout + g.spec.read_timeout for g in gateways.values()), default=0.0)
+    email = settings.smtp_timeout * 4 if settings.email_backend == "smtp" else 0.0  # connect, TLS/AUTH, DATA
+    longest = phone + email
     if settings.notify_send_lease <= longest:
         raise ConfigError(
             f"ADUAN_NOTIFY_SEND_LEASE={settings.notify_send_lease:g} must exceed the longest send "
