@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -41,29 +42,35 @@ def session(engine: Engine) -> Iterator[Session]:
         trans.rollback()
 
 
+def complaint_row(**overrides: Any) -> Complaint:
+    """A complaint at verification, received at T0 (not yet added); `overrides` change any column."""
+    columns: dict[str, Any] = {
+        "ticket": "ADU-2026-999999",
+        "tracking_code_enc": cipher().encrypt("ABCD2345", field="tracking_code"),
+        "status": "open",
+        "step": "verification",
+        "outcome": None,
+        "handoff_pending": False,
+        "channel": "kiosk",
+        "subject": "THR belum dibayar",
+        "description": "Perusahaan belum membayar THR.",
+        "category_code": "thr",
+        "waiting_on_site": False,
+        "preferred_reply": "sms",
+        "confidential": True,
+        "complainant_name": "Budi",
+        "phone": "+6281234567890",
+        "received_at": T0,
+        "step_entered_at": T0,
+        "step_due_at": T0 + timedelta(minutes=30),
+        "updated_at": T0,
+    }
+    return Complaint(**(columns | overrides))
+
+
 @pytest.fixture
 def complaint(session: Session) -> Complaint:
-    c = Complaint(
-        ticket="ADU-2026-999999",
-        tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
-        status="open",
-        step="verification",
-        outcome=None,
-        handoff_pending=False,
-        channel="kiosk",
-        subject="THR belum dibayar",
-        description="Perusahaan belum membayar THR.",
-        category_code="thr",
-        waiting_on_site=False,
-        preferred_reply="sms",
-        confidential=True,
-        complainant_name="Budi",
-        phone="+6281234567890",
-        received_at=T0,
-        step_entered_at=T0,
-        step_due_at=T0 + timedelta(minutes=30),
-        updated_at=T0,
-    )
+    c = complaint_row()
     session.add(c)
     session.flush()
     return c

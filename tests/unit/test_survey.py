@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from services.routing.reports import satisfaction_csv, satisfaction_figures, satisfaction_report
 from shared import survey
 from shared.models import Complaint, Feedback
-from shared.security import cipher
 from shared.settings import get_settings
-from tests.unit.conftest import T0
+from tests.unit.conftest import T0, complaint_row
 
 
 @pytest.mark.parametrize(
@@ -71,23 +70,18 @@ def test_figures_count_the_unrated_in_the_response_rate_only() -> None:
 
 
 def _closed(session: Session, ticket: str, *, outcome: str, unit: str | None, minutes: int) -> Complaint:
-    c = Complaint(
+    c = complaint_row(
         ticket=ticket,
-        tracking_code_enc=cipher().encrypt("ABCD2345", field="tracking_code"),
         status="closed",
         step=None,
         outcome=outcome,
-        handoff_pending=False,
-        channel="kiosk",
-        subject="THR belum dibayar",
-        description="Perusahaan belum membayar THR.",
-        waiting_on_site=False,
-        preferred_reply="sms",
-        confidential=True,
+        category_code=None,
         complainant_name="Budi Santoso",
+        phone=None,
         nik_masked="3307********0001",
         unit_code=unit,
-        received_at=T0,
+        step_entered_at=None,
+        step_due_at=None,
         updated_at=T0 + timedelta(minutes=minutes),
         closed_at=T0 + timedelta(minutes=minutes),
     )
