@@ -279,52 +279,60 @@ def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now:
     """Store each verdict (and settle the answer's delivery) in the caller's transaction."""
     for message, result in results:
         if result.verdict == Verdict.ACCEPTED:
-            # The common case in one statement; only an answer has more to do (settle step 6).
-            event = session.execute(  # Core: no ORM bookkeeping on the hot path of every receipt
-                update(NOTIFICATIONS)
-                .where(NOTIFICATIONS.c.id == message.notification_id, NOTIFICATIONS.c.status == "sending")
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    gateway=result.gateway,
-                    provider_id=result.provider_id,
-                    error=None,
-                    next_attempt_at=None,
-                )
-                .returning(NOTIFICATIONS.c.event)
-            ).scalar()
-            if event is None or not event.startswith(f"{NotifyEvent.ANSWER.value}:"):
-                continue
-        n = session.get(Notification, message.notification_id)
-        if n is not None and result.verdict == Verdict.ACCEPTED:
-            _settle(session, n, now=now)  # an answer, just marked sent above
+            _accepted(session, message.notification_id, result, now=now)
             continue
+        n = session.get(Notification, message.notification_id)
         if n is None or n.status != "sending":
             continue  # settled meanwhile (a receipt from the gateway, a crash recovery)
         _finish(session, n, result, now=now)
 
 
+def _accepted(session: Session, notification_id: int, result: SendResult, *, now: datetime) -> None:
+    """The common case in one Core statement (the hot path of every receipt); only an answer has
+    more to do: it settles step 6."""
+    event = session.execute(
+        update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id == notification_id, NOTIFICATIONS.c.status == "sending")
+        .values(
+            status="sent",
+            sent_at=now,
+            gateway=result.gateway,
+            provider_id=result.provider_id,
+            error=None,
+            next_attempt_at=None,
+        )
+        .returning(NOTIFICATIONS.c.event)
+    ).scalar()
+    if event is not None and _is_answer(event):
+        n = session.get(Notification, notification_id)
+        if n is not None:
+            _settle(session, n, now=now)
+
+
 def _finish(session: Session, n: Notification, result: SendResult, *, now: datetime) -> None:
+    """A verdict other than accepted: retry later, dead-letter, fail for good or leave ambiguous."""
     settings = get_settings()
     n.gateway = result.gateway
     n.provider_id = result.provider_id or n.provider_id
     n.error = result.error
     n.next_attempt_at = None
-    if result.verdict == Verdict.ACCEPTED:
-        n.status = "sent"
-        n.sent_at = now
-    elif result.verdict == Verdict.TRANSIENT and n.attempts < settings.notify_max_attempts:
+    if result.verdict == Verdict.TRANSIENT and n.attempts < settings.notify_max_attempts:
         n.status = "pending"
         n.next_attempt_at = now + backoff(n.attempts, settings)
         return  # the answer is still on its way: nothing to settle yet
-    elif result.verdict == Verdict.TRANSIENT:
+    if result.verdict == Verdict.TRANSIENT:
         n.status = "failed"  # the dead letter: GET /api/v1/notifications?status=failed
         n.error = f"{result.error or 'gagal sementara'}; menyerah setelah {n.attempts} percobaan"
         log.error("notify #%s: dead-lettered after %s attempts", n.id, n.attempts)
     else:
         n.status = "failed" if result.verdict == Verdict.PERMANENT else "ambiguous"
-    if n.event.startswith(f"{NotifyEvent.ANSWER.value}:"):
+    if _is_answer(n.event):
         _settle(session, n, now=now)
+
+
+def _is_answer(event: str) -> bool:
+    """Answers are keyed `answer:<delivery attempt id>`: a second delivery is a new message."""
+    return event.startswith(f"{NotifyEvent.ANSWER.value}:")
 
 
 def _settle(session: Session, n: Notification, *, now: datetime) -> None:
