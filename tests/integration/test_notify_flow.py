@@ -287,3 +287,27 @@ def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:
         assert "Jawaban atas pengaduan" in plain.get_content()
     finally:
         s.staff("kasubag", "PATCH", "/me", json={"notify_by_email": False})
+
+
+def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_nothing(w: World) -> None:
+    s = w.stack
+    no_email = {k: v for k, v in complaint_body()["complainant"].items() if k != "email"}
+    ticket, version = at_delivery(w, complainant=no_email)
+    for inputs, field, code in [
+        ({"method": "in_person"}, "outcome", "required"),
+        ({"method": "email"}, "method", "no_contact"),  # no e-mail address was given
+        ({"method": "fax", "outcome": "delivered"}, "method", "invalid_choice"),
+    ]:
+        r = s.act("fo", ticket, "deliver", version, **inputs)
+        assert r.status_code == 422, r.text
+        assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [(field, code)]
+    record = s.record("fo", ticket)
+    assert (record["version"], record["delivery_attempts"]) == (version, [])
+    r = httpx.post(
+        f"{s.intake_url}/api/v1/notify/receipts/wa",
+        headers={"X-Receipt-Secret": RECEIPT_SECRET, "Content-Type": "application/json"},
+        content=b"{not json",
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
+    unknown = httpx.post(f"{s.intake_url}/api/v1/notify/receipts/tidak-ada", data={"id": "1"})
+    assert unknown.status_code == 404
