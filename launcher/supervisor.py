@@ -33,7 +33,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log_path: Path | None
-    health_url: str | None = None
+    ready_url: str | None = None
     nice: int = 0  # added to this child's nice level (lower CPU priority)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
@@ -79,6 +79,66 @@ def _niced(increment: int) -> Callable[[], None]:
             Path("/proc/self/autogroup").write_text(str(increment))
 
     return apply
+
+
+class AlreadyRunning(RuntimeError):
+    """Another `aduan up` supervises this data folder."""
+
+
+def _our_process(pid: int) -> bool:
+    """True when `pid` is alive and is one of ours (a pid may have been reused since it was written)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc here: alive is the best we can tell
+    return any(mark in cmdline for mark in (b"aduan", b"launcher.cli", b"redis-server"))
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _claim(run_dir: Path) -> None:
+    """Make this process the data folder's supervisor, clearing up after one that died uncleanly.
+
+    A supervisor killed with SIGKILL (or by the OOM killer, or a power cut) leaves its children
+    running in their own sessions and its run files behind: stop those children and forget their
+    broker, so this start spawns a fresh one instead of pointing everything at a dead port.
+    """
+    pid = _read_pid(run_dir / "up.pid")
+    if pid is not None and pid != os.getpid() and _our_process(pid):
+        raise AlreadyRunning(f"aduan up sudah berjalan pada folder data ini (pid {pid})")
+    stale = [p for f in run_dir.glob("*.pid") if f.name != "up.pid" and (p := _read_pid(f)) is not None]
+    stale = [p for p in stale if _our_process(p)]
+    for p in stale:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while any(_our_process(p) for p in stale) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for p in stale:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p, signal.SIGKILL)
+    for f in run_dir.glob("*.pid"):
+        f.unlink(missing_ok=True)
+    (run_dir / "broker_url").unlink(missing_ok=True)
+    (run_dir / "up.pid").write_text(str(os.getpid()))
+
+
+def _release(run_dir: Path) -> None:
+    """Forget this run: its pid files and its broker (the up.pid last, once the rest is gone)."""
+    for pid_file in run_dir.glob("*.pid"):
+        if pid_file.name != "up.pid":
+            pid_file.unlink(missing_ok=True)
+    (run_dir / "broker_url").unlink(missing_ok=True)
+    (run_dir / "up.pid").unlink(missing_ok=True)
 
 
 def _free_port() -> int:
@@ -165,28 +225,28 @@ def _children(
             [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
             env,
             log("intake-api"),
-            f"http://{host}:{intake_port}/healthz",
+            f"http://{host}:{intake_port}/readyz",
         ),
         Child(
             "staff-api",
             [*py, "serve", "staff", "--port", str(staff_port), "--host", host],
             env,
             log("staff-api"),
-            f"http://{host}:{staff_port}/healthz",
+            f"http://{host}:{staff_port}/readyz",
         ),
     ]
 
 
-def _wait_healthy(children: list[Child], deadline: float) -> list[str]:
-    """Names of the children not healthy by the deadline."""
-    pending = [c for c in children if c.health_url]
+def _wait_ready(children: list[Child], deadline: float) -> list[str]:
+    """Names of the children not ready (database and broker reachable) by the deadline."""
+    pending = [c for c in children if c.ready_url]
     with httpx.Client(timeout=0.5) as client:
         while pending and time.monotonic() < deadline:
             for c in list(pending):
                 if not c.alive():
                     return [c.name]
                 try:
-                    if c.health_url and client.get(c.health_url).status_code == 200:
+                    if c.ready_url and client.get(c.ready_url).status_code == 200:
                         pending.remove(c)
                 except httpx.HTTPError:
                     pass
@@ -228,6 +288,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     staff_port = staff_port or settings.staff_port
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
+    _claim(run_dir)
     log_dir = None if log_to_console else settings.data_dir / "logs"
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -253,14 +314,14 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     children = _children(settings, env, log_dir, intake_port, staff_port, host)
     for c in children:
         c.start(run_dir)
-    failed = _wait_healthy(children, time.monotonic() + READY_TIMEOUT)
+    failed = _wait_ready(children, time.monotonic() + READY_TIMEOUT)
     if failed:
         print(
             f"aduan: gagal memulai: {', '.join(failed)} (lihat {log_dir or 'keluaran di atas'})",
             file=sys.stderr,
         )
         _stop_all(children, broker)
-        (run_dir / "broker_url").unlink(missing_ok=True)
+        _release(run_dir)
         return 1
 
     where = "SQLite " + str(settings.sqlite_path) if settings.embedded else "PostgreSQL"
@@ -279,8 +340,10 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
         print(f"    admin / {admin_password}")
     print("Tekan Ctrl-C untuk berhenti.", flush=True)
 
+    # The spawned redis-server is supervised too: restarted on its port, its AOF keeps the queue.
+    supervised = [broker, *children] if broker is not None else children
     while not stopping:
-        for c in children:
+        for c in supervised:
             if stopping or c.alive():
                 continue
             if c.next_start == 0.0:
@@ -301,8 +364,6 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
 
     print("aduan: menghentikan semua layanan ...", flush=True)
     _stop_all(children, broker)
-    for pid_file in run_dir.glob("*.pid"):
-        pid_file.unlink(missing_ok=True)
-    (run_dir / "broker_url").unlink(missing_ok=True)
+    _release(run_dir)
     print("aduan: selesai.", flush=True)
     return 0

@@ -246,13 +246,23 @@ def _embedded_secrets(data_dir: Path) -> dict[str, str]:
     return loaded
 
 
+def running_broker(data_dir: Path) -> str | None:
+    """The broker of the `aduan up` running on this data folder, or None when none runs there."""
+    run_dir = data_dir / "run"
+    try:
+        pid = int((run_dir / "up.pid").read_text())
+        os.kill(pid, 0)  # a supervisor killed without cleaning up leaves a stale file behind
+        return (run_dir / "broker_url").read_text().strip() or None
+    except (OSError, ValueError):
+        return None
+
+
 def load_settings() -> Settings:
     """Read the environment; on the embedded default, fill missing keys from the data folder."""
     settings = Settings()
-    running_broker = settings.data_dir / "run" / "broker_url"
-    if settings.embedded and settings.broker_url is None and running_broker.exists():
+    if settings.embedded and settings.broker_url is None:
         # `aduan up` is running on this data folder: CLI commands publish to its broker.
-        settings.broker_url = running_broker.read_text().strip() or None
+        settings.broker_url = running_broker(settings.data_dir)
     if settings.embedded and (settings.secret_key is None or settings.data_key is None):
         kept = _embedded_secrets(settings.data_dir)
         if settings.secret_key is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -11,7 +13,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.stack import ROOT, Stack, _base_env, _ports, complaint_body
+from tests.integration.stack import (
+    FORWARD,
+    ROOT,
+    Stack,
+    _aduan,
+    _base_env,
+    _ports,
+    complaint_body,
+    eventually,
+    running,
+)
 from tests.integration.stack import alive as _alive
 
 pytestmark = pytest.mark.integration
@@ -41,7 +53,9 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         for kind in ("sms", "whatsapp", "email"):  # nothing configured: every kind only logs
             assert f"saluran                {kind}: log (tidak terkirim, hanya dicatat)" in banner, banner
         assert (tmp_path / "aduan.db").exists() and (tmp_path / "secrets.json").exists()
-        children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid")}
+        assert first.proc is not None
+        assert int((tmp_path / "run" / "up.pid").read_text()) == first.proc.pid
+        children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid") if p.stem != "up"}
         assert set(children) == {
             "redis",
             "intake-api",
@@ -123,3 +137,82 @@ def test_outside_the_embedded_default_a_missing_secret_stops_start_up(tmp_path: 
     )
     assert out.returncode == 78
     assert "ADUAN_SECRET_KEY" in out.stderr
+
+
+def test_up_recovers_after_an_unclean_stop_and_supervises_its_redis(tmp_path: Path) -> None:
+    first = _stack(tmp_path)
+    first.start()
+    try:
+        # A second `up` on the same folder is refused while the first runs.
+        second_try = subprocess.run(
+            [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(tmp_path)],
+            env=first.env,
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        assert second_try.returncode == 1
+        assert "sudah berjalan" in second_try.stderr
+        # The spawned redis-server is supervised: killed, it comes back on its port.
+        redis_pid = first.pid("redis")
+        os.kill(redis_pid, signal.SIGKILL)
+        eventually(lambda: first.pid("redis"), lambda pid: pid != redis_pid and _alive(pid))
+        eventually(lambda: httpx.get(f"{first.intake_url}/readyz").status_code, lambda code: code == 200)
+        old_broker = (tmp_path / "run" / "broker_url").read_text()
+        children = [int(p.read_text()) for p in (tmp_path / "run").glob("*.pid") if p.stem != "up"]
+        # The supervisor dies without cleaning up: its children and run files stay behind.
+        assert first.proc is not None
+        first.proc.kill()
+        first.proc.wait()
+        assert all(_alive(pid) for pid in children)
+    finally:
+        first.stop()
+
+    # The next `up` stops what was left, spawns a fresh broker and works end to end.
+    second = _stack(tmp_path)
+    try:
+        second.start()
+        assert all(not _alive(pid) for pid in children)
+        assert (tmp_path / "run" / "broker_url").read_text() != old_broker
+        second.provision()
+        _aduan(
+            second.env,
+            "users",
+            "add",
+            "hi2",
+            "--role",
+            "bidang",
+            "--unit",
+            "hi_jamsos",
+            "--password-stdin",
+            "--data-dir",
+            str(tmp_path),
+            stdin="sandi-bidang-hi-2\n",
+        )
+        me = httpx.get(
+            f"{second.staff_url}/api/v1/me",
+            headers={"Authorization": f"Bearer {second.login('hi2', 'sandi-bidang-hi-2')}"},
+        ).json()
+        assert (me["role"], me["unit"]) == ("bidang", "hi_jamsos")
+        filed = second.file().json()
+        second.wait_in_queue("fo", filed["ticket"])
+        assert second.act("fo", filed["ticket"], "forward", 1, **FORWARD).status_code == 202
+        second.wait_in_queue("kasubag", filed["ticket"])
+    finally:
+        assert second.stop() == 0
+
+
+def test_without_redis_server_on_path_up_uses_the_filesystem_broker(tmp_path: Path) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    stack = _stack(tmp_path / "data")
+    stack.env["PATH"] = str(empty_bin)
+    with running(stack):
+        assert re.search(r"broker\s+filesystem://", stack.banner), stack.banner
+        assert not (tmp_path / "data" / "run" / "redis.pid").exists()
+        filed = stack.file().json()
+        stack.wait_in_queue("fo", filed["ticket"])
+        assert stack.act("fo", filed["ticket"], "forward", 1, **FORWARD).status_code == 202
+        stack.wait_in_queue("kasubag", filed["ticket"])
