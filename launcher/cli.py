@@ -13,7 +13,7 @@ from typing import Any
 from shared.settings import ConfigError
 
 SERVICES = {
-    "intake": "services.intake.app:create_app",
+    "intake": "launcher.apps:public_app",
     "staff": "services.routing.app:create_app",
 }
 WORKERS = {
@@ -133,6 +133,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from shared.settings import get_settings
 
     settings = get_settings()
+    if args.service == "intake":
+        from services.notify.channels import load_channels
+
+        # The intake process takes the gateways' receipts: bad gateway settings stop it here.
+        load_channels(settings)
     port = args.port or (settings.intake_port if args.service == "intake" else settings.staff_port)
     uvicorn.run(
         SERVICES[args.service],
@@ -217,14 +222,18 @@ def cmd_sweeper(_args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from launcher.supervisor import up
+    from launcher.supervisor import AlreadyRunning, up
 
-    return up(
-        intake_port=args.intake_port,
-        staff_port=args.staff_port,
-        host=args.host,
-        log_to_console=args.log_to_console,
-    )
+    try:
+        return up(
+            intake_port=args.intake_port,
+            staff_port=args.staff_port,
+            host=args.host,
+            log_to_console=args.log_to_console,
+        )
+    except AlreadyRunning as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_check(_args: argparse.Namespace) -> int:

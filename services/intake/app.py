@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.intake.views import router
-from services.notify.receipts import router as receipts_router
 from shared.api import health_router, install_error_handlers
 from shared.db import async_engine
 from shared.settings import get_settings
@@ -35,6 +34,5 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Aduan - API Pengaduan (intake)", version="1", lifespan=_lifespan)
     install_error_handlers(app)
     app.include_router(router)
-    app.include_router(receipts_router)  # delivery receipts from gateways (notify)
     app.include_router(health_router(_database_ok))
     return app

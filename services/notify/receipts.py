@@ -1,8 +1,8 @@
 """Delivery receipts: a gateway calls back with the fate of a message it accepted.
 
-`POST /api/v1/notify/receipts/{gateway}`, mounted on the public intake API. The gateway proves
-itself with the shared secret configured for it (`?secret=` in the callback URL, or the header
-`X-Receipt-Secret`); how its report reads is part of the gateway's configuration.
+`POST /api/v1/notify/receipts/{gateway}`, mounted on the public intake API by launcher/apps.py.
+The gateway proves itself with the shared secret configured for it (`?secret=` in the callback
+URL, or the header `X-Receipt-Secret`); how its report reads is part of the gateway's configuration.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -39,6 +41,15 @@ USERS = {
     "penempatan": ("bidang", "penempatan"),
     "kadis": ("kepala_dinas", None),
 }
+
+# The officer types the KTP's number into the document field; it must come back masked everywhere.
+FORWARD = {"identity_verified": True, "id_document": "KTP 3307015203900001"}
+
+
+def wib_year() -> int:
+    """This year in WIB: tickets and agenda numbers run per year (WIB)."""
+    return datetime.now(ZoneInfo("Asia/Jakarta")).year
+
 
 _port_lock = threading.Lock()
 _next_port = 18100 + (os.getpid() % 400) * 4

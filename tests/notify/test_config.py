@@ -181,8 +181,8 @@ def test_aduan_check_reports_channels_and_refuses_bad_config(tmp_path: Path) -> 
     assert "ADUAN_GATEWAYS['wa'] (preset fonnte): token is missing" in bad.stderr
 
 
-@pytest.mark.parametrize("command", [["worker", "notify"], ["up", "--log-to-console"]])
-def test_worker_and_up_stop_before_starting(tmp_path: Path, command: list[str]) -> None:
+@pytest.mark.parametrize("command", [["worker", "notify"], ["serve", "intake"], ["up", "--log-to-console"]])
+def test_worker_intake_and_up_stop_before_starting(tmp_path: Path, command: list[str]) -> None:
     result = _aduan(tmp_path, *command, ADUAN_EMAIL_BACKEND="smtp")
     assert result.returncode == 78
     assert "ADUAN_EMAIL_BACKEND=smtp needs ADUAN_SMTP_HOST and ADUAN_SMTP_FROM" in result.stderr
