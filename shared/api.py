@@ -34,12 +34,20 @@ _STATUS_CODES = {
 class ApiError(Exception):
     """An error with an HTTP status, a stable code and an Indonesian message."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        errors: list[FieldError] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.errors = errors  # the fields at fault, when the error is about some
 
 
 def error_body(code: str, message: str, errors: list[FieldError] | None = None) -> dict[str, Any]:
@@ -66,7 +74,7 @@ async def _on_input_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for this type
     return JSONResponse(
-        status_code=exc.status, content=error_body(exc.code, exc.message), headers=exc.headers
+        status_code=exc.status, content=error_body(exc.code, exc.message, exc.errors), headers=exc.headers
     )
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.validation import NOT_BLANK
+from shared.validation import NO_NIK, NOT_BLANK
 
 
 class Role(StrEnum):
@@ -66,9 +66,9 @@ class ReplyMethod(StrEnum):
 
 ELECTRONIC_METHODS = frozenset({ReplyMethod.SMS, ReplyMethod.EMAIL, ReplyMethod.WHATSAPP})
 
-Reason = Annotated[str, StringConstraints(max_length=2000), NOT_BLANK]
-Note = Annotated[str, StringConstraints(max_length=2000)]
-Answer = Annotated[str, StringConstraints(max_length=8000), NOT_BLANK]
+Reason = Annotated[str, StringConstraints(max_length=2000), NOT_BLANK, NO_NIK]
+Note = Annotated[str, StringConstraints(max_length=2000), NO_NIK]
+Answer = Annotated[str, StringConstraints(max_length=8000), NOT_BLANK, NO_NIK]
 
 
 # --- Kelengkapan: the fields each action requires -----------------------------------------------
@@ -82,7 +82,7 @@ class Inputs(BaseModel):
 
 class ForwardVerified(Inputs):
     identity_verified: Literal[True]
-    id_document: Annotated[str, StringConstraints(max_length=100), NOT_BLANK]
+    id_document: Annotated[str, StringConstraints(max_length=100), NOT_BLANK, NO_NIK]
     note: Note | None = None
 
 
@@ -98,7 +98,7 @@ class Reject(Inputs):
 
 
 class Refer(Inputs):
-    authority: Annotated[str, StringConstraints(max_length=300), NOT_BLANK]
+    authority: Annotated[str, StringConstraints(max_length=300), NOT_BLANK, NO_NIK]
     note: Note | None = None
 
 
@@ -110,10 +110,13 @@ class Return(Inputs):
     reason: Reason
 
 
+Instruction = Annotated[str, StringConstraints(max_length=200), NOT_BLANK, NO_NIK]
+
+
 class Dispose(Inputs):
     unit: Annotated[str, StringConstraints(max_length=50), NOT_BLANK]
     cc_units: list[Annotated[str, StringConstraints(max_length=50), NOT_BLANK]] = Field(default_factory=list)
-    instructions: list[Annotated[str, StringConstraints(max_length=200), NOT_BLANK]] = Field(min_length=1)
+    instructions: list[Instruction] = Field(min_length=1)
     urgency: Urgency
     note: Note | None = None
 
@@ -128,7 +131,7 @@ class Deliver(Inputs):
 
     method: ReplyMethod
     outcome: Literal["delivered", "unreachable"] | None = None
-    to_whom: Annotated[str, StringConstraints(max_length=200)] | None = None
+    to_whom: Annotated[str, StringConstraints(max_length=200), NO_NIK] | None = None
     phone_called: Annotated[str, StringConstraints(max_length=30)] | None = None  # default: the complainant's
     note: Note | None = None
 

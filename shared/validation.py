@@ -45,6 +45,19 @@ NOT_BLANK = AfterValidator(_not_blank)
 
 # --- NIK (Nomor Induk Kependudukan) --------------------------------------------------------------
 
+# Sixteen digits, as typed: run together or grouped with spaces, dots or dashes.
+_NIK_IN_TEXT = re.compile(r"(?<![\d.\-])(?:\d[ .\-]?){15}\d(?![\d.\-]?\d)")
+
+
+def redact_niks(text: str) -> str:
+    """Free text with every NIK-like 16-digit number masked (`3307********0001`)."""
+    return _NIK_IN_TEXT.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group())), text)
+
+
+# Staff free text (notes, reasons, answers, document names) is stored and shown to other roles, and
+# answers go to citizens: a NIK typed into it is masked before it is kept.
+NO_NIK = AfterValidator(redact_niks)
+
 # Province codes in use (BPS/Kemendagri), including the Papua provinces formed in 2022.
 PROVINCE_CODES = frozenset(
     {

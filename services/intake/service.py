@@ -454,8 +454,13 @@ class Found:
     tracking_code: str  # as stored (the caller's may differ in case or spacing)
 
 
+MAX_CODE_LENGTH = 32
+
+
 async def find(session: AsyncSession, ticket: str, code: str) -> Found | None:
     """The complaint `ticket` when `code` is its tracking code (compared in constant time), else None."""
+    if len(code) > MAX_CODE_LENGTH:  # cannot match; answered like any other wrong code
+        return None
     complaint = await session.scalar(select(Complaint).where(Complaint.ticket == ticket))
     if complaint is None:
         return None

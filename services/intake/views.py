@@ -89,10 +89,12 @@ async def file_complaint(
     return JSONResponse(status_code=201, content=filed.response)
 
 
+# Any code is taken: a wrong one, however long, gets the same 404 as an unknown ticket.
+CodeQuery = Annotated[str, Query()]
+
+
 @router.get("/track/{ticket}", response_model=TrackView)
-async def track(
-    ticket: str, session: SessionDep, code: Annotated[str, Query(max_length=32)] = ""
-) -> TrackView:
+async def track(ticket: str, session: SessionDep, code: CodeQuery = "") -> TrackView:
     """The citizen's view; an unknown ticket and a wrong code give the same 404."""
     view = await service.track(session, ticket, code)
     if view is None:
@@ -124,8 +126,6 @@ _FEEDBACK_BODY: dict[str, Any] = {
         },
     }
 }
-
-CodeQuery = Annotated[str, Query(max_length=32)]
 
 
 def _is_form(request: Request) -> bool:

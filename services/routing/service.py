@@ -54,6 +54,7 @@ from shared.sop import (
     steps_of,
 )
 from shared.survey import SCORE_LABELS
+from shared.validation import FieldError
 from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
 
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
@@ -296,18 +297,30 @@ def _dispositions(session: Session, complaint_id: int) -> list[DispositionView]:
     ]
 
 
-def _deliveries(session: Session, complaint_id: int) -> list[DeliveryView]:
+# What a delivery attempt or its history row says of the complainant: who was reached, where.
+_IDENTITY_FIELDS = frozenset({"recipient", "to_whom", "phone_called"})
+
+
+def _deliveries(session: Session, complaint_id: int, *, hide_identity: bool) -> list[DeliveryView]:
     rows = session.scalars(
         select(DeliveryAttempt)
         .where(DeliveryAttempt.complaint_id == complaint_id)
         .order_by(DeliveryAttempt.id)
     )
-    return [DeliveryView.model_validate(d, from_attributes=True) for d in rows]
+    views = [DeliveryView.model_validate(d, from_attributes=True) for d in rows]
+    if hide_identity:
+        views = [v.model_copy(update={"recipient": None, "to_whom": None}) for v in views]
+    return views
 
 
-def _history(session: Session, complaint_id: int) -> list[HistoryView]:
+def _history(session: Session, complaint_id: int, *, hide_identity: bool) -> list[HistoryView]:
     rows = session.scalars(select(History).where(History.complaint_id == complaint_id).order_by(History.id))
-    return [HistoryView.model_validate(h, from_attributes=True) for h in rows]
+    views = [HistoryView.model_validate(h, from_attributes=True) for h in rows]
+    if hide_identity:
+        for v in views:
+            if v.detail:
+                v.detail = {k: val for k, val in v.detail.items() if k not in _IDENTITY_FIELDS}
+    return views
 
 
 def _feedback(session: Session, complaint_id: int) -> FeedbackView | None:
@@ -331,8 +344,9 @@ def _allowed_actions(user: StaffUser, complaint: Complaint) -> list[str]:
 
 def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: datetime) -> ComplaintView:
     c = load_visible(session, user, ticket)
+    hidden = _identity_hidden(user, c)
     dispositions = _dispositions(session, c.id)
-    deliveries = _deliveries(session, c.id)
+    deliveries = _deliveries(session, c.id, hide_identity=hidden)
     return ComplaintView(
         ticket=c.ticket,
         status=c.status,
@@ -358,7 +372,7 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         dispositions=dispositions,
         answer=c.answer,
         delivery_attempts=deliveries,
-        history=_history(session, c.id),
+        history=_history(session, c.id, hide_identity=hidden),
         allowed_actions=_allowed_actions(user, c),
         escalation_level=c.escalation_level,
         legal=_legal_clocks(c, deliveries, at),
@@ -379,6 +393,11 @@ def _legal_clocks(c: Complaint, deliveries: list[DeliveryView], at: datetime) ->
         first_reply_overdue=(replied or at) > first_reply_due,
         decision_overdue=(c.closed_at or at) > decision_due,
     )
+
+
+STALE_VERSION = [
+    FieldError("version", "version_conflict", "Versi ini sudah usang; muat ulang pengaduan lalu coba lagi.")
+]
 
 
 def act(
@@ -407,7 +426,8 @@ def act(
                 now=at,
             )
     except Conflict as exc:
-        raise ApiError(409, exc.code, exc.message) from exc
+        stale = exc.code == "version_conflict"
+        raise ApiError(409, exc.code, exc.message, errors=STALE_VERSION if stale else None) from exc
     except Forbidden as exc:
         raise ApiError(403, exc.code, exc.message) from exc
     except StaleDataError as exc:
@@ -415,6 +435,7 @@ def act(
             409,
             "version_conflict",
             "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.",
+            errors=STALE_VERSION,
         ) from exc
     except WorkflowError as exc:  # pragma: no cover - every subclass is handled above
         raise ApiError(422, exc.code, exc.message) from exc
@@ -433,6 +454,7 @@ def act(
 def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
     """The whole process of a complaint as one record."""
     c = load_visible(session, user, ticket)
+    hidden = _identity_hidden(user, c)
     return ArchiveView(
         office=get_settings().office_name,
         ticket=c.ticket,
@@ -449,8 +471,8 @@ def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
         archived=c.status == Status.CLOSED,
         dispositions=_dispositions(session, c.id),
         answer=c.answer,
-        delivery_attempts=_deliveries(session, c.id),
-        handoffs=_history(session, c.id),
+        delivery_attempts=_deliveries(session, c.id, hide_identity=hidden),
+        handoffs=_history(session, c.id, hide_identity=hidden),
         feedback=_feedback(session, c.id),
     )
 

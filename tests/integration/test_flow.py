@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.stack import Stack, complaint_body, eventually
+from tests.integration.stack import FORWARD, Stack, complaint_body, eventually, wib_year
 
 pytestmark = pytest.mark.integration
 
-FORWARD = {"identity_verified": True, "id_document": "KTP 3307015203900001"}
 DISPOSE = {
     "unit": "hi_jamsos",
     "cc_units": ["penempatan"],
@@ -63,7 +63,7 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
     filed = new_ticket(stack)
     ticket = filed["ticket"]
     assert filed["status"] == "received" and filed["step"] == "verification"
-    assert ticket.startswith("ADU-2026-") and len(filed["tracking_code"]) == 8
+    assert ticket.startswith(f"ADU-{wib_year()}-") and len(filed["tracking_code"]) == 8
     item = stack.wait_in_queue("fo", ticket)
     assert item["step"] == "verification" and item["step_due_at"] == filed["step_due_at"]
 
@@ -92,7 +92,9 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
     assert (record["status"], record["step"], record["outcome"]) == ("closed", None, "answered")
     assert record["complainant"]["nik"] == "3307********0001"
     assert record["disposition"]["unit"] == "hi_jamsos"
-    assert record["disposition"]["agenda_number"].startswith("2026/")
+    assert record["disposition"]["agenda_number"].startswith(f"{wib_year()}/")
+    # The NIK the officer typed into the document field is masked in what every role reads.
+    assert "3307015203900001" not in json.dumps(record) and "KTP 3307********0001" in json.dumps(record)
     assert record["answer"] == ANSWER
     [attempt] = record["delivery_attempts"]
     assert (attempt["outcome"], attempt["method"], attempt["gateway"]) == ("delivered", "email", "log")
@@ -112,6 +114,13 @@ def test_a_complaint_through_all_six_steps(stack: Stack) -> None:
 
     archive = stack.staff("kasubag", "GET", f"/complaints/{ticket}/archive").json()
     assert archive["archived"] is True and archive["outcome"] == "answered"
+    assert "3307015203900001" not in json.dumps(archive)
+    # A confidential complainant stays hidden from the bidang, down to whom the answer reached.
+    seen_by_bidang = json.dumps(stack.record("hi", ticket)) + json.dumps(
+        stack.staff("hi", "GET", f"/complaints/{ticket}/archive").json()
+    )
+    for identity in ("Siti Aminah", "siti@example.co.id", "81234567890", "Sabuk Alu"):
+        assert identity not in seen_by_bidang
     assert len(archive["handoffs"]) == len(record["history"])
     html = stack.staff("kasubag", "GET", f"/complaints/{ticket}/archive", params={"format": "html"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
@@ -336,8 +345,10 @@ def test_track_gives_the_same_404_for_a_wrong_code_or_an_unknown_ticket(stack: S
     unknown = httpx.get(
         f"{stack.intake_url}/api/v1/track/ADU-1999-000001", params={"code": filed["tracking_code"]}
     )
-    assert wrong.status_code == unknown.status_code == 404
-    assert wrong.json() == unknown.json()
+    too_long = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}", params={"code": "A" * 200})
+    missing = httpx.get(f"{stack.intake_url}/api/v1/track/{filed['ticket']}")
+    assert wrong.status_code == unknown.status_code == too_long.status_code == missing.status_code == 404
+    assert wrong.json() == unknown.json() == too_long.json() == missing.json()
     ok = httpx.get(
         f"{stack.intake_url}/api/v1/track/{filed['ticket']}",
         params={"code": filed["tracking_code"].lower()},
