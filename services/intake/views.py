@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader
 from pydantic import ValidationError
@@ -84,8 +85,8 @@ async def file_complaint(
         if first is None:
             raise ApiError(409, "conflict", "Pengaduan dengan Idempotency-Key ini sedang diproses.")
         return JSONResponse(status_code=201, content=first)
-    if filed.messages:
-        outbox.publish(filed.messages)
+    if filed.messages:  # SQLite: published after commit; the broker call blocks, so off the event loop
+        await run_in_threadpool(outbox.publish, filed.messages)
     return JSONResponse(status_code=201, content=filed.response)
 
 

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from pydantic_core import PydanticCustomError
 
-from shared.validation import check_email, check_nik, mask_nik, parse_phone
+from shared.sop import ForwardVerified as SOP_INPUTS
+from shared.validation import check_email, check_nik, mask_nik, parse_phone, redact_niks
 
 TODAY = date(2026, 11, 25)
 
@@ -72,3 +73,23 @@ def test_email() -> None:
     assert check_email(" Budi@Example.co.id ") == "Budi@example.co.id"
     with pytest.raises(PydanticCustomError):
         check_email("budi@")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("KTP 3307015203900001", "KTP 3307********0001"),
+        ("KTP 3307-0152-0390-0001, asli", "KTP 3307********0001, asli"),
+        ("NIK 3307.01.520390.0001.", "NIK 3307********0001."),
+        ("telepon 081234567890", "telepon 081234567890"),  # a phone number is not a NIK
+        ("rekening 33070152039000012", "rekening 33070152039000012"),  # 17 digits: not a NIK
+        ("tanpa angka", "tanpa angka"),
+    ],
+)
+def test_niks_typed_into_free_text_are_masked(text: str, expected: str) -> None:
+    assert redact_niks(text) == expected
+
+
+def test_action_inputs_keep_no_nik() -> None:
+    data = SOP_INPUTS.model_validate({"identity_verified": True, "id_document": "KTP 3307015203900001"})
+    assert data.id_document == "KTP 3307********0001"
