@@ -311,3 +311,26 @@ def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
     unknown = httpx.post(f"{s.intake_url}/api/v1/notify/receipts/tidak-ada", data={"id": "1"})
     assert unknown.status_code == 404
+
+
+def test_a_complaint_without_contact_still_tells_the_front_office(w: World) -> None:
+    # A walk-in who leaves no phone and no e-mail gets no receipt, but the front office must still
+    # hear of the new item in its queue (it used to ride on the receipt, queued only with a contact).
+    s = w.stack
+    r = s.staff("fo2", "PATCH", "/me", json={"email": "fo2@dinas.example.go.id", "notify_by_email": True})
+    assert r.status_code == 200, r.text
+    try:
+        walk_in = {"name": "Pak Darmo", "address": "Dusun Sabuk Alu, Wonosobo"}
+        r = s.file(complaint_body(complainant=walk_in, preferred_reply="in_person", channel="walk_in"))
+        assert r.status_code == 201, r.text
+        ticket = r.json()["ticket"]
+        [mail] = eventually(lambda: _mails_to(w, "fo2@", ticket), bool, timeout=15)
+        assert mail.message["Subject"] == f"[Aduan] Pengaduan baru di antrean Anda: {ticket}"
+        rows = s.sql(
+            "SELECT n.audience, n.channel, n.status FROM notifications n "
+            "JOIN complaints c ON c.id = n.complaint_id WHERE c.ticket = :t",
+            t=ticket,
+        )
+        assert rows == [("staff", "email", "sent")]  # nothing for a citizen without a contact
+    finally:
+        s.staff("fo2", "PATCH", "/me", json={"notify_by_email": False})
