@@ -48,7 +48,7 @@ from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
-from shared.validation import FieldError, InputError, mask_nik, parse_phone
+from shared.validation import FieldError, InputError, check_mobile, mask_nik
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 _MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -119,16 +119,8 @@ def _check_contact(body: ComplaintIn) -> None:
                 )
             ]
         )
-    if reply in _MOBILE_REPLIES and who.phone and not parse_phone(who.phone).mobile:
-        raise InputError(
-            [
-                FieldError(
-                    "complainant.phone",
-                    "phone_not_mobile",
-                    "Balasan SMS/WhatsApp memerlukan nomor ponsel.",
-                )
-            ]
-        )
+    if reply in _MOBILE_REPLIES and who.phone:
+        check_mobile(who.phone, field="complainant.phone")
     if reply == ReplyMethod.EMAIL and not who.email:
         raise InputError(
             [

@@ -291,16 +291,31 @@ def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:
 
 def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_nothing(w: World) -> None:
     s = w.stack
-    no_email = {k: v for k, v in complaint_body()["complainant"].items() if k != "email"}
-    ticket, version = at_delivery(w, complainant=no_email)
+    # no e-mail address, and a landline (Wonosobo's area code 0286): it can be called, not texted
+    landline = {k: v for k, v in complaint_body()["complainant"].items() if k != "email"}
+    ticket, version = at_delivery(
+        w, complainant={**landline, "phone": "(0286) 321234"}, preferred_reply="phone"
+    )
     for inputs, field, code in [
         ({"method": "in_person"}, "outcome", "required"),
         ({"method": "email"}, "method", "no_contact"),  # no e-mail address was given
         ({"method": "fax", "outcome": "delivered"}, "method", "invalid_choice"),
+        ({"method": "sms"}, "method", "phone_not_mobile"),
+        ({"method": "whatsapp"}, "method", "phone_not_mobile"),
+        (
+            {"method": "phone", "outcome": "unreachable", "phone_called": "12"},
+            "phone_called",
+            "phone_invalid",
+        ),
     ]:
         r = s.act("fo", ticket, "deliver", version, **inputs)
         assert r.status_code == 422, r.text
-        assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [(field, code)]
+        body = r.json()
+        assert body["code"] and body["message"], body
+        assert [(e["field"], e["code"]) for e in body["errors"]] == [(field, code)]
+        assert all(e["message"] for e in body["errors"])
+    r = s.act("fo", ticket, "deliver", version, method="sms")
+    assert r.json()["errors"][0]["message"] == "Balasan SMS/WhatsApp memerlukan nomor ponsel."
     record = s.record("fo", ticket)
     assert (record["version"], record["delivery_attempts"]) == (version, [])
     r = httpx.post(
