@@ -349,3 +349,36 @@ def test_a_complaint_without_contact_still_tells_the_front_office(w: World) -> N
         assert rows == [("staff", "email", "sent")]  # nothing for a citizen without a contact
     finally:
         s.staff("fo2", "PATCH", "/me", json={"notify_by_email": False})
+
+
+def test_unreachable_phone_attempts_stay_in_the_delivery_queue_with_the_count_of_tries(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    tries = [
+        ("tidak diangkat", "0812-3456-7890"),
+        ("nomor sibuk", "+62 812 3456 7890"),
+        ("tidak aktif", None),
+    ]
+    for n, (note, called) in enumerate(tries, 1):
+        inputs: dict[str, Any] = {"method": "phone", "outcome": "unreachable", "note": note}
+        if called:
+            inputs["phone_called"] = called
+        r = s.act("fo", ticket, "deliver", version, **inputs)
+        assert r.status_code == 202 and r.json()["status"] == "open", r.text
+        version = r.json()["version"]
+        item = next(i for i in s.worklist("fo") if i["ticket"] == ticket)  # still in the queue
+        assert (item["step"], item["delivery_state"], item["delivery_note"]) == (
+            "delivery",
+            "unreachable",
+            note,
+        )
+        assert item["delivery_attempts"] == n  # the count of tries
+        assert item["contact"]["phone"] == "+6281234567890" and item["answer"] == ANSWER  # to phone again
+    attempts = s.record("fo", ticket)["delivery_attempts"]
+    assert [(a["method"], a["outcome"], a["recipient"]) for a in attempts] == [
+        ("phone", "unreachable", "+6281234567890")
+    ] * 3
+    # a fourth try reaches the complainant: the complaint leaves the queue, answered
+    r = s.act("fo", ticket, "deliver", version, method="phone", outcome="delivered", to_whom="Siti")
+    assert r.status_code == 202 and r.json()["outcome"] == "answered", r.text
+    assert all(i["ticket"] != ticket for i in s.worklist("fo"))
