@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -53,7 +54,18 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
             "read_timeout": READ_TIMEOUT,
             "connect_timeout": 1.0,
             "receipt_secret": RECEIPT_SECRET,
-        }
+        },
+        # SMS through the same local server, the generic adapter at its own path, numbers as 08…
+        "sms": {
+            "url": f"{gateway.url}/sms",
+            "recipient_field": "to",
+            "text_field": "message",
+            "phone_format": "08",
+            "kinds": ["sms"],
+            "success": {"path": "status", "equals": True, "id_path": "id.0", "reason_path": "reason"},
+            "read_timeout": READ_TIMEOUT,
+            "connect_timeout": 1.0,
+        },
     }
     stack = _make(
         request.param,
@@ -63,6 +75,7 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
             "ADUAN_CALENDAR": "always_open",  # staff notices go out at once
             "ADUAN_GATEWAYS": json.dumps(gateways),
             "ADUAN_WHATSAPP_GATEWAY": "wa",
+            "ADUAN_SMS_GATEWAY": "sms",
             "ADUAN_EMAIL_BACKEND": "smtp",
             "ADUAN_SMTP_HOST": "127.0.0.1",
             "ADUAN_SMTP_PORT": str(smtp_port),
@@ -96,10 +109,15 @@ def at_delivery(w: World, wait_at: str | None = None, **overrides: Any) -> tuple
     `wait_at`: a user whose new-item e-mail must have arrived before they act (a notice for a
     complaint that has already moved on is cancelled, not sent).
     """
-    s = w.stack
-    r = s.file(complaint_body(**overrides))
+    r = w.stack.file(complaint_body(**overrides))
     assert r.status_code == 201, r.text
     ticket = r.json()["ticket"]
+    return ticket, walk_to_delivery(w, ticket, wait_at)
+
+
+def walk_to_delivery(w: World, ticket: str, wait_at: str | None = None) -> int:
+    """Walk a filed complaint through PATH to the delivery queue; its version there."""
+    s = w.stack
     version = 1
     for user, action, inputs, receiver in PATH:
         if user == wait_at:
@@ -109,7 +127,7 @@ def at_delivery(w: World, wait_at: str | None = None, **overrides: Any) -> tuple
         version = r.json()["version"]
         s.wait_in_queue(receiver, ticket)
     quiet(s)
-    return ticket, version
+    return version
 
 
 def _mails_to(w: World, local_part: str, ticket: str) -> list[Any]:
@@ -382,3 +400,68 @@ def test_unreachable_phone_attempts_stay_in_the_delivery_queue_with_the_count_of
     r = s.act("fo", ticket, "deliver", version, method="phone", outcome="delivered", to_whom="Siti")
     assert r.status_code == 202 and r.json()["outcome"] == "answered", r.text
     assert all(i["ticket"] != ticket for i in s.worklist("fo"))
+
+
+def test_the_logs_of_a_full_run_hold_no_nik_number_code_body_or_answer(w: World) -> None:
+    # A complaint with a known identity goes from intake to a delivery by e-mail (refused with a
+    # reply that repeats the address and the number), by SMS (refused the same way) and by
+    # WhatsApp (accepted); then every log file of the data folder is read.
+    s = w.stack
+    nik, phone, email = "3307016508950002", "081298765432", "rahmawati.log@example.co.id"
+    address = "Jl. Kenanga 17, Kertek, Wonosobo"
+    person = {"name": "Rahmawati Lestari", "nik": nik, "phone": phone, "email": email, "address": address}
+    r = s.file(complaint_body(complainant=person, preferred_reply="sms"))
+    assert r.status_code == 201, r.text
+    ticket, code = r.json()["ticket"], r.json()["tracking_code"]
+    version = walk_to_delivery(w, ticket)
+    mark = len(w.gateway.requests)
+    w.smtp.rcpt_replies["rahmawati.log"] = f"550 5.1.1 <{email}> (+6281298765432) tidak dikenal"
+    try:
+        for method, script in (
+            ("email", None),
+            ("sms", Reply(200, {"status": False, "reason": f"invalid target 6281298765432 / {phone}"})),
+            ("whatsapp", ok({"status": True, "id": ["9300"]})),
+        ):
+            if script is not None:
+                w.gateway.script(script)
+            r = s.act("fo", ticket, "deliver", version, method=method)
+            assert r.status_code == 202, r.text
+            record = eventually(
+                lambda: s.record("fo", ticket),
+                lambda rec: rec["delivery_attempts"][-1]["outcome"] not in ("sending",),
+            )
+            version = record["version"]
+    finally:
+        del w.smtp.rcpt_replies["rahmawati.log"]
+    assert (record["status"], [a["outcome"] for a in record["delivery_attempts"]]) == (
+        "closed",
+        ["unreachable", "unreachable", "delivered"],
+    )
+    # what went out: the receipt by SMS and e-mail, then the refused SMS and the WhatsApp notice
+    receipt_sms = next(f for f in sent_to_gateway_since(w, 0) if ticket in f["message"] and f.get("to"))
+    assert code in receipt_sms["message"] and receipt_sms["to"] == phone
+    assert len(sent_to_gateway_since(w, mark)) == 2
+    quiet(s)
+
+    logs = sorted(p for p in (s.data_dir / "logs").iterdir() if p.is_file())
+    assert {"intake-api.log", "staff-api.log", "notify-worker.log"} <= {p.name for p in logs}
+    text = {p.name: p.read_text(errors="replace") for p in logs}
+    forbidden = [nik, phone, "6281298765432", "+6281298765432", "8129876543", code, ANSWER, ANSWER[:40]]
+    forbidden += [email, address, "Kenanga", "Rahmawati Lestari", f"code={code}"]
+    forbidden += [NIK, "081234567890", "6281234567890", "Sabuk Alu"]  # the other tests' complaints
+    for name, content in text.items():
+        assert [f for f in forbidden if f.lower() in content.lower()] == [], name
+    # the lines that are there: one per send, recipients masked, reasons with numbers masked
+    worker = text["notify-worker.log"]
+    smtp_lines = [
+        line for line in worker.splitlines() if "notify[email]" in line and "r***@example.co.id" in line
+    ]
+    assert any(re.search(r"via smtp: accepted$", line) for line in smtp_lines), smtp_lines  # the receipt
+    assert any("via smtp: permanent (" in line and "550" in line for line in smtp_lines), smtp_lines
+    phone_lines = [
+        line for line in worker.splitlines() if re.search(r"notify\[(sms|whatsapp)\] #\d+ to \+62812", line)
+    ]
+    assert any("via sms: permanent (" in line and "invalid target" in line for line in phone_lines), (
+        phone_lines
+    )
+    assert any("via wa: accepted" in line for line in phone_lines), phone_lines
