@@ -372,7 +372,7 @@ def _statement(sequence: str, columns: tuple[str, ...], *, idempotent: bool) -> 
     n = len(columns) + 2  # $1 is the ticket prefix, then one per column
     more, guard = "", ""
     if idempotent:
-        first = n + 6
+        first = n + 6  # after the actor, the timers and the receipt's task, queue and event
         kiosk = typed[columns.index("kiosk_id")]
         guard = _GUARD_SQL.format(kiosk=kiosk, key=first)
         more += _IDEMPOTENCY_SQL.format(

@@ -70,9 +70,9 @@ def render(template: str, context: dict[str, Any], *, html: bool) -> Rendered:
 
 
 def check_templates(settings: Settings) -> str:
-    """Load and compile every template (shipped, and ADUAN_TEMPLATES_DIR's overrides) at start-up:
-    ConfigError names the file and line of a broken one, never a failed message at send time.
-    Returns a banner line. (Variables are checked only when a message is rendered.)"""
+    """Compile every template, shipped and overridden; ConfigError names a broken one's file and line."""
+    # At start-up, not at send time, where a broken template fails each message for good. Names
+    # in the context are checked only when a message is rendered. Returns a banner line.
     folder = settings.templates_dir
     if folder is not None and not folder.is_dir():
         raise ConfigError(f"ADUAN_TEMPLATES_DIR={folder}: folder tidak ada")
