@@ -96,9 +96,14 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def quiet(s: Stack) -> None:
-    """Wait until no message is pending or being sent (so scripted replies meet the right one)."""
+    """Wait until no message is pending or being sent, nor any notify task still to run (so
+    scripted replies meet the right one: a receipt whose task has not run yet has no row)."""
     eventually(
-        lambda: s.sql("SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')")[0][0],
+        lambda: s.sql(
+            "SELECT (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) + "
+            "(SELECT count(*) FROM outbox WHERE task LIKE 'notify.%' "
+            "AND processed_at IS NULL AND dead_at IS NULL)"
+        )[0][0],
         lambda n: n == 0,
     )
 
