@@ -179,10 +179,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.queue == "notify":
         from services.notify.channels import load_channels
+        from services.notify.messages import check_templates
 
-        # Bad gateway settings stop the worker here, with the message, not at the first send.
+        # Bad gateway settings or a broken template stop the worker here, with the message, not
+        # at the first send.
         for line in load_channels(settings).describe():
             print(f"aduan: saluran {line}", file=sys.stderr)
+        print(f"aduan: templat {check_templates(settings)}", file=sys.stderr)
     module = importlib.import_module(WORKERS[args.queue])
     concurrency = args.concurrency or settings.worker_concurrency
     argv = [
@@ -238,16 +241,19 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_check(_args: argparse.Namespace) -> int:
     from services.notify.channels import load_channels
+    from services.notify.messages import check_templates
     from shared.settings import get_settings
 
     settings = get_settings()
     channels = load_channels(settings)
+    templates = check_templates(settings)
     print(
         f"data_dir={settings.data_dir} embedded={settings.embedded} "
         f"broker={settings.resolved_broker_url().split('@')[-1]}"
     )
     for line in channels.describe():
         print(f"channel {line}")
+    print(f"templates {templates}")
     return 0
 
 

@@ -20,6 +20,7 @@ import httpx
 
 from launcher.admin import ensure_admin
 from services.notify.channels import load_channels
+from services.notify.messages import check_templates
 from shared.migrate import upgrade
 from shared.settings import Settings, get_settings
 
@@ -281,8 +282,10 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
     settings = get_settings()
-    # Bad channel settings stop `up` before any child starts (ConfigError: exit 78 with the message).
+    # Bad channel settings or a broken message template stop `up` before any child starts
+    # (ConfigError: exit 78 with the message).
     channels = load_channels(settings)
+    templates = check_templates(settings)
     host = host or settings.host
     intake_port = intake_port or settings.intake_port
     staff_port = staff_port or settings.staff_port
@@ -333,6 +336,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     print(f"  folder data            {settings.data_dir}")
     for line in channels.describe():
         print(f"  saluran                {line}")
+    print(f"  templat pesan          {templates}")
     if log_dir:
         print(f"  log                    {log_dir}")
     if admin_password:

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.validation import NO_NIK, NOT_BLANK
+from shared.validation import NO_NIK, NOT_BLANK, PhoneNumber
 
 
 class Role(StrEnum):
@@ -132,7 +132,7 @@ class Deliver(Inputs):
     method: ReplyMethod
     outcome: Literal["delivered", "unreachable"] | None = None
     to_whom: Annotated[str, StringConstraints(max_length=200), NO_NIK] | None = None
-    phone_called: Annotated[str, StringConstraints(max_length=30)] | None = None  # default: the complainant's
+    phone_called: PhoneNumber | None = None  # stored E.164; default: the complainant's
     note: Note | None = None
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 
 
@@ -177,6 +177,22 @@ def _parse_phone(raw: str) -> Phone:
 
 def check_phone(raw: str) -> str:
     return parse_phone(raw).e164
+
+
+# A phone number as input: parsed (region ID), stored E.164; errors are field errors in Indonesian.
+PhoneNumber = Annotated[str, StringConstraints(max_length=30), AfterValidator(check_phone)]
+
+
+def check_mobile(phone: str, *, field: str) -> None:
+    """Raise InputError on `field` unless `phone` can receive SMS/WhatsApp (a mobile number)."""
+    try:
+        mobile = parse_phone(phone).mobile
+    except PydanticCustomError:
+        mobile = False
+    if not mobile:
+        raise InputError(
+            [FieldError(field, "phone_not_mobile", "Balasan SMS/WhatsApp memerlukan nomor ponsel.")]
+        )
 
 
 def check_email(raw: str) -> str:

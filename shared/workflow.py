@@ -36,7 +36,7 @@ from shared.sop import (
     find_action,
 )
 from shared.tasks import HandoffPayload, NotifyEvent, NotifyPayload, TaskName
-from shared.validation import FieldError, InputError, errors_of
+from shared.validation import FieldError, InputError, check_mobile, errors_of
 
 SYSTEM_ACTOR = "sistem"
 
@@ -207,6 +207,8 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
             raise InputError(
                 [FieldError("method", "no_contact", f"Pengadu tidak mencantumkan {what} untuk metode ini.")]
             )
+        if data.method != ReplyMethod.EMAIL:
+            check_mobile(address, field="method")  # DOMAIN.md: only a mobile receives SMS/WhatsApp
         session.add(
             DeliveryAttempt(
                 complaint_id=complaint.id,

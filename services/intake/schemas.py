@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from shared.clock import now, to_wib
 from shared.sop import ReplyMethod
 from shared.survey import COMMENT_MAX
-from shared.validation import NOT_BLANK, check_email, check_nik, check_phone
+from shared.validation import NOT_BLANK, PhoneNumber, check_email, check_nik
 
 
 class Channel(StrEnum):
@@ -40,7 +40,7 @@ class ComplainantIn(BaseModel):
 
     name: Annotated[str, StringConstraints(max_length=200), NOT_BLANK]
     nik: Annotated[str, AfterValidator(_nik)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=30), AfterValidator(check_phone)] | None = None
+    phone: PhoneNumber | None = None
     email: Annotated[str, StringConstraints(max_length=254), AfterValidator(check_email)] | None = None
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
 

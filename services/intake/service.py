@@ -48,7 +48,7 @@ from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
-from shared.validation import FieldError, InputError, mask_nik, parse_phone
+from shared.validation import FieldError, InputError, check_mobile, mask_nik
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 _MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -119,16 +119,8 @@ def _check_contact(body: ComplaintIn) -> None:
                 )
             ]
         )
-    if reply in _MOBILE_REPLIES and who.phone and not parse_phone(who.phone).mobile:
-        raise InputError(
-            [
-                FieldError(
-                    "complainant.phone",
-                    "phone_not_mobile",
-                    "Balasan SMS/WhatsApp memerlukan nomor ponsel.",
-                )
-            ]
-        )
+    if reply in _MOBILE_REPLIES and who.phone:
+        check_mobile(who.phone, field="complainant.phone")
     if reply == ReplyMethod.EMAIL and not who.email:
         raise InputError(
             [
@@ -223,7 +215,6 @@ async def file_complaint(
         timers=sla.timers(
             complaint_id=0, step=Step.VERIFICATION, entered_at=now, settings=settings, overrides=days
         ),
-        notify=bool(body.complainant.phone or body.complainant.email),
     )
     if session.get_bind().dialect.name == "postgresql":
         return await _write_in_one_statement(session, filing)
@@ -242,7 +233,6 @@ class _Filing:
     code: str
     due: datetime | None
     timers: list[dict[str, Any]]
-    notify: bool
 
     def response(self, ticket: str) -> dict[str, Any]:
         """The 201 body without the tracking code (the idempotency row keeps only this)."""
@@ -315,17 +305,17 @@ async def _write_row_by_row(session: AsyncSession, filing: _Filing) -> Filed:
         await session.execute(
             insert(Deadline).values([{**t, "complaint_id": complaint_id} for t in filing.timers])
         )
-    messages: list[outbox.Message] = []
-    if filing.notify:
-        payload: NotifyPayload = {
-            "complaint_id": complaint_id,
-            "event": NotifyEvent.RECEIPT.value,
-            "method": None,
-        }
-        row = outbox.new_row(TaskName.NOTIFY, payload, now=filing.now)
-        columns = ("task", "queue", "payload", "created_at", "next_attempt_at", "attempts")
-        outbox_id = await _insert(session, Outbox, {c: getattr(row, c) for c in columns})
-        messages.append(outbox.Message(outbox_id, row.task, row.queue, row.payload))
+    # Always, contact or not: the notify worker sends the receipt to each known contact and tells
+    # the front office of the new item in its queue (a walk-in without contact too).
+    payload: NotifyPayload = {
+        "complaint_id": complaint_id,
+        "event": NotifyEvent.RECEIPT.value,
+        "method": None,
+    }
+    row = outbox.new_row(TaskName.NOTIFY, payload, now=filing.now)
+    columns = ("task", "queue", "payload", "created_at", "next_attempt_at", "attempts")
+    outbox_id = await _insert(session, Outbox, {c: getattr(row, c) for c in columns})
+    messages = [outbox.Message(outbox_id, row.task, row.queue, row.payload)]
     response = filing.response(ticket)
     if filing.idempotency is not None:
         key, digest = filing.idempotency
@@ -357,15 +347,14 @@ h AS (INSERT INTO history (complaint_id, at, actor, role, action, from_step, to_
              json_build_object('channel', c.channel), 1 FROM c),
 d AS (INSERT INTO deadlines (complaint_id, step, entered_at, kind, due_at)
       SELECT c.id, c.step, c.received_at, t.kind, t.due_at
-      FROM c, unnest(${kinds}::text[], ${dues}::timestamptz[]) AS t(kind, due_at)){more}
-SELECT id, ticket FROM c"""
-_GUARD_SQL = """
-      WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE kiosk_id = {kiosk} AND key = ${key}::text)"""
-_OUTBOX_SQL = """,
+      FROM c, unnest(${kinds}::text[], ${dues}::timestamptz[]) AS t(kind, due_at)),
 o AS (INSERT INTO outbox (task, queue, payload, created_at, next_attempt_at, attempts)
       SELECT ${task}::text, ${queue}::text,
              json_build_object('complaint_id', c.id, 'event', ${event}::text, 'method', NULL),
-             c.received_at, c.received_at, 0 FROM c)"""
+             c.received_at, c.received_at, 0 FROM c){more}
+SELECT id, ticket FROM c"""
+_GUARD_SQL = """
+      WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE kiosk_id = {kiosk} AND key = ${key}::text)"""
 _IDEMPOTENCY_SQL = """,
 k AS (INSERT INTO idempotency_keys (kiosk_id, key, body_hash, complaint_id, response, created_at)
       SELECT c.kiosk_id, ${key}::text, ${digest}::text, c.id,
@@ -375,17 +364,15 @@ k AS (INSERT INTO idempotency_keys (kiosk_id, key, body_hash, complaint_id, resp
 
 
 @lru_cache
-def _statement(sequence: str, columns: tuple[str, ...], *, notify: bool, idempotent: bool) -> str:
+def _statement(sequence: str, columns: tuple[str, ...], *, idempotent: bool) -> str:
     """The one-statement filing for this shape; parameters follow `_write_in_one_statement`."""
     table = cast("Table", Complaint.__table__)
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     typed = [f"${i}::{table.c[col].type.compile(dialect=dialect)}" for i, col in enumerate(columns, 2)]
     n = len(columns) + 2  # $1 is the ticket prefix, then one per column
     more, guard = "", ""
-    if notify:
-        more += _OUTBOX_SQL.format(task=n + 3, queue=n + 4, event=n + 5)
     if idempotent:
-        first = n + 3 + 3 * notify
+        first = n + 6  # after the actor, the timers and the receipt's task, queue and event
         kiosk = typed[columns.index("kiosk_id")]
         guard = _GUARD_SQL.format(kiosk=kiosk, key=first)
         more += _IDEMPOTENCY_SQL.format(
@@ -399,6 +386,9 @@ def _statement(sequence: str, columns: tuple[str, ...], *, notify: bool, idempot
         actor=n,
         kinds=n + 1,
         dues=n + 2,
+        task=n + 3,
+        queue=n + 4,
+        event=n + 5,
         more=more,
     )
 
@@ -414,15 +404,12 @@ async def _write_in_one_statement(session: AsyncSession, filing: _Filing) -> Fil
     """
     seq_name = await ticket_sequence(filing.year)
     values = filing.complaint_values()
-    statement = _statement(
-        seq_name, tuple(values), notify=filing.notify, idempotent=filing.idempotency is not None
-    )
+    statement = _statement(seq_name, tuple(values), idempotent=filing.idempotency is not None)
     kinds = [t["kind"] for t in filing.timers]
     dues = [t["due_at"] for t in filing.timers]
     args: list[Any] = [f"{get_settings().ticket_prefix}-{filing.year}-", *values.values()]
     args += [f"kiosk:{filing.kiosk_id}", kinds, dues]
-    if filing.notify:
-        args += [TaskName.NOTIFY.value, TASK_QUEUES[TaskName.NOTIFY].value, NotifyEvent.RECEIPT.value]
+    args += [TaskName.NOTIFY.value, TASK_QUEUES[TaskName.NOTIFY].value, NotifyEvent.RECEIPT.value]
     response = filing.response("")
     if filing.idempotency is not None:
         key, digest = filing.idempotency

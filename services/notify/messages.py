@@ -20,10 +20,12 @@ from jinja2 import (
     PackageLoader,
     StrictUndefined,
     TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
     select_autoescape,
 )
 
-from shared.settings import get_settings
+from shared.settings import ConfigError, Settings, get_settings
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,31 @@ def render(template: str, context: dict[str, Any], *, html: bool) -> Rendered:
         except TemplateNotFound:
             html_part = None
     return Rendered(subject, text, html_part)
+
+
+def check_templates(settings: Settings) -> str:
+    """Compile every template, shipped and overridden; ConfigError names a broken one's file and line."""
+    # At start-up, not at send time, where a broken template fails each message for good. Names
+    # in the context are checked only when a message is rendered. Returns a banner line.
+    folder = settings.templates_dir
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"ADUAN_TEMPLATES_DIR={folder}: folder tidak ada")
+    e = _env(folder)
+    loader = e.loader
+    assert loader is not None  # noqa: S101 - _env always sets one
+    names = sorted(n for n in e.list_templates() if n.endswith(".j2"))
+    own = {n for n in names if folder is not None and (folder / n).is_file()}
+    for name in names:
+        where = str(folder / name) if name in own and folder is not None else f"{name} (bawaan)"
+        try:
+            e.get_template(name)  # parsed and compiled: a syntax error is raised here
+            source = loader.get_source(e, name)[0]
+            missing = [r for r in meta.find_referenced_templates(e.parse(source)) if r and r not in names]
+        except TemplateSyntaxError as exc:
+            raise ConfigError(f"templat {where}, baris {exc.lineno}: {exc.message}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"templat {where}: bukan teks UTF-8") from None
+        if missing:
+            raise ConfigError(f"templat {where}: memakai templat yang tidak ada: {', '.join(missing)}")
+    extra = f", {len(own)} dari {folder}" if folder is not None else ""
+    return f"{len(names)} berkas diperiksa{extra}"

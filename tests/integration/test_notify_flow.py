@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -53,7 +54,18 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
             "read_timeout": READ_TIMEOUT,
             "connect_timeout": 1.0,
             "receipt_secret": RECEIPT_SECRET,
-        }
+        },
+        # SMS through the same local server, the generic adapter at its own path, numbers as 08…
+        "sms": {
+            "url": f"{gateway.url}/sms",
+            "recipient_field": "to",
+            "text_field": "message",
+            "phone_format": "08",
+            "kinds": ["sms"],
+            "success": {"path": "status", "equals": True, "id_path": "id.0", "reason_path": "reason"},
+            "read_timeout": READ_TIMEOUT,
+            "connect_timeout": 1.0,
+        },
     }
     stack = _make(
         request.param,
@@ -63,6 +75,7 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
             "ADUAN_CALENDAR": "always_open",  # staff notices go out at once
             "ADUAN_GATEWAYS": json.dumps(gateways),
             "ADUAN_WHATSAPP_GATEWAY": "wa",
+            "ADUAN_SMS_GATEWAY": "sms",
             "ADUAN_EMAIL_BACKEND": "smtp",
             "ADUAN_SMTP_HOST": "127.0.0.1",
             "ADUAN_SMTP_PORT": str(smtp_port),
@@ -83,9 +96,14 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def quiet(s: Stack) -> None:
-    """Wait until no message is pending or being sent (so scripted replies meet the right one)."""
+    """Wait until no message is pending or being sent, nor any notify task still to run (so
+    scripted replies meet the right one: a receipt whose task has not run yet has no row)."""
     eventually(
-        lambda: s.sql("SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')")[0][0],
+        lambda: s.sql(
+            "SELECT (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) + "
+            "(SELECT count(*) FROM outbox WHERE task LIKE 'notify.%' "
+            "AND processed_at IS NULL AND dead_at IS NULL)"
+        )[0][0],
         lambda n: n == 0,
     )
 
@@ -96,10 +114,15 @@ def at_delivery(w: World, wait_at: str | None = None, **overrides: Any) -> tuple
     `wait_at`: a user whose new-item e-mail must have arrived before they act (a notice for a
     complaint that has already moved on is cancelled, not sent).
     """
-    s = w.stack
-    r = s.file(complaint_body(**overrides))
+    r = w.stack.file(complaint_body(**overrides))
     assert r.status_code == 201, r.text
     ticket = r.json()["ticket"]
+    return ticket, walk_to_delivery(w, ticket, wait_at)
+
+
+def walk_to_delivery(w: World, ticket: str, wait_at: str | None = None) -> int:
+    """Walk a filed complaint through PATH to the delivery queue; its version there."""
+    s = w.stack
     version = 1
     for user, action, inputs, receiver in PATH:
         if user == wait_at:
@@ -109,7 +132,7 @@ def at_delivery(w: World, wait_at: str | None = None, **overrides: Any) -> tuple
         version = r.json()["version"]
         s.wait_in_queue(receiver, ticket)
     quiet(s)
-    return ticket, version
+    return version
 
 
 def _mails_to(w: World, local_part: str, ticket: str) -> list[Any]:
@@ -291,16 +314,31 @@ def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:
 
 def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_nothing(w: World) -> None:
     s = w.stack
-    no_email = {k: v for k, v in complaint_body()["complainant"].items() if k != "email"}
-    ticket, version = at_delivery(w, complainant=no_email)
+    # no e-mail address, and a landline (Wonosobo's area code 0286): it can be called, not texted
+    landline = {k: v for k, v in complaint_body()["complainant"].items() if k != "email"}
+    ticket, version = at_delivery(
+        w, complainant={**landline, "phone": "(0286) 321234"}, preferred_reply="phone"
+    )
     for inputs, field, code in [
         ({"method": "in_person"}, "outcome", "required"),
         ({"method": "email"}, "method", "no_contact"),  # no e-mail address was given
         ({"method": "fax", "outcome": "delivered"}, "method", "invalid_choice"),
+        ({"method": "sms"}, "method", "phone_not_mobile"),
+        ({"method": "whatsapp"}, "method", "phone_not_mobile"),
+        (
+            {"method": "phone", "outcome": "unreachable", "phone_called": "12"},
+            "phone_called",
+            "phone_invalid",
+        ),
     ]:
         r = s.act("fo", ticket, "deliver", version, **inputs)
         assert r.status_code == 422, r.text
-        assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [(field, code)]
+        body = r.json()
+        assert body["code"] and body["message"], body
+        assert [(e["field"], e["code"]) for e in body["errors"]] == [(field, code)]
+        assert all(e["message"] for e in body["errors"])
+    r = s.act("fo", ticket, "deliver", version, method="sms")
+    assert r.json()["errors"][0]["message"] == "Balasan SMS/WhatsApp memerlukan nomor ponsel."
     record = s.record("fo", ticket)
     assert (record["version"], record["delivery_attempts"]) == (version, [])
     r = httpx.post(
@@ -311,3 +349,124 @@ def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
     unknown = httpx.post(f"{s.intake_url}/api/v1/notify/receipts/tidak-ada", data={"id": "1"})
     assert unknown.status_code == 404
+
+
+def test_a_complaint_without_contact_still_tells_the_front_office(w: World) -> None:
+    # A walk-in who leaves no phone and no e-mail gets no receipt, but the front office must still
+    # hear of the new item in its queue (it used to ride on the receipt, queued only with a contact).
+    s = w.stack
+    r = s.staff("fo2", "PATCH", "/me", json={"email": "fo2@dinas.example.go.id", "notify_by_email": True})
+    assert r.status_code == 200, r.text
+    try:
+        walk_in = {"name": "Pak Darmo", "address": "Dusun Sabuk Alu, Wonosobo"}
+        r = s.file(complaint_body(complainant=walk_in, preferred_reply="in_person", channel="walk_in"))
+        assert r.status_code == 201, r.text
+        ticket = r.json()["ticket"]
+        [mail] = eventually(lambda: _mails_to(w, "fo2@", ticket), bool, timeout=15)
+        assert mail.message["Subject"] == f"[Aduan] Pengaduan baru di antrean Anda: {ticket}"
+        rows = s.sql(
+            "SELECT n.audience, n.channel, n.status FROM notifications n "
+            "JOIN complaints c ON c.id = n.complaint_id WHERE c.ticket = :t",
+            t=ticket,
+        )
+        assert rows == [("staff", "email", "sent")]  # nothing for a citizen without a contact
+    finally:
+        s.staff("fo2", "PATCH", "/me", json={"notify_by_email": False})
+
+
+def test_unreachable_phone_attempts_stay_in_the_delivery_queue_with_the_count_of_tries(w: World) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    tries = [
+        ("tidak diangkat", "0812-3456-7890"),
+        ("nomor sibuk", "+62 812 3456 7890"),
+        ("tidak aktif", None),
+    ]
+    for n, (note, called) in enumerate(tries, 1):
+        inputs: dict[str, Any] = {"method": "phone", "outcome": "unreachable", "note": note}
+        if called:
+            inputs["phone_called"] = called
+        r = s.act("fo", ticket, "deliver", version, **inputs)
+        assert r.status_code == 202 and r.json()["status"] == "open", r.text
+        version = r.json()["version"]
+        item = next(i for i in s.worklist("fo") if i["ticket"] == ticket)  # still in the queue
+        assert (item["step"], item["delivery_state"], item["delivery_note"]) == (
+            "delivery",
+            "unreachable",
+            note,
+        )
+        assert item["delivery_attempts"] == n  # the count of tries
+        assert item["contact"]["phone"] == "+6281234567890" and item["answer"] == ANSWER  # to phone again
+    attempts = s.record("fo", ticket)["delivery_attempts"]
+    assert [(a["method"], a["outcome"], a["recipient"]) for a in attempts] == [
+        ("phone", "unreachable", "+6281234567890")
+    ] * 3
+    # a fourth try reaches the complainant: the complaint leaves the queue, answered
+    r = s.act("fo", ticket, "deliver", version, method="phone", outcome="delivered", to_whom="Siti")
+    assert r.status_code == 202 and r.json()["outcome"] == "answered", r.text
+    assert all(i["ticket"] != ticket for i in s.worklist("fo"))
+
+
+def test_the_logs_of_a_full_run_hold_no_nik_number_code_body_or_answer(w: World) -> None:
+    # A complaint with a known identity goes from intake to a delivery by e-mail (refused with a
+    # reply that repeats the address and the number), by SMS (refused the same way) and by
+    # WhatsApp (accepted); then every log file of the data folder is read.
+    s = w.stack
+    nik, phone, email = "3307016508950002", "081298765432", "rahmawati.log@example.co.id"
+    address = "Jl. Kenanga 17, Kertek, Wonosobo"
+    person = {"name": "Rahmawati Lestari", "nik": nik, "phone": phone, "email": email, "address": address}
+    r = s.file(complaint_body(complainant=person, preferred_reply="sms"))
+    assert r.status_code == 201, r.text
+    ticket, code = r.json()["ticket"], r.json()["tracking_code"]
+    version = walk_to_delivery(w, ticket)
+    mark = len(w.gateway.requests)
+    w.smtp.rcpt_replies["rahmawati.log"] = f"550 5.1.1 <{email}> (+6281298765432) tidak dikenal"
+    try:
+        for method, script in (
+            ("email", None),
+            ("sms", Reply(200, {"status": False, "reason": f"invalid target 6281298765432 / {phone}"})),
+            ("whatsapp", ok({"status": True, "id": ["9300"]})),
+        ):
+            if script is not None:
+                w.gateway.script(script)
+            r = s.act("fo", ticket, "deliver", version, method=method)
+            assert r.status_code == 202, r.text
+            record = eventually(
+                lambda: s.record("fo", ticket),
+                lambda rec: rec["delivery_attempts"][-1]["outcome"] not in ("sending",),
+            )
+            version = record["version"]
+    finally:
+        del w.smtp.rcpt_replies["rahmawati.log"]
+    assert (record["status"], [a["outcome"] for a in record["delivery_attempts"]]) == (
+        "closed",
+        ["unreachable", "unreachable", "delivered"],
+    )
+    # what went out: the receipt by SMS and e-mail, then the refused SMS and the WhatsApp notice
+    receipt_sms = next(f for f in sent_to_gateway_since(w, 0) if ticket in f["message"] and f.get("to"))
+    assert code in receipt_sms["message"] and receipt_sms["to"] == phone
+    assert len(sent_to_gateway_since(w, mark)) == 2
+    quiet(s)
+
+    logs = sorted(p for p in (s.data_dir / "logs").iterdir() if p.is_file())
+    assert {"intake-api.log", "staff-api.log", "notify-worker.log"} <= {p.name for p in logs}
+    text = {p.name: p.read_text(errors="replace") for p in logs}
+    forbidden = [nik, phone, "6281298765432", "+6281298765432", "8129876543", code, ANSWER, ANSWER[:40]]
+    forbidden += [email, address, "Kenanga", "Rahmawati Lestari", f"code={code}"]
+    forbidden += [NIK, "081234567890", "6281234567890", "Sabuk Alu"]  # the other tests' complaints
+    for name, content in text.items():
+        assert [f for f in forbidden if f.lower() in content.lower()] == [], name
+    # the lines that are there: one per send, recipients masked, reasons with numbers masked
+    worker = text["notify-worker.log"]
+    smtp_lines = [
+        line for line in worker.splitlines() if "notify[email]" in line and "r***@example.co.id" in line
+    ]
+    assert any(re.search(r"via smtp: accepted$", line) for line in smtp_lines), smtp_lines  # the receipt
+    assert any("via smtp: permanent (" in line and "550" in line for line in smtp_lines), smtp_lines
+    phone_lines = [
+        line for line in worker.splitlines() if re.search(r"notify\[(sms|whatsapp)\] #\d+ to \+62812", line)
+    ]
+    assert any("via sms: permanent (" in line and "invalid target" in line for line in phone_lines), (
+        phone_lines
+    )
+    assert any("via wa: accepted" in line for line in phone_lines), phone_lines

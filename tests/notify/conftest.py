@@ -9,10 +9,21 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings, get_settings
-from tests.support.gateway_server import closed_port, gateway_server
+from tests.support.gateway_server import blackholed_port, closed_port, gateway_server
 from tests.support.smtp_server import smtp_server, smtp_tls_server, smtps_server
+from tests.unit.conftest import engine, session
 
-__all__ = ["closed_port", "gateway_server", "make_settings", "smtp_server", "smtp_tls_server", "smtps_server"]
+__all__ = [
+    "blackholed_port",
+    "closed_port",
+    "engine",
+    "gateway_server",
+    "make_settings",
+    "session",
+    "smtp_server",
+    "smtp_tls_server",
+    "smtps_server",
+]
 
 
 @pytest.fixture

@@ -195,3 +195,23 @@ def test_a_lease_shorter_than_the_slowest_send_is_refused(make_settings: MakeSet
     with pytest.raises(ConfigError, match="ADUAN_NOTIFY_SEND_LEASE=20 must exceed the longest send"):
         load_channels(settings)
     load_channels(make_settings(gateways=gateways, whatsapp_gateway="wa", notify_send_lease=60))
+
+
+@pytest.mark.parametrize("command", [["check"], ["worker", "notify"], ["up", "--log-to-console"]])
+def test_a_broken_template_stops_start_up_naming_file_and_line(tmp_path: Path, command: list[str]) -> None:
+    folder = tmp_path / "templat"
+    folder.mkdir()
+    (folder / "receipt.txt.j2").write_text("{{ office }}\nNomor tiket: {{ ticket }\n")
+    result = _aduan(tmp_path, *command, ADUAN_TEMPLATES_DIR=str(folder))
+    assert result.returncode == 78, result.stderr
+    assert f"templat {folder / 'receipt.txt.j2'}, baris 2: " in result.stderr
+    assert not list((tmp_path / "data").glob("run/*.pid"))  # `up` started no child
+
+
+def test_aduan_check_lists_the_templates_it_checked(tmp_path: Path) -> None:
+    folder = tmp_path / "templat"
+    folder.mkdir()
+    (folder / "receipt.txt.j2").write_text("Nomor {{ ticket }} sudah kami catat.\n")
+    good = _aduan(tmp_path, "check", ADUAN_TEMPLATES_DIR=str(folder))
+    assert good.returncode == 0, good.stderr
+    assert f"berkas diperiksa, 1 dari {folder}" in good.stdout

@@ -6,14 +6,21 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify import service
 from services.notify.channels import Outgoing, Verdict, load_channels
-from services.notify.messages import render
+from shared import notices
+from shared.models import DeliveryAttempt, Notification
+from shared.security import cipher
 from shared.settings import Settings
 from shared.tasks import NotifyEvent
+from shared.validation import mask_nik
 from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.unit.conftest import T0, add_officer, complaint_row
 
 MakeSettings = Callable[..., Settings]
-NIK = "3307015203900001"
 SUBJECT = "Jawaban pengaduan ADU-2026-000001 — sudah siap"
 BODY = (
     "Yth. Ibu Siti Aminah,\nTHR Rp 1.500.000 wajib dibayar paling lambat H-7 “Lebaran”.\n"
@@ -75,28 +82,99 @@ def test_plain_text_only_without_html(make_settings: MakeSettings, smtp_server: 
     assert msg.get_content().replace("\r\n", "\n") == BODY
 
 
-def test_a_rendered_notice_carries_no_nik(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
-    # The templates get no NIK in their context; this checks nothing sneaks into what is sent.
-    context = {
-        "office": "Disnakertrans Wonosobo",
-        "ticket": "ADU-2026-000001",
-        "tracking_code": "K7QX2M9P",
-        "track_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000001",
-        "answer": "Perusahaan wajib membayar THR.",
-        "full": True,
-    }
-    text = render(NotifyEvent.RECEIPT.value, context, html=True)
-    assert text.html is not None
-    result = _send(
-        _smtp_settings(make_settings, smtp_server),
-        Outgoing(9, "email", "a@example.id", text.subject, text.text, text.html),
+# A complaint whose identity and content are known, so that a leak has something to show.
+NIK = "3307015203900001"
+ADDRESS = "Jl. Sabuk Alu 1, Kalikajar, Wonosobo"
+NAME = "Siti Aminah Rahmawati"
+PHONE = "+6281234567890"
+SECRET_SUBJECT = "Mandor menahan ijazah karyawan"
+SECRET_TEXT = "Saya diancam dipecat oleh mandor Hartono bila melapor ke dinas."
+ANSWER = "Perusahaan wajib mengembalikan ijazah paling lambat 7 hari kerja."
+
+
+def _leaks(text: str, *, answer_allowed: bool = False) -> list[str]:
+    forbidden = [NIK, mask_nik(NIK), NIK[:12], ADDRESS, "Sabuk Alu", NAME, PHONE, PHONE[1:]]
+    forbidden += ["081234567890", SECRET_SUBJECT, SECRET_TEXT, "Hartono"]
+    if not answer_allowed:
+        forbidden.append(ANSWER)
+    return [f for f in forbidden if f in text]
+
+
+def _decoded(msg: EmailMessage) -> list[str]:
+    """Every header value and every part's content, decoded (quoted-printable may hide a string
+    in the raw bytes behind a soft line break)."""
+    out = [f"{name}: {value}" for name, value in msg.items()]
+    for part in msg.walk():
+        out += [f"{name}: {value}" for name, value in part.items()]
+        if not part.is_multipart():
+            out.append(str(part.get_content()))
+    return out
+
+
+def test_messages_built_from_a_known_complaint_carry_no_identity_or_content(
+    make_settings: MakeSettings, smtp_server: SmtpServer, session: Session
+) -> None:
+    # Through the real path: prepare() builds each message's context from the complaint row,
+    # claim() the staff notice's; then each e-mail goes over SMTP and is read back decoded.
+    complaint = complaint_row(
+        nik_enc=cipher().encrypt(NIK, field="nik"),
+        nik_masked=mask_nik(NIK),
+        address=ADDRESS,
+        complainant_name=NAME,
+        phone=PHONE,
+        email="siti@example.co.id",
+        preferred_reply="email",
+        subject=SECRET_SUBJECT,
+        description=SECRET_TEXT,
+        confidential=True,
+        answer=ANSWER,
+        version=1,
     )
-    assert result.verdict == Verdict.ACCEPTED
-    raw = smtp_server.messages[0].data.decode()
-    assert NIK not in raw and NIK[:8] not in raw
-    sent = smtp_server.messages[0].message
-    for part in (sent.get_body(("plain",)), sent.get_body(("html",))):
-        assert part is not None and "ADU-2026-000001" in part.get_content()
+    session.add(complaint)
+    add_officer(session, "fo-mail", "front_office", "fo@dinas.example.go.id")
+    session.flush()
+    receipts = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0
+    )
+    assert {m.channel for m in receipts} == {"sms", "email"}
+    [staff_row] = session.scalars(select(Notification).where(Notification.audience == notices.STAFF)).all()
+    staff = service.claim(session, staff_row.id, now=staff_row.next_attempt_at or T0)
+    assert staff is not None
+    session.add(
+        DeliveryAttempt(
+            complaint_id=complaint.id,
+            method="email",
+            outcome="sending",
+            actor="fo",
+            at=T0,
+            recipient="siti@example.co.id",
+        )
+    )
+    session.flush()
+    answers = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="email", now=T0
+    )
+    closings = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.CLOSING, method=None, now=T0
+    )
+    built = [*receipts, staff, *answers, *closings]
+    assert len(built) == 5
+    sms = next(m for m in receipts if m.channel == "sms")
+    assert _leaks(sms.body) == [] and complaint.ticket in sms.body  # what a gateway would get
+
+    channel = load_channels(_smtp_settings(make_settings, smtp_server)).for_kind("email")
+    for message in built:
+        if message.channel == "email":
+            assert channel.send(message).verdict == Verdict.ACCEPTED
+    assert len(smtp_server.messages) == 4
+    for received in smtp_server.messages:
+        is_answer = received.message["Subject"].startswith("Jawaban")
+        texts = _decoded(received.message)
+        assert any(complaint.ticket in t for t in texts)  # the check reads the real content
+        assert _leaks("\n".join(texts), answer_allowed=is_answer) == [], received.message["Subject"]
+        assert _leaks(received.data.decode(), answer_allowed=True) == []
+    answer_mail = next(r.message for r in smtp_server.messages if r.message["Subject"].startswith("Jawaban"))
+    assert ANSWER in "\n".join(_decoded(answer_mail))  # the answer itself goes only to the complainant
 
 
 def test_starttls_and_auth(make_settings: MakeSettings, smtp_tls_server: SmtpServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -121,6 +122,25 @@ def test_zenziva_success_and_invalid_number(
     assert gateway_server.requests[0].form["to"] == "081234567890"
 
 
+def test_zenziva_wa_on_the_wire(make_settings: MakeSettings, gateway_server: GatewayServer) -> None:
+    url = f"{gateway_server.url}/wareguler/api/sendWA/"
+    gateway = {"preset": "zenziva-wa", "userkey": "uk-wa", "passkey": "pk-wa", "url": url}
+    channel = _gateway(make_settings, "whatsapp", gateway)
+    gateway_server.script(
+        ok({"messageId": "zw-7", "to": "081234567890", "status": "1", "text": "Success"}),
+        ok({"to": "081234567890", "status": "0", "text": "Nomor 081234567890 tidak terdaftar di WhatsApp"}),
+    )
+    accepted = channel.send(_msg("whatsapp"))
+    assert (accepted.verdict, accepted.provider_id, accepted.gateway) == (Verdict.ACCEPTED, "zw-7", "gw")
+    refused = channel.send(_msg("whatsapp"))
+    assert refused.verdict == Verdict.PERMANENT and "tidak terdaftar" in (refused.error or "")
+    assert "081234567890" not in (refused.error or "")
+    first = gateway_server.requests[0]
+    assert (first.method, first.path) == ("POST", "/wareguler/api/sendWA/")
+    assert first.content_type == "application/x-www-form-urlencoded" and "authorization" not in first.headers
+    assert first.form == {"userkey": "uk-wa", "passkey": "pk-wa", "to": "081234567890", "message": BODY}
+
+
 def test_invalid_number_reply_is_permanent(
     make_settings: MakeSettings, gateway_server: GatewayServer
 ) -> None:
@@ -173,6 +193,18 @@ def test_connection_refused_is_transient(make_settings: MakeSettings, closed_por
     gateway = {"preset": "fonnte", "token": "tok", "url": f"http://127.0.0.1:{closed_port}/send"}
     result = _gateway(make_settings, "whatsapp", gateway).send(_msg())
     assert result.verdict == Verdict.TRANSIENT and "koneksi" in (result.error or "")
+
+
+def test_connect_timeout_is_transient_not_ambiguous(
+    make_settings: MakeSettings, blackholed_port: int
+) -> None:
+    # The request never left: safe to retry (an ambiguous verdict would stop the retries).
+    url = f"http://127.0.0.1:{blackholed_port}/send"
+    gateway = {"preset": "fonnte", "token": "tok", "url": url, "connect_timeout": 0.3, "read_timeout": 5}
+    started = time.monotonic()
+    result = _gateway(make_settings, "whatsapp", gateway).send(_msg())
+    assert result.verdict == Verdict.TRANSIENT and "menyambung" in (result.error or ""), result
+    assert time.monotonic() - started < 3  # the connect timeout, not the read timeout, ended it
 
 
 def test_unreadable_2xx_is_permanent(make_settings: MakeSettings, gateway_server: GatewayServer) -> None:

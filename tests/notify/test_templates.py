@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.notify import messages
-from shared.settings import Settings, get_settings
+from shared.settings import ConfigError, Settings, get_settings
 
 CONTEXT = {
     "office": "Disnakertrans Wonosobo",
@@ -42,3 +42,54 @@ def test_a_file_in_the_templates_dir_overrides_the_shipped_one(
     text = messages.render("receipt", CONTEXT, html=False)
     assert text.text == f"Nomor ADU-2026-000007 sudah kami catat. {CONTEXT['track_url']}\n"
     assert text.subject == "Tanda terima pengaduan ADU-2026-000007"  # not overridden: shipped
+
+
+def _settings(folder: Path | None) -> Settings:
+    base = get_settings()
+    return Settings(
+        data_dir=base.data_dir, secret_key=base.secret_key, data_key=base.data_key, templates_dir=folder
+    )
+
+
+def test_every_template_is_compiled_at_start_up(tmp_path: Path) -> None:
+    assert messages.check_templates(_settings(None)).endswith("berkas diperiksa")
+    (tmp_path / "receipt.txt.j2").write_text("Nomor {{ ticket }} sudah kami catat.\n")
+    (tmp_path / "catatan.md").write_text("not a template: ignored\n")
+    assert messages.check_templates(_settings(tmp_path)).endswith(f", 1 dari {tmp_path}")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "answer.txt.j2",
+            "{{ office }}\n{% if full %}\n{{ answer }\n{% endif %}\n",
+            r"answer\.txt\.j2, baris 3: ",
+        ),
+        ("closing.txt.j2", "Terima kasih.\n{% if full %}\nselesai\n", r"closing\.txt\.j2, baris 3: .*endif"),
+        (
+            "receipt.subject.j2",
+            "Tiket {{ ticket | tidak_ada }}\n",
+            r"receipt\.subject\.j2, baris 1: .*tidak_ada",
+        ),
+        (
+            "answer.html.j2",
+            '{% extends "_surat.html.j2" %}\n',
+            r"answer\.html\.j2: .*tidak ada: _surat\.html\.j2",
+        ),
+        ("receipt.txt.j2", b"Nomor tiket \xff\n", r"receipt\.txt\.j2: bukan teks UTF-8"),
+    ],
+)
+def test_a_broken_override_stops_start_up_naming_file_and_line(
+    tmp_path: Path, name: str, content: str | bytes, expected: str
+) -> None:
+    target = tmp_path / name
+    target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ConfigError, match=expected) as caught:
+        messages.check_templates(_settings(tmp_path))
+    assert str(tmp_path / name) in str(caught.value)
+
+
+def test_a_missing_templates_dir_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"ADUAN_TEMPLATES_DIR=.*folder tidak ada"):
+        messages.check_templates(_settings(tmp_path / "tidak-ada"))

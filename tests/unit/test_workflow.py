@@ -308,6 +308,42 @@ def test_human_delivery_needs_its_outcome_and_electronic_needs_a_contact(
     assert [(e.field, e.code) for e in err.value.errors] == [("method", "no_contact")]
 
 
+def test_sms_and_whatsapp_need_a_mobile_number(session: Session, complaint: Complaint) -> None:
+    complaint.phone = "+62286321234"  # a Wonosobo landline: no SMS, no WhatsApp (DOMAIN.md)
+    _to_delivery(session, complaint)
+    for method in ("sms", "whatsapp"):
+        with pytest.raises(InputError) as err:
+            act(session, complaint, FO, "deliver", method=method)
+        [error] = err.value.errors
+        assert (error.field, error.code) == ("method", "phone_not_mobile")
+        assert error.message == "Balasan SMS/WhatsApp memerlukan nomor ponsel."
+    assert session.scalars(select(DeliveryAttempt)).all() == []
+    assert (complaint.delivery_state, complaint.version) == (None, 6)
+    act(session, complaint, FO, "deliver", method="phone", outcome="delivered")  # a landline can be called
+    assert complaint.outcome == "answered"
+
+
+def test_the_number_called_is_checked_and_kept_in_e164(session: Session, complaint: Complaint) -> None:
+    _to_delivery(session, complaint)
+    for bad in ("12345", "bukan nomor"):
+        with pytest.raises(InputError) as err:
+            act(session, complaint, FO, "deliver", method="phone", outcome="unreachable", phone_called=bad)
+        [error] = err.value.errors
+        assert (error.field, error.code) == ("phone_called", "phone_invalid")
+        assert error.message.startswith("Nomor telepon tidak valid")
+    act(
+        session,
+        complaint,
+        FO,
+        "deliver",
+        method="phone",
+        outcome="unreachable",
+        phone_called="0812-9876-5432",
+    )
+    [attempt] = session.scalars(select(DeliveryAttempt)).all()
+    assert attempt.recipient == "+6281298765432"
+
+
 def test_stale_version_is_a_conflict_and_writes_nothing(session: Session, complaint: Complaint) -> None:
     with pytest.raises(Conflict) as err:
         transition(session, complaint, action="forward", version=7, inputs=FORWARD, actor=FO, now=T0)
