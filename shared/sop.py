@@ -126,8 +126,9 @@ class SubmitAnswer(Inputs):
 
 
 class Deliver(Inputs):
-    """Step 6. By sms/email/whatsapp the gateway's result decides (`outcome` is not asked for);
-    in person, by phone or by letter the front office records the outcome, and to whom."""
+    """Step 6. By sms/email/whatsapp without `outcome` the notify service sends the answer and its
+    gateway's result decides; otherwise the front office records the outcome, and to whom
+    (in person, by phone, by letter, or a message it sent by hand)."""
 
     method: ReplyMethod
     outcome: Literal["delivered", "unreachable"] | None = None
@@ -190,7 +191,7 @@ class ActionSpec:
 
 def _deliver_route(inputs: Inputs) -> Target:
     assert isinstance(inputs, Deliver)  # noqa: S101 - the table pairs deliver with Deliver
-    if inputs.method in ELECTRONIC_METHODS:
+    if inputs.outcome is None:
         return None  # handed to the notify service; its gateway's result closes the complaint
     return Outcome.ANSWERED if inputs.outcome == "delivered" else None
 

@@ -200,7 +200,7 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
         raise Conflict(
             "delivery_in_progress", "Jawaban sedang dikirim melalui gateway; tunggu hasilnya lebih dulu."
         )
-    if data.method in ELECTRONIC_METHODS:
+    if data.method in ELECTRONIC_METHODS and data.outcome is None:
         address = complaint.email if data.method == ReplyMethod.EMAIL else complaint.phone
         if not address:
             what = "alamat e-mail" if data.method == ReplyMethod.EMAIL else "nomor telepon"
@@ -233,7 +233,14 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
         raise InputError(
             [FieldError("outcome", "required", "Wajib diisi untuk penyampaian langsung, telepon atau surat.")]
         )
-    phone = (data.phone_called or complaint.phone) if data.method == ReplyMethod.PHONE else None
+    # Recorded by the officer: in person, by phone, by letter, or a message sent by hand (the
+    # office's own WhatsApp phone, say), whose result the officer saw.
+    if data.method == ReplyMethod.EMAIL:
+        recipient = complaint.email
+    elif data.method in (ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP):
+        recipient = data.phone_called or complaint.phone
+    else:
+        recipient = None
     session.add(
         DeliveryAttempt(
             complaint_id=complaint.id,
@@ -243,7 +250,7 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
             actor=actor.name,
             at=now,
             result_at=now,
-            recipient=phone,
+            recipient=recipient,
             to_whom=data.to_whom or (complaint.complainant_name if data.outcome == "delivered" else None),
         )
     )

@@ -271,6 +271,23 @@ def test_electronic_delivery_refused_stays_with_the_reason_and_blocks_double_sen
     assert (complaint.status, complaint.outcome, complaint.delivery_state) == ("closed", "answered", None)
 
 
+def test_a_message_sent_by_hand_is_recorded_by_the_officer(session: Session, complaint: Complaint) -> None:
+    _to_delivery(session, complaint)
+    # From the office's own WhatsApp phone: the officer records what they saw; nothing is handed
+    # to the notify service, so no gateway decides.
+    act(session, complaint, FO, "deliver", method="whatsapp", outcome="unreachable", note="centang satu")
+    assert (complaint.status, complaint.step, complaint.delivery_state) == ("open", "delivery", "unreachable")
+    act(session, complaint, FO, "deliver", method="whatsapp", outcome="delivered", note="dibaca")
+    assert (complaint.status, complaint.outcome) == ("closed", "answered")
+    attempts = session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+    assert [(a.method, a.outcome, a.gateway, a.recipient) for a in attempts] == [
+        ("whatsapp", "unreachable", None, complaint.phone),
+        ("whatsapp", "delivered", None, complaint.phone),
+    ]
+    notices = [p["event"] for t, p in outbox_tasks(session) if t == TaskName.NOTIFY.value]
+    assert notices == ["closing"]
+
+
 def test_a_hand_over_that_never_became_a_message_does_not_block_delivery(
     session: Session, complaint: Complaint
 ) -> None:
