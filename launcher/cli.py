@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from shared import heartbeat
 from shared.settings import ConfigError
 
 SERVICES = {
@@ -187,6 +188,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             print(f"aduan: saluran {line}", file=sys.stderr)
         print(f"aduan: templat {check_templates(settings)}", file=sys.stderr)
     module = importlib.import_module(WORKERS[args.queue])
+    heartbeat.install_worker_beat(module.app, settings, f"{args.queue}-worker")
     concurrency = args.concurrency or settings.worker_concurrency
     argv = [
         "worker",
@@ -221,6 +223,18 @@ def cmd_sweeper(_args: argparse.Namespace) -> int:
 
     _configure_logging()
     sweeper.run()
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from shared.settings import get_settings
+
+    seconds = heartbeat.age(get_settings(), args.name)
+    if seconds is None or seconds > args.max_age:
+        last = "belum pernah" if seconds is None else f"{seconds:.0f} detik lalu"
+        print(f"aduan: {args.name} tidak sehat (detak terakhir: {last})", file=sys.stderr)
+        return 1
+    print(f"{args.name}: sehat (detak {seconds:.0f} detik lalu)")
     return 0
 
 
@@ -326,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", parents=[common], help="validate the configuration")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "health", parents=[common], help="exit 0 when a worker or the sweeper beat recently (health checks)"
+    )
+    p.add_argument("name", choices=heartbeat.NAMES)
+    p.add_argument("--max-age", type=float, default=120.0, help="seconds since the last beat (120)")
+    p.set_defaults(func=cmd_health)
     return parser
 
 

@@ -132,11 +132,16 @@ def test_every_aduan_variable_is_a_setting() -> None:
                 assert field in fields, f"{name}: {variable} is not a Settings field"
 
 
-def test_apis_and_backing_services_have_healthchecks() -> None:
-    services = _services()
-    for name in ("intake", "staff", "postgres", "redis"):
-        healthcheck = services[name].get("healthcheck")
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name, service in _services().items():
+        if name == "migrate":  # one-shot
+            continue
+        healthcheck = service.get("healthcheck")
         assert healthcheck and healthcheck.get("test"), f"{name} has no healthcheck"
+        test = healthcheck["test"]
+        if test[:2] == ["CMD", "aduan"]:  # our own probe: a command the CLI accepts
+            args = build_parser().parse_args(test[2:])
+            assert callable(args.func), name
 
 
 def test_app_services_wait_for_migration_and_broker() -> None:

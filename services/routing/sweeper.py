@@ -9,7 +9,7 @@ import threading
 import time
 from types import FrameType
 
-from shared import notices, office_days, outbox, sla
+from shared import heartbeat, notices, office_days, outbox, sla
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import Settings, get_settings
@@ -86,4 +86,5 @@ def run(settings: Settings | None = None) -> None:
                 relay_once(settings)
         except Exception:  # a failed pass is retried on the next tick
             log.exception("sweeper: pass failed")
+        heartbeat.beat(settings, "sweeper")
         stop.wait(tick)

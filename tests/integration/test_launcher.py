@@ -42,6 +42,17 @@ def _stack(folder: Path) -> Stack:
     )
 
 
+def _health(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launcher.cli", "health", *args, "--data-dir", str(stack.data_dir)],
+        env=stack.env,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+
+
 def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     first = _stack(tmp_path)
     first.start()
@@ -67,6 +78,9 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         assert all(_alive(pid) for pid in children.values())
         for url in (first.intake_url, first.staff_url):
             assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
+        # The workers and the sweeper beat (the docker-compose health checks ask `aduan health`).
+        for name in ("routing-worker", "notify-worker", "sweeper"):
+            eventually(lambda name=name: _health(first, name).returncode, lambda rc: rc == 0)  # type: ignore[misc]
         # the CLI acts on this instance through --data-dir, and through ADUAN_DATA_DIR
         out = subprocess.run(
             [sys.executable, "-m", "launcher.cli", "kiosks", "add", "kios-1"],
@@ -109,6 +123,8 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         assert first.stop() == 0
     assert all(not _alive(pid) for pid in children.values())
     assert not list((tmp_path / "run").glob("*.pid"))
+    stale = _health(first, "sweeper", "--max-age", "0.5")
+    assert stale.returncode == 1 and "tidak sehat" in stale.stderr
 
     # Second run on the same folder: no new admin password, the complaint is still there.
     second = _stack(tmp_path)

@@ -1,0 +1,58 @@
+"""Liveness by heartbeat file: a long-running process touches its file while its loop turns, and
+`aduan health NAME` tells a fresh file from a stale one (docker-compose health checks).
+
+The Celery workers beat from the worker's own timer, so a worker whose main loop hangs goes
+stale; the sweeper beats once per turn of its loop.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from shared.settings import Settings
+
+NAMES = ("routing-worker", "notify-worker", "sweeper")
+WORKER_INTERVAL = 10.0  # seconds between a worker's beats
+
+
+def path_of(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "run" / f"{name}.alive"
+
+
+def beat(settings: Settings, name: str) -> None:
+    """Record that `name` is alive now."""
+    path = path_of(settings, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def age(settings: Settings, name: str) -> float | None:
+    """Seconds since `name` last beat, or None when it never did."""
+    try:
+        return max(time.time() - path_of(settings, name).stat().st_mtime, 0.0)
+    except FileNotFoundError:
+        return None
+
+
+def install_worker_beat(app: Any, settings: Settings, name: str) -> None:
+    """Make the Celery workers of `app` beat for `name` every WORKER_INTERVAL seconds."""
+    from celery import bootsteps
+
+    class Heartbeat(bootsteps.StartStopStep):  # type: ignore[misc]
+        requires = ("celery.worker.components:Timer",)
+
+        def __init__(self, parent: Any, **kwargs: Any) -> None:
+            super().__init__(parent, **kwargs)
+            self.tref: Any = None
+
+        def start(self, worker: Any) -> None:
+            beat(settings, name)
+            self.tref = worker.timer.call_repeatedly(WORKER_INTERVAL, beat, (settings, name), priority=10)
+
+        def stop(self, worker: Any) -> None:
+            if self.tref is not None:
+                self.tref.cancel()
+
+    app.steps["worker"].add(Heartbeat)
