@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.calendar import DEFAULT_HOURS, DEFAULT_RAMADAN_HOURS, parse_weekly
@@ -163,11 +163,36 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _hours_are_valid(self) -> Settings:
-        parse_weekly(self.office_hours)  # raises ValueError with the offending day
+        try:
+            parse_weekly(self.office_hours)  # raises ValueError with the offending day
+        except ValueError as exc:
+            raise ValueError(f"ADUAN_OFFICE_HOURS: {exc}") from None
         for period in self.ramadan:
             if period.last < period.first:
-                raise ValueError(f"ramadan period {period.first}..{period.last}: last before first")
-            parse_weekly(period.hours)
+                raise ValueError(f"ADUAN_RAMADAN {period.first}..{period.last}: last before first")
+            try:
+                parse_weekly(period.hours)
+            except ValueError as exc:
+                raise ValueError(f"ADUAN_RAMADAN {period.first}..{period.last}: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _sla_is_valid(self) -> Settings:
+        roles = {"front_office", "kasubag_umum", "sekretaris", "bidang", "kepala_dinas"}
+        for holder, target in self.escalation_chain.items():
+            if holder not in roles or target not in roles:
+                raise ValueError(
+                    f"ADUAN_ESCALATION_CHAIN {holder!r} -> {target!r}: roles are {', '.join(sorted(roles))}"
+                )
+            if holder == target:
+                raise ValueError(f"ADUAN_ESCALATION_CHAIN {holder!r} escalates to itself")
+        for name in ("verification", "review", "disposition", "drafting", "answer_review", "delivery"):
+            value: timedelta | None = getattr(self, f"sla_{name}")
+            if value is not None and value <= timedelta(0):
+                raise ValueError(f"ADUAN_SLA_{name.upper()} must be a positive duration (e.g. PT30M)")
+        for name in ("legal_first_reply", "legal_decision", "pause_limit", "working_day"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"ADUAN_{name.upper()} must be a positive duration")
         return self
 
     @property
@@ -246,6 +271,16 @@ def _embedded_secrets(data_dir: Path) -> dict[str, str]:
     return loaded
 
 
+def _explain(exc: ValidationError) -> str:
+    """One line per wrong setting, named as the environment spells it; values are not echoed."""
+    lines = []
+    for error in exc.errors():
+        where = "_".join(str(part) for part in error["loc"] if isinstance(part, str))
+        name = f"ADUAN_{where.upper()}: " if where else ""
+        lines.append(name + error["msg"].removeprefix("Value error, "))
+    return "; ".join(lines)
+
+
 def running_broker(data_dir: Path) -> str | None:
     """The broker of the `aduan up` running on this data folder, or None when none runs there."""
     run_dir = data_dir / "run"
@@ -259,7 +294,10 @@ def running_broker(data_dir: Path) -> str | None:
 
 def load_settings() -> Settings:
     """Read the environment; on the embedded default, fill missing keys from the data folder."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
     if settings.embedded and settings.broker_url is None:
         # `aduan up` is running on this data folder: CLI commands publish to its broker.
         settings.broker_url = running_broker(settings.data_dir)
