@@ -217,7 +217,8 @@ class Deadline(Base):
     kind: Mapped[str] = mapped_column(String(20))  # reminder / breach / second
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
-    result: Mapped[str | None] = mapped_column(String(20))  # fired / stale
+    # fired / stale (the stay had ended) / error (failed on its own; logged, set aside)
+    result: Mapped[str | None] = mapped_column(String(20))
     # Open time of the step's budget used before this stay (a stay resumed after a pause).
     used_s: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 

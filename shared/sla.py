@@ -128,22 +128,46 @@ def target_of(settings: Settings, holder: Role, level: int) -> Role:
     return Role(settings.escalation_chain.get(holder.value, Role.KEPALA_DINAS.value))
 
 
+def due_ids(session: Session, *, now: datetime, settings: Settings) -> list[int]:
+    """The ids of one batch of due timers (read without claiming: for firing one at a time)."""
+    return list(
+        session.scalars(
+            select(Deadline.id)
+            .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+            .order_by(Deadline.due_at, Deadline.id)
+            .limit(settings.outbox_batch)
+        )
+    )
+
+
+def set_aside(session: Session, timer_id: int, *, now: datetime) -> None:
+    """Close a timer that failed to fire on its own (result `error`): it must not block the rest."""
+    session.execute(
+        update(Deadline)
+        .where(Deadline.id == timer_id, Deadline.fired_at.is_(None))
+        .values(fired_at=now, result="error")
+    )
+
+
 class Pass(NamedTuple):
     claimed: int  # due timers taken in this batch (a full batch: there may be more)
     fired: int  # of which fired; the others were stale
 
 
 def fire_due(
-    session: Session, *, now: datetime, settings: Settings, overrides: Mapping[date, Override]
+    session: Session,
+    *,
+    now: datetime,
+    settings: Settings,
+    overrides: Mapping[date, Override],
+    only: int | None = None,
 ) -> Pass:
-    """Fire the due timers of one batch, in the caller's transaction."""
-    rows = session.scalars(
-        select(Deadline)
-        .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
-        .order_by(Deadline.due_at, Deadline.id)
-        .limit(settings.outbox_batch)
-        .with_for_update(skip_locked=True)
-    ).all()
+    """Fire the due timers of one batch (or the one timer `only`), in the caller's transaction."""
+    query = select(Deadline).where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+    if only is not None:
+        query = query.where(Deadline.id == only)
+    batch = query.order_by(Deadline.due_at, Deadline.id).limit(settings.outbox_batch)
+    rows = session.scalars(batch.with_for_update(skip_locked=True)).all()
     calendar = calendar_for(settings, overrides)
     ids = {d.complaint_id for d in rows}
     complaints = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(ids)))}
@@ -227,10 +251,16 @@ def _fire_one(
         )
     )
     if level > c.escalation_level:
-        # A Core UPDATE: escalation must not bump the version officers act on.
+        # A Core UPDATE: escalation must not bump the version officers act on. Guarded by the stay:
+        # an officer who moved the complaint since it was read here leaves the new stay at level 0.
         session.execute(
             update(Complaint)
-            .where(Complaint.id == c.id, Complaint.escalation_level < level)
+            .where(
+                Complaint.id == c.id,
+                Complaint.step == d.step,
+                Complaint.step_entered_at == d.entered_at,
+                Complaint.escalation_level < level,
+            )
             .values(escalation_level=level)
             .execution_options(synchronize_session=False)
         )
