@@ -98,9 +98,10 @@ def step_due(
     step: Step,
     entered_at: datetime,
     overrides: Mapping[date, Override] | None = None,
+    used: timedelta = timedelta(0),
 ) -> datetime | None:
     """When a complaint that entered `step` at `entered_at` breaches the step's standard."""
-    return step_deadline(settings, step, entered_at, overrides)
+    return step_deadline(settings, step, entered_at, overrides, used=used)
 
 
 def step_deadline(
@@ -109,10 +110,14 @@ def step_deadline(
     entered_at: datetime,
     overrides: Mapping[date, Override] | None = None,
     share: float = 1.0,
+    used: timedelta = timedelta(0),
 ) -> datetime | None:
-    """When `share` of the step's standard (in office time) is used up, from `entered_at`."""
+    """When `share` of the step's standard (in office time) is used up, from `entered_at`.
+
+    `used`: open time of the budget spent before this stay (a stay resumed after a pause).
+    """
     standard = step_standard(settings, step)
     if standard is None:
         return None
     calendar = calendar_for(settings, overrides)
-    return calendar.add(entered_at, calendar.budget(standard) * share)
+    return calendar.add(entered_at, max(calendar.budget(standard) * share - used, timedelta(0)))

@@ -175,6 +175,9 @@ class Complaint(Base):
     # open time that was left is kept, to resume with.
     paused_at: Mapped[datetime | None]
     paused_remaining_s: Mapped[int | None] = mapped_column(Integer)
+    # Open time of the step's budget used before the current stay (0 unless resumed after a
+    # pause): a recomputed deadline keeps counting it.
+    step_used_s: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # The answer on its way through a gateway, or why it did not arrive: sending / unreachable /
     # ambiguous; None when no electronic delivery is under way or in trouble.
     delivery_state: Mapped[str | None] = mapped_column(String(20))

@@ -381,6 +381,7 @@ def _resume(session: Session, complaint: Complaint, *, now: datetime) -> None:
     complaint.paused_at = None
     complaint.paused_remaining_s = None
     complaint.step_entered_at = now
+    complaint.step_used_s = int(used.total_seconds())
     complaint.step_due_at = calendar.add(now, left) if standard else None
     sla.schedule(
         session,
@@ -433,6 +434,7 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
     complaint.escalation_level = 0
     complaint.paused_at = None
     complaint.paused_remaining_s = None
+    complaint.step_used_s = 0
     if isinstance(target, Step):
         complaint.step = target.value
         complaint.handoff_pending = True
@@ -514,17 +516,23 @@ def recompute_deadlines(session: Session, *, now: datetime) -> int:
     days = office_days.overrides(session)
     changed = 0
     rows = session.execute(
-        select(Complaint.id, Complaint.step, Complaint.step_entered_at, Complaint.step_due_at).where(
+        select(
+            Complaint.id,
+            Complaint.step,
+            Complaint.step_entered_at,
+            Complaint.step_due_at,
+            Complaint.step_used_s,
+        ).where(
             Complaint.status == Status.OPEN.value,
             Complaint.handoff_pending.is_(False),
             Complaint.step_entered_at.is_not(None),
             Complaint.paused_at.is_(None),
         )
     ).all()
-    for complaint_id, step, entered_at, due_at in rows:
+    for complaint_id, step, entered_at, due_at, used_s in rows:
         if step is None or entered_at is None:  # excluded by the query; keeps the types honest
             continue
-        due = step_due(settings, Step(step), entered_at, days)
+        due = step_due(settings, Step(step), entered_at, days, used=timedelta(seconds=used_s))
         if due != due_at:
             session.execute(
                 update(Complaint)

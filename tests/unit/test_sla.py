@@ -114,7 +114,7 @@ def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_le
 ) -> None:
     import pytest
 
-    from shared.workflow import Conflict, transition
+    from shared.workflow import Conflict, recompute_deadlines, transition
 
     def do(action: str, at: timedelta, **inputs: str) -> None:
         transition(
@@ -162,6 +162,11 @@ def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_le
         for d in session.scalars(select(Deadline).where(Deadline.entered_at == resumed))
     }
     assert again == timers
+    # ...and the complaint's own deadline too: 20 minutes from the resumption, not a new 30.
+    assert recompute_deadlines(session, now=resumed) == 0
+    session.refresh(complaint)
+    assert complaint.step_used_s == 10 * 60
+    assert complaint.step_due_at == resumed + timedelta(minutes=20)
 
 
 def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
