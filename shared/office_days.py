@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,5 +70,9 @@ def clear_override(session: Session, day: date, *, now: datetime) -> bool:
 
 
 def _changed(session: Session, now: datetime) -> None:
+    """Recompute now, and once more when every process's cached copy has expired: a complaint
+    filed meanwhile by a process still on the old calendar gets the new one too."""
     invalidate()
     outbox.enqueue(session, TaskName.RECOMPUTE, {"reason": "calendar"}, now=now)
+    later = now + timedelta(seconds=TTL + 5)
+    outbox.enqueue_at(session, TaskName.RECOMPUTE, {"reason": "calendar, caches expired"}, now=now, at=later)

@@ -57,6 +57,16 @@ def enqueue(session: Session, task: TaskName, payload: Mapping[str, Any], *, now
     return row
 
 
+def enqueue_at(
+    session: Session, task: TaskName, payload: Mapping[str, Any], *, now: datetime, at: datetime
+) -> Outbox:
+    """Write a message the reconciler publishes at `at` (not at commit): a short, durable delay."""
+    row = new_row(task, payload, now=now)
+    row.next_attempt_at = at
+    session.add(row)
+    return row
+
+
 def publish(messages: Iterable[Message]) -> int:
     """Send messages to the broker; a failure is logged and left to the reconciler."""
     app = celery_app()
