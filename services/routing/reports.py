@@ -56,10 +56,16 @@ class Stay:
     unit: str | None
     entered: datetime
     left: datetime
+    # Spans spent waiting for the complainant (request_info .. info_received): the clock stood.
+    paused: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
-    """Completed stays at a step that ended within [since, until)."""
+    """Completed stays at a step that ended within [since, until).
+
+    A stay ends with the action that moved the complaint on: an officer's, or the system's
+    settling of an answer a gateway delivered.
+    """
     ids = select(History.complaint_id).where(
         History.at >= since, History.at < until, History.from_step.is_not(None)
     )
@@ -68,16 +74,26 @@ def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
     ).all()
     stays: list[Stay] = []
     open_at: dict[tuple[int, str], datetime] = {}
+    paused_at: dict[tuple[int, str], datetime] = {}
+    paused: dict[tuple[int, str], list[tuple[datetime, datetime]]] = defaultdict(list)
     unit: dict[int, str | None] = {}
     for h in rows:
+        key = (h.complaint_id, h.from_step or "")
         if h.action == "dispose":
             unit[h.complaint_id] = (h.detail or {}).get("unit")
         if h.action in {"received", "queued"} and h.to_step:
             open_at[(h.complaint_id, h.to_step)] = h.at
-        elif h.from_step and h.role is not None:  # an officer's action ends the stay if it moves
+        elif h.action == "request_info":
+            paused_at[key] = h.at
+        elif h.action == "info_received" and key in paused_at:
+            paused[key].append((paused_at.pop(key), h.at))
+        elif h.from_step and (h.role is not None or (h.detail or {}).get("outcome")):
             if h.to_step == h.from_step or (h.to_step is None and not (h.detail or {}).get("outcome")):
-                continue  # an attempt that left the complaint where it was
-            entered = open_at.pop((h.complaint_id, h.from_step), None)
+                continue  # an attempt (or a reminder) that left the complaint where it was
+            entered = open_at.pop(key, None)
+            spans = paused.pop(key, [])
+            if key in paused_at:  # closed while waiting (rejected, referred): paused until then
+                spans.append((paused_at.pop(key), h.at))
             if entered is not None and since <= h.at < until:
                 stays.append(
                     Stay(
@@ -86,6 +102,7 @@ def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
                         unit.get(h.complaint_id) if h.from_step == Step.DRAFTING else None,
                         entered,
                         h.at,
+                        tuple(spans),
                     )
                 )
     return stays
@@ -112,7 +129,9 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
     per_step: dict[str, list[float]] = defaultdict(list)
     per_unit: dict[str, list[float]] = defaultdict(list)
     for stay in _stays(session, since, until):
-        minutes = calendar.open_time(stay.entered, stay.left) / timedelta(minutes=1)
+        clock = calendar.open_time(stay.entered, stay.left)
+        clock -= sum((calendar.open_time(a, b) for a, b in stay.paused), timedelta(0))
+        minutes = clock / timedelta(minutes=1)
         per_step[stay.step].append(minutes)
         if stay.unit:
             per_unit[stay.unit].append(minutes)

@@ -109,6 +109,58 @@ def test_sla_report_counts_stays_per_step_and_per_bidang(session: Session, compl
     assert "drafting,hi_jamsos,1," in text
 
 
+def test_sla_report_leaves_out_the_wait_for_the_complainant(session: Session, complaint: Complaint) -> None:
+    from services.routing.reports import sla_report
+    from shared.workflow import transition
+
+    session.add(
+        History(
+            complaint_id=complaint.id,
+            at=T0,
+            actor="kiosk",
+            role=None,
+            action="received",
+            from_step=None,
+            to_step="verification",
+            version=1,
+        )
+    )
+    for action, minutes, inputs in [
+        ("request_info", 10, {"reason": "Fotokopi KTP belum ada"}),
+        ("info_received", 60, {}),
+        ("forward", 65, FORWARD),
+    ]:
+        transition(
+            session,
+            complaint,
+            action=action,
+            version=complaint.version,
+            inputs=inputs,
+            actor=FO,
+            now=T0 + timedelta(minutes=minutes),
+        )
+        session.flush()
+    report = sla_report(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    verification = next(f for f in report.steps if f.step == "verification")
+    # 65 minutes at the step, 50 of them waiting for the complainant: 15 on the clock
+    assert (verification.count, verification.median_minutes, verification.within_standard) == (1, 15, 1.0)
+
+
+def test_sla_report_counts_a_delivery_the_gateway_settled(session: Session, complaint: Complaint) -> None:
+    from services.routing.reports import sla_report
+    from tests.unit.test_workflow import _to_delivery, settle
+
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    assert complaint.status == "open"  # handed to the notify service
+    settle(session, complaint, "delivered")
+    session.refresh(complaint)
+    assert complaint.outcome == "answered"
+    report = sla_report(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    delivery = next(f for f in report.steps if f.step == "delivery")
+    assert delivery.count == 1
+
+
 def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_left(
     session: Session, complaint: Complaint
 ) -> None:
