@@ -178,6 +178,9 @@ class Complaint(Base):
     # Open time of the step's budget used before the current stay (0 unless resumed after a
     # pause): a recomputed deadline keeps counting it.
     step_used_s: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # When the complaint arrived at its current step; unlike step_entered_at, not moved by a
+    # resumption: the escalations of the whole stay stay in view.
+    stay_started_at: Mapped[datetime | None]
     # The answer on its way through a gateway, or why it did not arrive: sending / unreachable /
     # ambiguous; None when no electronic delivery is under way or in trouble.
     delivery_state: Mapped[str | None] = mapped_column(String(20))

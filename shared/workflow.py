@@ -430,6 +430,7 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
     if target is None:
         return
     complaint.step_entered_at = None
+    complaint.stay_started_at = None
     complaint.step_due_at = None
     complaint.escalation_level = 0
     complaint.paused_at = None
@@ -468,7 +469,13 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
             Complaint.version == version,
             Complaint.handoff_pending.is_(True),
         )
-        .values(handoff_pending=False, step_entered_at=now, step_due_at=due, escalation_level=0)
+        .values(
+            handoff_pending=False,
+            step_entered_at=now,
+            stay_started_at=now,
+            step_due_at=due,
+            escalation_level=0,
+        )
         .returning(Complaint.unit_code)
         .execution_options(synchronize_session=False)
     )

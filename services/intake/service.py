@@ -273,6 +273,7 @@ class _Filing:
             "escalation_level": 0,
             "received_at": self.now,
             "step_entered_at": self.now,
+            "stay_started_at": self.now,
             "step_due_at": self.due,
             "closed_at": None,
             "updated_at": self.now,

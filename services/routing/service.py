@@ -483,7 +483,7 @@ def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -
         Escalation.target_role == user.role.value,
         Complaint.status == Status.OPEN.value,
         Complaint.step == Escalation.step,
-        Complaint.step_entered_at == Escalation.entered_at,
+        Escalation.entered_at >= Complaint.stay_started_at,  # this stay, before or after a pause
     ]
     if user.role == Role.BIDANG:
         where.append(Escalation.target_unit == user.unit)

@@ -62,6 +62,7 @@ def complaint_row(**overrides: Any) -> Complaint:
         "phone": "+6281234567890",
         "received_at": T0,
         "step_entered_at": T0,
+        "stay_started_at": T0,
         "step_due_at": T0 + timedelta(minutes=30),
         "updated_at": T0,
     }

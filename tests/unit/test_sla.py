@@ -221,6 +221,43 @@ def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_le
     assert complaint.step_due_at == resumed + timedelta(minutes=20)
 
 
+def test_an_escalation_stays_in_view_after_a_pause_and_leaves_it_when_the_stay_ends(
+    session: Session, complaint: Complaint
+) -> None:
+    from services.routing.auth import StaffUser
+    from services.routing.service import escalations
+    from shared.sop import Role
+    from shared.workflow import transition
+
+    kasubag = StaffUser(id=1, username="kasubag", role=Role.KASUBAG_UMUM, unit=None)
+
+    def in_view() -> list[tuple[str, int]]:
+        return [(i.ticket, i.level) for i in escalations(session, kasubag, limit=50, offset=0).items]
+
+    def do(action: str, minutes: int, **inputs: object) -> None:
+        at = T0 + timedelta(minutes=minutes)
+        transition(
+            session, complaint, action=action, version=complaint.version, inputs=inputs, actor=FO, now=at
+        )
+        session.flush()
+
+    sla.schedule(
+        session,
+        complaint_id=complaint.id,
+        step=Step.VERIFICATION,
+        entered_at=T0,
+        settings=SETTINGS,
+        overrides={},
+    )
+    assert _fire(session, 31) == 2  # the reminder to the front office, the breach to kasubag
+    assert in_view() == [(complaint.ticket, 1)]
+    do("request_info", 35, reason="Fotokopi KTP belum ada")
+    do("info_received", 60)
+    assert in_view() == [(complaint.ticket, 1)]  # the same stay, still past its standard
+    do("forward", 61, **FORWARD)
+    assert in_view() == []
+
+
 def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     session: Session, complaint: Complaint
 ) -> None:

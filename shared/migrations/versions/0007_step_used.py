@@ -1,4 +1,4 @@
-"""step_used_s: open time of the step's budget used before the current stay (resumed after a pause)
+"""step_used_s and stay_started_at: a stay resumed after a pause keeps what it used and when it began
 
 Revision ID: 0007
 Revises: 0006
@@ -21,8 +21,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("complaints") as batch:
         batch.add_column(sa.Column("step_used_s", sa.Integer(), server_default=sa.text("0"), nullable=False))
+        batch.add_column(sa.Column("stay_started_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE complaints SET stay_started_at = step_entered_at")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("complaints") as batch:
+        batch.drop_column("stay_started_at")
         batch.drop_column("step_used_s")
