@@ -27,6 +27,20 @@ from jinja2 import (
 
 from shared.settings import ConfigError, Settings, get_settings
 
+# The names a template may use: what services/notify/service.py puts in each message's context
+# (an HTML part also gets the rendered `subject`). A name outside these stops start-up.
+CITIZEN_NAMES = frozenset(
+    {"office", "ticket", "tracking_code", "track_url", "feedback_url", "answer", "full"}
+)
+STAFF_NAMES = frozenset({"office", "ticket", "kind", "step_title", "holder", "subject", "due", "console_url"})
+
+
+def names_for(template: str) -> frozenset[str]:
+    """The context names `template` ("receipt.txt.j2", "_email.html.j2", …) may use."""
+    event = template.split(".", 1)[0]
+    names = STAFF_NAMES if event == "staff" else CITIZEN_NAMES
+    return names | {"subject"} if template.endswith(".html.j2") else names
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -58,6 +72,9 @@ def env() -> Environment:
 def render(template: str, context: dict[str, Any], *, html: bool) -> Rendered:
     """Subject, plain text and (when asked and shipped) HTML of `template` ("receipt", "staff", …)."""
     e = env()
+    missing = names_for(f"{template}.txt.j2") - context.keys()
+    if missing:  # a programming error: the context must give every name a template may use
+        raise KeyError(f"context of {template!r} lacks {sorted(missing)}")
     subject = " ".join(e.get_template(f"{template}.subject.j2").render(**context).split())
     text = e.get_template(f"{template}.txt.j2").render(**context).strip() + "\n"
     html_part = None
@@ -71,8 +88,8 @@ def render(template: str, context: dict[str, Any], *, html: bool) -> Rendered:
 
 def check_templates(settings: Settings) -> str:
     """Compile every template, shipped and overridden; ConfigError names a broken one's file and line."""
-    # At start-up, not at send time, where a broken template fails each message for good. Names
-    # in the context are checked only when a message is rendered. Returns a banner line.
+    # At start-up, not at send time, where a broken template fails each message for good: syntax,
+    # missing parents, and names the message's context does not have. Returns a banner line.
     folder = settings.templates_dir
     if folder is not None and not folder.is_dir():
         raise ConfigError(f"ADUAN_TEMPLATES_DIR={folder}: folder tidak ada")
@@ -86,12 +103,19 @@ def check_templates(settings: Settings) -> str:
         try:
             e.get_template(name)  # parsed and compiled: a syntax error is raised here
             source = loader.get_source(e, name)[0]
-            missing = [r for r in meta.find_referenced_templates(e.parse(source)) if r and r not in names]
+            parsed = e.parse(source)
+            missing = [r for r in meta.find_referenced_templates(parsed) if r and r not in names]
+            unknown = meta.find_undeclared_variables(parsed) - names_for(name) - e.globals.keys()
         except TemplateSyntaxError as exc:
             raise ConfigError(f"templat {where}, baris {exc.lineno}: {exc.message}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"templat {where}: bukan teks UTF-8") from None
         if missing:
             raise ConfigError(f"templat {where}: memakai templat yang tidak ada: {', '.join(missing)}")
+        if unknown:
+            raise ConfigError(
+                f"templat {where}: nama tidak dikenal: {', '.join(sorted(unknown))} "
+                f"(yang tersedia: {', '.join(sorted(names_for(name)))})"
+            )
     extra = f", {len(own)} dari {folder}" if folder is not None else ""
     return f"{len(names)} berkas diperiksa{extra}"

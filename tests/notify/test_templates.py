@@ -78,6 +78,12 @@ def test_every_template_is_compiled_at_start_up(tmp_path: Path) -> None:
             r"answer\.html\.j2: .*tidak ada: _surat\.html\.j2",
         ),
         ("receipt.txt.j2", b"Nomor tiket \xff\n", r"receipt\.txt\.j2: bukan teks UTF-8"),
+        (
+            "receipt.txt.j2",
+            "Nomor tiket {{ tiket }}, kode {{ tracking_code }}\n",
+            r"receipt\.txt\.j2: nama tidak dikenal: tiket \(yang tersedia: .*ticket",
+        ),
+        ("staff.txt.j2", "{{ tracking_code }}\n", r"staff\.txt\.j2: nama tidak dikenal: tracking_code"),
     ],
 )
 def test_a_broken_override_stops_start_up_naming_file_and_line(
