@@ -11,10 +11,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.models import Notification, User
+from shared.clock import Calendar
+from shared.models import Escalation, Notification, User
 from shared.numbering import insert_ignoring_conflicts
 from shared.settings import Settings
 from shared.sop import Role
@@ -89,6 +90,31 @@ def queue_staff_notice(
         ],
     )
     return len(emails)
+
+
+def reschedule(session: Session, *, calendar: Calendar, now: datetime) -> int:
+    """After a calendar change: staff notices still waiting for an opening (and the escalations'
+    `notify_at`) move to the next opening of the new calendar; returns how many notices moved."""
+    opening = calendar.next_open(now)
+    moved = session.execute(
+        update(Notification)
+        .where(
+            Notification.audience == STAFF,
+            Notification.status == "pending",
+            Notification.attempts == 0,
+            Notification.next_attempt_at > now,
+            Notification.next_attempt_at != opening,
+        )
+        .values(next_attempt_at=opening)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Escalation)
+        .where(Escalation.notify_at > now, Escalation.notify_at != opening)
+        .values(notify_at=opening)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
 
 
 def dispatch_due(session: Session, *, now: datetime, settings: Settings) -> list[int]:

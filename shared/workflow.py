@@ -548,6 +548,7 @@ def recompute_deadlines(session: Session, *, now: datetime) -> int:
                 .execution_options(synchronize_session=False)
             )
             changed += 1
+    changed += notices.reschedule(session, calendar=calendar_for(settings, days), now=now)
     return changed + sla.reschedule(session, settings=settings, overrides=days)
 
 

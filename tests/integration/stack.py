@@ -280,12 +280,16 @@ class Stack:
 
 
 def alive(pid: int) -> bool:
-    """True while process `pid` exists."""
+    """True while process `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:  # an orphan's new parent (PID 1 in a container) may be slow to reap it, or never do
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 @contextmanager

@@ -155,6 +155,13 @@ def test_outside_the_embedded_default_a_missing_secret_stops_start_up(tmp_path: 
     assert "ADUAN_SECRET_KEY" in out.stderr
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+
+
 def test_up_recovers_after_an_unclean_stop_and_supervises_its_redis(tmp_path: Path) -> None:
     first = _stack(tmp_path)
     first.start()
@@ -190,7 +197,8 @@ def test_up_recovers_after_an_unclean_stop_and_supervises_its_redis(tmp_path: Pa
     second = _stack(tmp_path)
     try:
         second.start()
-        assert all(not _alive(pid) for pid in children)
+        survivors = {pid: _cmdline(pid) for pid in children if _alive(pid)}
+        assert not survivors, survivors
         assert (tmp_path / "run" / "broker_url").read_text() != old_broker
         second.provision()
         _aduan(

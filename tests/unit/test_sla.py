@@ -262,6 +262,8 @@ def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     session: Session, complaint: Complaint
 ) -> None:
     from shared import notices
+    from shared.calendar import Override
+    from shared.clock import WIB, calendar_for
     from shared.models import Notification
 
     add_officer(session, "sekdis", "sekretaris", "sekdis@dinas.go.id")
@@ -278,4 +280,14 @@ def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     assert (notice.event, notice.status, notice.next_attempt_at) == ("breach:review:2", "pending", opening)
     assert notice.context is not None and notice.context["holder_role"] == "kasubag_umum"
     assert notices.dispatch_due(session, now=night, settings=SETTINGS) == []  # never at midnight
-    assert notice.id in notices.dispatch_due(session, now=opening, settings=SETTINGS)
+    # The admin closes Thursday that night: the notice waits for Friday's opening.
+    thursday = calendar_for(SETTINGS, {}).next_open(night).astimezone(WIB).date()
+    closed = {thursday: Override(thursday, False, "Rapat kerja")}
+    assert notices.reschedule(session, calendar=calendar_for(SETTINGS, closed), now=night) == 1
+    session.refresh(notice)
+    assert notice.next_attempt_at == opening + timedelta(days=1)
+    [escalated] = session.scalars(select(Escalation).where(Escalation.level == 1)).all()
+    session.refresh(escalated)
+    assert escalated.notify_at == opening + timedelta(days=1)
+    assert notices.dispatch_due(session, now=opening, settings=SETTINGS) == []
+    assert notice.id in notices.dispatch_due(session, now=opening + timedelta(days=1), settings=SETTINGS)
