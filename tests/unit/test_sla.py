@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from shared import sla
 from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import get_settings
 from shared.sop import Step
+from shared.workflow import transition
 from tests.unit.conftest import T0, add_officer
 from tests.unit.test_workflow import FO, FORWARD, KASUBAG, act, land
 
@@ -26,6 +27,26 @@ def _fire(session: Session, at_minutes: float) -> int:
     done = sla.fire_due(session, now=T0 + timedelta(minutes=at_minutes), settings=SETTINGS, overrides={})
     session.flush()
     return done.fired
+
+
+def schedule_at_verification(session: Session, complaint_id: int, entered_at: datetime = T0) -> None:
+    """The timers intake writes with a filing (the unit fixture's complaint has none)."""
+    sla.schedule(
+        session,
+        complaint_id=complaint_id,
+        step=Step.VERIFICATION,
+        entered_at=entered_at,
+        settings=get_settings(),
+        overrides={},
+    )
+
+
+def fo_does(session: Session, complaint: Complaint, action: str, at: timedelta, **inputs: object) -> None:
+    """The front office's `action` at T0 + `at`."""
+    transition(
+        session, complaint, action=action, version=complaint.version, inputs=inputs, actor=FO, now=T0 + at
+    )
+    session.flush()
 
 
 def test_arrival_schedules_reminder_breach_and_second_level(session: Session, complaint: Complaint) -> None:
@@ -111,7 +132,6 @@ def test_sla_report_counts_stays_per_step_and_per_bidang(session: Session, compl
 
 def test_sla_report_leaves_out_the_wait_for_the_complainant(session: Session, complaint: Complaint) -> None:
     from services.routing.reports import sla_report
-    from shared.workflow import transition
 
     session.add(
         History(
@@ -125,21 +145,9 @@ def test_sla_report_leaves_out_the_wait_for_the_complainant(session: Session, co
             version=1,
         )
     )
-    for action, minutes, inputs in [
-        ("request_info", 10, {"reason": "Fotokopi KTP belum ada"}),
-        ("info_received", 60, {}),
-        ("forward", 65, FORWARD),
-    ]:
-        transition(
-            session,
-            complaint,
-            action=action,
-            version=complaint.version,
-            inputs=inputs,
-            actor=FO,
-            now=T0 + timedelta(minutes=minutes),
-        )
-        session.flush()
+    fo_does(session, complaint, "request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
+    fo_does(session, complaint, "info_received", timedelta(minutes=60))
+    fo_does(session, complaint, "forward", timedelta(minutes=65), **FORWARD)
     report = sla_report(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
     verification = next(f for f in report.steps if f.step == "verification")
     # 65 minutes at the step, 50 of them waiting for the complainant: 15 on the clock
@@ -166,22 +174,12 @@ def test_request_info_stops_the_clock_and_info_received_resumes_with_what_was_le
 ) -> None:
     import pytest
 
-    from shared.workflow import Conflict, recompute_deadlines, transition
+    from shared.workflow import Conflict, recompute_deadlines
 
     def do(action: str, at: timedelta, **inputs: str) -> None:
-        transition(
-            session, complaint, action=action, version=complaint.version, inputs=inputs, actor=FO, now=T0 + at
-        )
-        session.flush()
+        fo_does(session, complaint, action, at, **inputs)
 
-    sla.schedule(
-        session,
-        complaint_id=complaint.id,
-        step=Step.VERIFICATION,
-        entered_at=T0,
-        settings=SETTINGS,
-        overrides={},
-    )
+    schedule_at_verification(session, complaint.id)
     do("request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
     assert complaint.paused_at == T0 + timedelta(minutes=10) and complaint.step_due_at is None
     assert complaint.paused_remaining_s == 20 * 60
@@ -227,7 +225,6 @@ def test_an_escalation_stays_in_view_after_a_pause_and_leaves_it_when_the_stay_e
     from services.routing.auth import StaffUser
     from services.routing.service import escalations
     from shared.sop import Role
-    from shared.workflow import transition
 
     kasubag = StaffUser(id=1, username="kasubag", role=Role.KASUBAG_UMUM, unit=None)
 
@@ -235,20 +232,9 @@ def test_an_escalation_stays_in_view_after_a_pause_and_leaves_it_when_the_stay_e
         return [(i.ticket, i.level) for i in escalations(session, kasubag, limit=50, offset=0).items]
 
     def do(action: str, minutes: int, **inputs: object) -> None:
-        at = T0 + timedelta(minutes=minutes)
-        transition(
-            session, complaint, action=action, version=complaint.version, inputs=inputs, actor=FO, now=at
-        )
-        session.flush()
+        fo_does(session, complaint, action, timedelta(minutes=minutes), **inputs)
 
-    sla.schedule(
-        session,
-        complaint_id=complaint.id,
-        step=Step.VERIFICATION,
-        entered_at=T0,
-        settings=SETTINGS,
-        overrides={},
-    )
+    schedule_at_verification(session, complaint.id)
     assert _fire(session, 31) == 2  # the reminder to the front office, the breach to kasubag
     assert in_view() == [(complaint.ticket, 1)]
     do("request_info", 35, reason="Fotokopi KTP belum ada")

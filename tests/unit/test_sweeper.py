@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from services.routing import sweeper
-from shared import notices, sla
+from shared import notices
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.migrate import upgrade
 from shared.models import Complaint, Deadline, Escalation, History, Notification, Outbox
 from shared.settings import Settings, get_settings
-from shared.sop import Step
 from tests.unit.conftest import complaint_row
+from tests.unit.test_sla import schedule_at_verification
 
 COMPLAINTS = 5
 
@@ -33,14 +33,7 @@ def settings() -> Iterator[Settings]:
             c = complaint_row(ticket=f"ADU-2026-90000{i}", step_entered_at=entered, received_at=entered)
             session.add(c)
             session.flush()
-            sla.schedule(
-                session,
-                complaint_id=c.id,
-                step=Step.VERIFICATION,
-                entered_at=entered,
-                settings=settings,
-                overrides={},
-            )
+            schedule_at_verification(session, c.id, entered)
     yield settings
     with unit_of_work() as session:
         for table in (Notification, Escalation, History, Deadline, Outbox, Complaint):
