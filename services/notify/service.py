@@ -319,6 +319,9 @@ def _finish(session: Session, n: Notification, result: SendResult, *, now: datet
     if result.verdict == Verdict.TRANSIENT and n.attempts < settings.notify_max_attempts:
         n.status = "pending"
         n.next_attempt_at = now + backoff(n.attempts, settings)
+        if n.audience == notices.STAFF:  # a retry falling after closing time waits for the opening
+            calendar = calendar_for(settings, office_days.overrides(session))
+            n.next_attempt_at = calendar.next_open(n.next_attempt_at)
         return  # the answer is still on its way: nothing to settle yet
     if result.verdict == Verdict.TRANSIENT:
         n.status = "failed"  # the dead letter: GET /api/v1/notifications?status=failed

@@ -179,6 +179,21 @@ def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     assert (later.status, later.next_attempt_at) == ("cancelled", None)
 
 
+def test_a_staff_notice_retried_after_closing_time_waits_for_the_opening(
+    session: Session, complaint: Complaint
+) -> None:
+    add_officer(session, "kasubag1", "kasubag_umum", "kasubag@dinas.go.id")
+    act(session, complaint, FO, "forward", identity_verified=True, id_document="KTP")
+    land(session, complaint)
+    [row] = [n for n in rows(session, complaint) if n.audience == notices.STAFF]
+    closing = T0 + timedelta(hours=5, minutes=59, seconds=55)  # Wednesday 15:59:55 WIB
+    message = service.claim(session, row.id, now=closing)
+    assert message is not None
+    service.record(session, verdict(message, Verdict.TRANSIENT, "SMTP 451"), now=closing)
+    assert row.status == "pending"
+    assert row.next_attempt_at == T0 + timedelta(hours=21, minutes=30)  # Thursday 07:30 WIB
+
+
 def test_a_message_that_cannot_be_built_fails_for_good_and_settles_the_delivery(
     session: Session, complaint: Complaint
 ) -> None:
