@@ -19,6 +19,14 @@ from shared.calendar import DEFAULT_HOURS, DEFAULT_RAMADAN_HOURS, parse_weekly
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", ""}
 
 
+DEFAULT_ESCALATION_CHAIN = {
+    "front_office": "kasubag_umum",
+    "kasubag_umum": "sekretaris",
+    "bidang": "sekretaris",
+    "sekretaris": "kepala_dinas",
+}
+
+
 class ConfigError(RuntimeError):
     """Raised when the configuration cannot run; the message says what to set."""
 
@@ -71,14 +79,9 @@ class Settings(BaseSettings):
     # Reminder to the holder at this share of the step's budget; at breach the next level of the
     # chain is told, at twice the budget the kepala dinas.
     reminder_share: float = Field(default=0.75, gt=0, lt=1)
-    escalation_chain: dict[str, str] = Field(
-        default_factory=lambda: {
-            "front_office": "kasubag_umum",
-            "kasubag_umum": "sekretaris",
-            "bidang": "sekretaris",
-            "sekretaris": "kepala_dinas",
-        }
-    )
+    # Who hears of a breach, per holding role; a setting naming some roles keeps the defaults of
+    # the others (ADUAN_ESCALATION_CHAIN='{"bidang": "kepala_dinas"}' changes only the bidang's).
+    escalation_chain: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ESCALATION_CHAIN))
     # Legal clocks beside the step clock, in calendar days from receipt: the first reply to the
     # complainant (UU 25/2009) and the decision (Perpres 76/2013).
     legal_first_reply: timedelta = timedelta(days=14)
@@ -179,6 +182,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _sla_is_valid(self) -> Settings:
         roles = {"front_office", "kasubag_umum", "sekretaris", "bidang", "kepala_dinas"}
+        self.escalation_chain = {**DEFAULT_ESCALATION_CHAIN, **self.escalation_chain}
         for holder, target in self.escalation_chain.items():
             if holder not in roles or target not in roles:
                 raise ValueError(

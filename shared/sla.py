@@ -119,6 +119,21 @@ def reschedule(session: Session, *, settings: Settings, overrides: Mapping[date,
     return moved
 
 
+def file_complete_at(
+    received_at: datetime,
+    *,
+    paused_at: datetime | None,
+    closed_at: datetime | None,
+    documents_in: list[datetime],
+) -> datetime | None:
+    """When the legal decision clock starts (Perpres 76/2013: "after the file is complete"):
+    receipt, or the last time documents the front office asked for came in (`info_received`);
+    None while an open complaint still waits for them."""
+    if paused_at is not None and closed_at is None:
+        return None
+    return max([received_at, *documents_in])
+
+
 def target_of(settings: Settings, holder: Role, level: int) -> Role:
     """Who hears of it: the holder (reminder), the next level (breach), the kepala dinas (second)."""
     if level == 0:

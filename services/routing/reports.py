@@ -20,6 +20,7 @@ from shared import office_days, survey
 from shared.clock import calendar_for, now, step_standard, to_wib
 from shared.models import Complaint, DeliveryAttempt, Feedback, History
 from shared.settings import get_settings
+from shared.sla import file_complete_at
 from shared.sop import STEPS, Outcome, Status, Step
 
 
@@ -156,10 +157,17 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
 def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     settings = get_settings()
     received = session.execute(
-        select(Complaint.id, Complaint.received_at, Complaint.closed_at).where(
+        select(Complaint.id, Complaint.received_at, Complaint.closed_at, Complaint.paused_at).where(
             Complaint.received_at >= since, Complaint.received_at < until
         )
     ).all()
+    documents_in: dict[int, list[datetime]] = defaultdict(list)
+    for complaint_id, came_in in session.execute(
+        select(History.complaint_id, History.at).where(
+            History.action == "info_received", History.complaint_id.in_([r[0] for r in received])
+        )
+    ):
+        documents_in[complaint_id].append(came_in)
     replies = dict(
         session.execute(
             select(DeliveryAttempt.complaint_id, DeliveryAttempt.at)
@@ -172,21 +180,32 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     )
     at = now()
 
-    def share(limit: timedelta, done: dict[int, datetime | None]) -> float | None:
-        judged = [(r, done.get(r[0])) for r in received if done.get(r[0]) is not None or r[1] + limit <= at]
+    def share(
+        limit: timedelta, start: dict[int, datetime | None], done: dict[int, datetime | None]
+    ) -> float | None:
+        """Of the complaints whose clock has stopped or run out, the share that kept it."""
+        judged = [
+            (begun + limit, done.get(cid))
+            for cid, begun in start.items()
+            if begun is not None and (done.get(cid) is not None or begun + limit <= at)
+        ]
         if not judged:
             return None
-        kept = sum(1 for r, d in judged if d is not None and d <= r[1] + limit)
-        return kept / len(judged)
+        return sum(1 for due, d in judged if d is not None and d <= due) / len(judged)
 
     first = {r[0]: replies.get(r[0]) or r[2] for r in received}
     decided = {r[0]: r[2] for r in received}
+    # the decision clock runs from the complete file: receipt, or the documents coming in
+    complete = {
+        r[0]: file_complete_at(r[1], paused_at=r[3], closed_at=r[2], documents_in=documents_in.get(r[0], []))
+        for r in received
+    }
     return LegalFigures(
         received=len(received),
         first_reply_due_days=settings.legal_first_reply.days,
-        first_reply_within=share(settings.legal_first_reply, first),
+        first_reply_within=share(settings.legal_first_reply, {r[0]: r[1] for r in received}, first),
         decision_due_days=settings.legal_decision.days,
-        decision_within=share(settings.legal_decision, decided),
+        decision_within=share(settings.legal_decision, complete, decided),
     )
 
 

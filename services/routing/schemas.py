@@ -123,11 +123,15 @@ class HistoryView(BaseModel):
 
 
 class LegalClocks(BaseModel):
-    """The complainant's clocks beside the step clock (calendar days from receipt)."""
+    """The complainant's clocks beside the step clock, in calendar days: the first reply from
+    receipt, the decision from the day the file is complete (Perpres 76/2013)."""
 
     first_reply_due_at: datetime
     first_reply_at: datetime | None
-    decision_due_at: datetime
+    # receipt, or when the documents the front office asked for came in (info_received); null
+    # while the complaint waits for them: the decision clock has not started
+    file_complete_at: datetime | None
+    decision_due_at: datetime | None
     decided_at: datetime | None
     first_reply_overdue: bool
     decision_overdue: bool

@@ -347,6 +347,7 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
     hidden = _identity_hidden(user, c)
     dispositions = _dispositions(session, c.id)
     deliveries = _deliveries(session, c.id, hide_identity=hidden)
+    history = _history(session, c.id, hide_identity=hidden)
     return ComplaintView(
         ticket=c.ticket,
         status=c.status,
@@ -372,26 +373,35 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         dispositions=dispositions,
         answer=c.answer,
         delivery_attempts=deliveries,
-        history=_history(session, c.id, hide_identity=hidden),
+        history=history,
         allowed_actions=_allowed_actions(user, c),
         escalation_level=c.escalation_level,
-        legal=_legal_clocks(c, deliveries, at),
+        legal=_legal_clocks(c, deliveries, history, at),
         feedback=_feedback(session, c.id),
     )
 
 
-def _legal_clocks(c: Complaint, deliveries: list[DeliveryView], at: datetime) -> LegalClocks:
+def _legal_clocks(
+    c: Complaint, deliveries: list[DeliveryView], history: list[HistoryView], at: datetime
+) -> LegalClocks:
     settings = get_settings()
     first_reply_due = c.received_at + settings.legal_first_reply
-    decision_due = c.received_at + settings.legal_decision
     replied = min((d.at for d in deliveries if d.outcome == "delivered"), default=c.closed_at)
+    complete = sla.file_complete_at(
+        c.received_at,
+        paused_at=c.paused_at,
+        closed_at=c.closed_at,
+        documents_in=[h.at for h in history if h.action == "info_received"],
+    )
+    decision_due = complete + settings.legal_decision if complete is not None else None
     return LegalClocks(
         first_reply_due_at=first_reply_due,
         first_reply_at=replied,
+        file_complete_at=complete,
         decision_due_at=decision_due,
         decided_at=c.closed_at,
         first_reply_overdue=(replied or at) > first_reply_due,
-        decision_overdue=(c.closed_at or at) > decision_due,
+        decision_overdue=decision_due is not None and (c.closed_at or at) > decision_due,
     )
 
 

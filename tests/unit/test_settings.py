@@ -48,4 +48,6 @@ def test_the_issue_settings_are_accepted(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert settings.sla_verification is not None and settings.sla_verification.total_seconds() == 3
     assert settings.sla_drafting is not None and settings.sla_drafting.days == 1
     assert settings.escalation_chain["bidang"] == "kepala_dinas"
+    # the roles the setting does not name keep their default
+    assert settings.escalation_chain["kasubag_umum"] == "sekretaris"
     assert settings.sweep_interval == 1.0

@@ -89,6 +89,57 @@ def test_each_timer_fires_once_up_the_chain(session: Session, complaint: Complai
     assert complaint.version == version  # escalation never makes an officer's click stale
 
 
+def test_reminder_share_and_escalation_chain_come_from_the_settings(
+    session: Session, complaint: Complaint
+) -> None:
+    chain = {**SETTINGS.escalation_chain, "front_office": "sekretaris"}
+    custom = SETTINGS.model_copy(update={"reminder_share": 0.5, "escalation_chain": chain})
+    sla.schedule(
+        session,
+        complaint_id=complaint.id,
+        step=Step.VERIFICATION,
+        entered_at=T0,
+        settings=custom,
+        overrides={},
+    )
+    assert _timers(session, complaint)["reminder"].due_at == T0 + timedelta(minutes=15)  # half of 30
+
+    def fire(minutes: int) -> int:
+        done = sla.fire_due(session, now=T0 + timedelta(minutes=minutes), settings=custom, overrides={})
+        session.flush()
+        return done.fired
+
+    assert fire(14) == 0
+    assert fire(16) == 1
+    assert fire(31) == 1
+    targets = session.scalars(select(Escalation.target_role).order_by(Escalation.level)).all()
+    assert targets == ["front_office", "sekretaris"]  # the holder, then the chain's next level
+
+
+def test_a_calendar_change_moves_the_timers_themselves(session: Session, complaint: Complaint) -> None:
+    from datetime import date
+
+    from shared.calendar import Override
+
+    schedule_at_verification(session, complaint.id)
+    before = {kind: d.due_at for kind, d in _timers(session, complaint).items()}
+    wednesday = date(2026, 11, 25)  # T0 is Wednesday 10:00 WIB; the admin closes that day
+    closed = {wednesday: Override(wednesday, False, "Rapat kerja")}
+    assert sla.reschedule(session, settings=SETTINGS, overrides=closed) == 3
+    session.flush()
+    opening = T0.replace(day=26, hour=0, minute=30)  # Thursday 07:30 WIB
+    after = {kind: d.due_at for kind, d in _timers(session, complaint).items()}
+    assert after == {
+        "reminder": opening + timedelta(minutes=22, seconds=30),
+        "breach": opening + timedelta(minutes=30),
+        "second": opening + timedelta(minutes=60),
+    }
+    assert after != before
+    assert sla.reschedule(session, settings=SETTINGS, overrides={}) == 3  # and back
+    session.flush()
+    assert {kind: d.due_at for kind, d in _timers(session, complaint).items()} == before
+
+
 def test_timers_of_a_finished_stay_go_stale(session: Session, complaint: Complaint) -> None:
     act(session, complaint, FO, "forward", **FORWARD)
     land(session, complaint)
