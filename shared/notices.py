@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.clock import Calendar
+from shared import office_days
+from shared.clock import Calendar, calendar_for
 from shared.models import Escalation, Notification, User
 from shared.numbering import insert_ignoring_conflicts
 from shared.settings import Settings
@@ -122,6 +123,8 @@ def dispatch_due(session: Session, *, now: datetime, settings: Settings) -> list
     worker died); returns their ids, to hand to the notify worker once this transaction commits.
 
     Each is pushed a lease ahead, so a lost broker message is handed out again, not twice at once.
+    A staff notice found due while the office is closed (the sweeper was down, a send was lost
+    near closing time) is not handed out: it waits for the next opening.
     """
     rows = session.scalars(
         select(Notification)
@@ -130,9 +133,15 @@ def dispatch_due(session: Session, *, now: datetime, settings: Settings) -> list
         .limit(settings.outbox_batch)
         .with_for_update(skip_locked=True)
     ).all()
+    opening = calendar_for(settings, office_days.overrides(session)).next_open(now)
+    handed: list[int] = []
     for row in rows:
+        if row.audience == STAFF and opening > now:
+            row.next_attempt_at = opening
+            continue
         row.next_attempt_at = now + timedelta(seconds=settings.notify_send_lease)
-    return [row.id for row in rows]
+        handed.append(row.id)
+    return handed
 
 
 def hand_out(ids: list[int]) -> None:

@@ -194,6 +194,20 @@ def test_a_staff_notice_retried_after_closing_time_waits_for_the_opening(
     assert row.next_attempt_at == T0 + timedelta(hours=21, minutes=30)  # Thursday 07:30 WIB
 
 
+def test_a_staff_notice_found_due_after_closing_time_waits_for_the_opening(
+    session: Session, complaint: Complaint
+) -> None:
+    add_officer(session, "kasubag1", "kasubag_umum", "kasubag@dinas.go.id")
+    act(session, complaint, FO, "forward", identity_verified=True, id_document="KTP")
+    land(session, complaint)  # due at once: Wednesday 10:02 WIB, the office is open
+    [row] = [n for n in rows(session, complaint) if n.audience == notices.STAFF]
+    evening = T0 + timedelta(hours=9)  # Wednesday 19:00 WIB: the sweeper was down all afternoon
+    assert notices.dispatch_due(session, now=evening, settings=get_settings()) == []
+    opening = T0 + timedelta(hours=21, minutes=30)  # Thursday 07:30 WIB
+    assert (row.status, row.next_attempt_at) == ("pending", opening)
+    assert notices.dispatch_due(session, now=opening, settings=get_settings()) == [row.id]
+
+
 def test_a_message_that_cannot_be_built_fails_for_good_and_settles_the_delivery(
     session: Session, complaint: Complaint
 ) -> None:
