@@ -46,10 +46,12 @@ def timers(
     settings: Settings,
     overrides: Mapping[date, Override],
     used: timedelta = ZERO,
+    fired: frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """The reminder, breach and second-level timers of a stay, as rows ([] without a standard).
 
-    `used`: open time spent before a pause; a timer whose point has already passed is left out.
+    `used`: open time spent before a pause. A timer whose point passed before the pause is due at
+    once, unless its level already `fired` in this stay (the pause came before the sweeper did).
     """
     standard = step_standard(settings, step)
     if standard is None:
@@ -60,7 +62,7 @@ def timers(
     out: list[dict[str, Any]] = []
     for kind, level in KINDS:
         left = budget * _share(settings, level) - used
-        if left <= ZERO:
+        if left <= ZERO and level in fired:
             continue
         out.append(
             {
@@ -68,7 +70,7 @@ def timers(
                 "step": step.value,
                 "entered_at": entered_at,
                 "kind": kind,
-                "due_at": calendar.add(entered_at, left),
+                "due_at": calendar.add(entered_at, max(left, ZERO)),
                 "fired_at": None,
                 "result": None,
                 "used_s": int(used.total_seconds()),
@@ -86,6 +88,7 @@ def schedule(
     settings: Settings,
     overrides: Mapping[date, Override],
     used: timedelta = ZERO,
+    fired: frozenset[int] = frozenset(),
 ) -> None:
     """Write the timers of a stay in the caller's transaction (one multi-row INSERT)."""
     rows = timers(
@@ -95,6 +98,7 @@ def schedule(
         settings=settings,
         overrides=overrides,
         used=used,
+        fired=fired,
     )
     if rows:
         session.execute(insert(Deadline).values(rows))
@@ -132,6 +136,21 @@ def file_complete_at(
     if paused_at is not None and closed_at is None:
         return None
     return max([received_at, *documents_in])
+
+
+def fired_levels(session: Session, complaint: Complaint) -> frozenset[int]:
+    """The levels (0 reminder, 1 breach, 2 second) already fired in the complaint's current stay."""
+    if complaint.step is None or complaint.stay_started_at is None:
+        return frozenset()
+    return frozenset(
+        session.scalars(
+            select(Escalation.level).where(
+                Escalation.complaint_id == complaint.id,
+                Escalation.step == complaint.step,
+                Escalation.entered_at >= complaint.stay_started_at,
+            )
+        )
+    )
 
 
 def target_of(settings: Settings, holder: Role, level: int) -> Role:

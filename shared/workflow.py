@@ -391,6 +391,7 @@ def _resume(session: Session, complaint: Complaint, *, now: datetime) -> None:
         settings=settings,
         overrides=days,
         used=used,
+        fired=sla.fired_levels(session, complaint),
     )
 
 

@@ -291,8 +291,24 @@ def test_an_escalation_stays_in_view_after_a_pause_and_leaves_it_when_the_stay_e
     do("request_info", 35, reason="Fotokopi KTP belum ada")
     do("info_received", 60)
     assert in_view() == [(complaint.ticket, 1)]  # the same stay, still past its standard
+    assert _fire(session, 61) == 0  # what fired before the pause does not fire again
     do("forward", 61, **FORWARD)
     assert in_view() == []
+
+
+def test_a_pause_before_the_sweeper_fired_a_passed_timer_loses_no_escalation(
+    session: Session, complaint: Complaint
+) -> None:
+    schedule_at_verification(session, complaint.id)
+    # 35 minutes in, the reminder (22.5) and the breach (30) are due but the sweeper has not run
+    fo_does(session, complaint, "request_info", timedelta(minutes=35), reason="Fotokopi KTP belum ada")
+    assert _fire(session, 36) == 0  # paused: the old stay's timers go stale
+    fo_does(session, complaint, "info_received", timedelta(minutes=60))
+    assert _fire(session, 61) == 2  # the reminder and the breach, due at the resumption
+    assert _fire(session, 89) == 0
+    assert _fire(session, 91) == 1  # twice the standard: 30 more minutes of open time
+    levels = session.scalars(select(Escalation.level).order_by(Escalation.id)).all()
+    assert levels == [0, 1, 2]
 
 
 def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
