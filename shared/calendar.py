@@ -186,9 +186,13 @@ class OfficeCalendar:
 
     def month(self, first: date) -> list[tuple[date, list[str], str | None]]:
         """Each day of `first`'s month: its open hours ("07:30-12:00") and why it is closed, if it is."""
+        return self.days(month_dates(first))
+
+    def days(self, dates: Iterable[date]) -> list[tuple[date, list[str], str | None]]:
+        """Each of `dates`: its open hours ("07:30-12:00") and why it is closed, if it is."""
         return [
             (day, [f"{a:%H:%M}-{b:%H:%M}" for a, b in self.spans(day)], self.closed_reason(day))
-            for day in month_dates(first)
+            for day in dates
         ]
 
     def next_open(self, moment: datetime) -> datetime:

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.routing import reports, service
 from services.routing.auth import (
@@ -269,18 +270,20 @@ def calendar(
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
 ) -> CalendarMonth:
     """Open hours and closed days (with the reason) of one month, in WIB."""
-    first = date.fromisoformat(f"{month}-01")
+    days = _calendar_days(session, month_dates(date.fromisoformat(f"{month}-01")))
+    return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
+
+
+def _calendar_days(session: Session, dates: list[date]) -> list[CalendarDay]:
+    """Each date's open hours in WIB, or why it is closed, as the clock counts it."""
     overrides = office_days.overrides(session)
     cal = calendar_for(get_settings(), overrides)
-    if isinstance(cal, OfficeCalendar):
-        month_days = cal.month(first)
-    else:  # the 24/7 calendar
-        month_days = [(d, ["00:00-24:00"], None) for d in month_dates(first)]
-    days = [
+    always_open: list[tuple[date, list[str], str | None]] = [(d, ["00:00-24:00"], None) for d in dates]
+    days = cal.days(dates) if isinstance(cal, OfficeCalendar) else always_open
+    return [
         CalendarDay(day=d, open=reason is None, hours=hours, reason=reason, override=d in overrides)
-        for d, hours, reason in month_days
+        for d, hours, reason in days
     ]
-    return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
 
 
 @router.put("/calendar/overrides/{day}", response_model=CalendarDay)
@@ -290,9 +293,8 @@ def set_override(day: date, body: OverrideIn, session: SessionDep, admin: AdminU
         office_days.set_override(
             session, day, open_=body.open, reason=body.reason, actor=admin.username, now=now()
         )
-    return CalendarDay(
-        day=day, open=body.open, hours=[], reason=None if body.open else body.reason, override=True
-    )
+        [shown] = _calendar_days(session, [day])
+    return shown
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204)
