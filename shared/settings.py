@@ -115,8 +115,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout: int = 3600
 
     # The notify service. A message a gateway could not take for now (5xx, connection refused,
-    # timeout before sending) is tried again after notify_retry_base x 2^(n-1) seconds with full
-    # jitter (at most notify_retry_max_delay), up to notify_max_attempts sends; then it is
+    # timeout before sending) is tried again after notify_retry_base x 2^(n-1) seconds (at most
+    # notify_retry_max_delay), of which a random 50-100 %, up to notify_max_attempts sends; then it is
     # dead-lettered (status failed). The retry time is a row the sweeper watches, not a countdown.
     notify_max_attempts: int = Field(default=6, ge=1)
     notify_retry_base: float = Field(default=30.0, gt=0)

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.notify.channels import Outgoing, SendResult, Verdict, get_channels, mask_recipient
+from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels, mask_recipient
 from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
@@ -355,13 +355,20 @@ def _settle(session: Session, n: Notification, *, now: datetime) -> None:
 
 def _delivery_note(n: Notification) -> str | None:
     if n.status == "sent":
-        return None
+        # the log channel (nothing configured for this kind) only records: say so on the proof
+        return LOG_ONLY if n.gateway == LogChannel.name else None
     if n.status == "ambiguous":
         return (
             "Status pengiriman tidak pasti (gateway tidak menjawab setelah pesan dikirim): "
             "pastikan ke pengadu sebelum mengirim ulang. " + (n.error or "")
         ).strip()
     return f"Gagal terkirim melalui {n.gateway}: {n.error or 'ditolak'}"
+
+
+LOG_ONLY = (
+    "Hanya dicatat oleh saluran log (gateway untuk saluran ini belum dikonfigurasi): "
+    "pesan tidak dikirim ke pengadu."
+)
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:

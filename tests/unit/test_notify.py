@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify import service
-from services.notify.channels import Outgoing, SendResult, Verdict
+from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict
 from shared import notices
-from shared.models import Complaint, DeliveryAttempt, Notification
+from shared.models import Complaint, DeliveryAttempt, History, Notification
 from shared.settings import get_settings
 from shared.sop import Step
 from shared.tasks import NotifyEvent
@@ -124,6 +124,23 @@ def test_answer_accepted_closes_the_complaint_with_the_gateway_as_proof(
         "p-42",
         at,
     )
+    assert attempt.note is None
+
+
+def test_an_answer_only_the_log_channel_took_says_so_on_the_proof(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    [message] = service.prepare(
+        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=T0
+    )
+    service.record(session, [(message, LogChannel().send(message))], now=T0)
+    session.flush()
+    attempt = session.scalars(select(DeliveryAttempt)).one()
+    assert (attempt.outcome, attempt.gateway, attempt.note) == ("delivered", "log", service.LOG_ONLY)
+    closing = session.scalars(select(History).where(History.action == "delivery_delivered")).one()
+    assert closing.note == service.LOG_ONLY
 
 
 def test_answer_refused_or_ambiguous_stays_at_delivery_with_the_reason(
