@@ -1,12 +1,14 @@
-"""The citizen's tracking page: it shows the JSON view and nothing more, and a wrong code or an
-unknown ticket gets one 404 page."""
+"""The citizen's tracking page: the receipt's link opens it, it shows the JSON view and nothing more,
+and a wrong code or an unknown ticket gets one 404 page."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -18,12 +20,15 @@ from sqlalchemy.pool import NullPool
 
 from services.intake import views
 from services.intake.app import create_app
+from services.notify import service as notify
 from shared.db import make_engine
+from shared.links import track_page_url
 from shared.migrate import upgrade
 from shared.models import Complaint
 from shared.settings import Settings, get_settings
+from shared.tasks import NotifyEvent
 from shared.workflow import Actor
-from tests.unit.conftest import complaint_row
+from tests.unit.conftest import T0, complaint_row
 from tests.unit.test_workflow import DISPOSE, FO, HI, KASUBAG, SEKDIS, act, land
 
 CODE = "ABCD2345"  # complaint_row's tracking code
@@ -108,6 +113,37 @@ def _page(site: Site, ticket: str, code: str = CODE) -> str:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
     return r.text
+
+
+def test_the_link_is_built_on_the_public_base_url_and_encoded() -> None:
+    settings = get_settings().model_copy(update={"public_base_url": "https://aduan.wonosobokab.go.id/"})
+    assert track_page_url(settings, "ADU-2026-000123", "K7QX2M9P") == (
+        "https://aduan.wonosobokab.go.id/api/v1/track/ADU-2026-000123?code=K7QX2M9P&format=html"
+    )
+    odd = track_page_url(settings, "A B/1", "X&Y=Z")
+    assert odd.endswith("/api/v1/track/A%20B%2F1?code=X%26Y%3DZ&format=html")
+
+
+def test_the_receipts_link_carries_the_code_and_opens_the_page(site: Site) -> None:
+    c = _filed(site, "ADU-2026-700001")
+    with Session(site.engine) as s, s.begin():
+        messages = notify.prepare(s, complaint_id=c.id, event=NotifyEvent.RECEIPT, method=None, now=T0)
+    by_channel = {m.channel: m for m in messages}
+    assert set(by_channel) == {"sms", "email"}
+    [link] = re.findall(r"https?://\S+", by_channel["sms"].body)
+    assert link == track_page_url(get_settings(), "ADU-2026-700001", CODE)
+    assert link in by_channel["email"].body
+    html = by_channel["email"].html
+    assert html is not None and f'href="{link.replace("&", "&amp;")}"' in html
+
+    parts = urlsplit(link)
+    assert parse_qs(parts.query) == {"code": [CODE], "format": ["html"]}
+    page = _page(site, "ADU-2026-700001", parse_qs(parts.query)["code"][0])
+    assert "ADU-2026-700001" in page and "Pengaduan diterima dan sedang diverifikasi" in page
+    opened = site.get(f"{parts.path}?{parts.query}")
+    assert (opened.status_code, opened.text) == (200, page)
+    for secret in IDENTITY + INTERNAL:
+        assert secret not in page, secret
 
 
 def test_the_page_shows_the_json_view_and_nothing_more(site: Site) -> None:
