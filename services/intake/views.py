@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -30,7 +30,7 @@ from shared.api import ApiError
 from shared.clock import now, to_wib
 from shared.db import async_session_factory
 from shared.settings import get_settings
-from shared.sop import OUTCOME_LABELS, Outcome, Status
+from shared.sop import OUTCOME_LABELS, STEPS, Outcome, Status, Step
 from shared.survey import COMMENT_MAX, SCORE_LABELS
 from shared.validation import FieldError, InputError, errors_of
 
@@ -92,18 +92,8 @@ async def file_complaint(
 
 # Any code is taken: a wrong one, however long, gets the same 404 as an unknown ticket.
 CodeQuery = Annotated[str, Query()]
-
-
-@router.get("/track/{ticket}", response_model=TrackView)
-async def track(ticket: str, session: SessionDep, code: CodeQuery = "") -> TrackView:
-    """The citizen's view; an unknown ticket and a wrong code give the same 404."""
-    view = await service.track(session, ticket, code)
-    if view is None:
-        raise service.NOT_FOUND
-    return view
-
-
-# --- The satisfaction survey (SKM) -----------------------------------------------------------------
+# A Literal, not the archive's pattern: the same field error, with a stable code and an Indonesian message.
+FormatQuery = Annotated[Literal["json", "html"], Query()]
 
 _templates = Environment(loader=PackageLoader("services.intake", "templates"), autoescape=True)
 
@@ -114,9 +104,43 @@ def _wib(at: datetime | None) -> str:
 
 _templates.filters["wib"] = _wib
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# The tracking code travels in the URL: keep the page out of caches and out of Referer headers.
+# The tracking code travels in the URL: keep the pages out of caches and out of Referer headers.
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_TRACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "The view; with `format=html`, the page"},
+    404: {"description": "Unknown ticket or wrong code (with `format=html`, one page for both)"},
+}
+
+
+@router.get("/track/{ticket}", response_model=TrackView, responses=_TRACK_RESPONSES)
+async def track(
+    ticket: str, session: SessionDep, code: CodeQuery = "", format: FormatQuery = "json"
+) -> TrackView | HTMLResponse:
+    """The citizen's view, or the page messages link to; an unknown ticket and a wrong code: one 404."""
+    view = await service.track(session, ticket, code)
+    if format == "html":
+        return _track_page(view)
+    if view is None:
+        raise service.NOT_FOUND
+    return view
+
+
+def _track_page(view: TrackView | None) -> HTMLResponse:
+    """The tracking page (Bahasa Indonesia): what the JSON view holds, or a page that names no ticket."""
+    step = STEPS[Step(view.step)] if view is not None and view.step else None
+    page = _templates.get_template("track.html.j2").render(
+        office=get_settings().office_name,
+        view=view,
+        step_number=step.number if step else None,
+        step_count=len(STEPS),
+        scores=SCORE_LABELS,
+    )
+    return HTMLResponse(page, status_code=404 if view is None else 200, headers=_PAGE_HEADERS)
+
+
+# --- The satisfaction survey (SKM) -----------------------------------------------------------------
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _FEEDBACK_SCHEMA = FeedbackIn.model_json_schema()
 _FEEDBACK_BODY: dict[str, Any] = {
     "requestBody": {

@@ -28,6 +28,7 @@ from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
+from shared.links import track_page_url
 from shared.models import Complaint, DeliveryAttempt, Notification, User, table_of
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
@@ -384,12 +385,11 @@ def _citizen_message(
     notification_id: int, key: str, channel: str, address: str, complaint: Complaint, settings: Settings
 ) -> Outgoing:
     code = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
-    base = settings.public_base_url.rstrip("/")
     context = {
         "office": settings.office_name,
         "ticket": complaint.ticket,
         "tracking_code": code,
-        "track_url": f"{base}/api/v1/track/{complaint.ticket}",
+        "track_url": track_page_url(settings, complaint.ticket, code),  # with the code: a tap opens the page
         "feedback_url": feedback_url(settings, complaint.ticket, code),
         "answer": complaint.answer or "",
         "full": channel == "email",  # gateways get the ticket and how to check it, not the answer

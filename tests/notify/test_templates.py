@@ -13,7 +13,7 @@ CONTEXT = {
     "office": "Disnakertrans Wonosobo",
     "ticket": "ADU-2026-000007",
     "tracking_code": "K7QX2M9P",
-    "track_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000007",
+    "track_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000007?code=K7QX2M9P&format=html",
     "feedback_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000007/feedback?code=K7QX2M9P",
     "answer": "Perusahaan wajib membayar THR <segera>.",
     "full": True,
