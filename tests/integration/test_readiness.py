@@ -5,17 +5,20 @@ from __future__ import annotations
 import base64
 import secrets
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.stack import POSTGRES_ADMIN_URL, REDIS_DB_SHIFT, REDIS_URL, ROOT, _base_env, _ports
+from tests.integration.stack import (
+    POSTGRES_ADMIN_URL,
+    REDIS_DB_SHIFT,
+    REDIS_URL,
+    _base_env,
+    _ports,
+    serving,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,42 +38,6 @@ def _secrets() -> dict[str, str]:
         "ADUAN_SECRET_KEY": secrets.token_urlsafe(32),
         "ADUAN_DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
-
-
-@contextmanager
-def _serving(service: str, env: dict[str, str], data_dir: Path, port: int) -> Iterator[str]:
-    """`aduan serve SERVICE` as its own process, until it answers /healthz."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "launcher.cli", "serve", service, "--port", str(port)],
-        env={**env, "ADUAN_DATA_DIR": str(data_dir)},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"aduan serve {service} exited: {proc.communicate()[1]}")
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stderr is not None
-        proc.stderr.close()
 
 
 def _postgres(database: str, port: int | None = None) -> str:
@@ -110,7 +77,7 @@ def test_readyz_is_503_while_a_dependency_is_unreachable_and_healthz_stays_200(
     env = _base_env({**_secrets(), **settings})
     with ExitStack() as running:
         urls = [
-            running.enter_context(_serving(service, env, tmp_path, port))
+            running.enter_context(serving(service, env, tmp_path, port))
             for service, port in zip(("intake", "staff"), _ports(), strict=True)
         ]
         for url in urls:
