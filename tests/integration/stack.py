@@ -279,6 +279,42 @@ class Stack:
         return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - test tables
 
 
+@contextmanager
+def serving(service: str, env: dict[str, str], data_dir: Path, port: int) -> Iterator[str]:
+    """`aduan serve SERVICE` as its own process, until it answers /healthz."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launcher.cli", "serve", service, "--port", str(port)],
+        env={**env, "ADUAN_DATA_DIR": str(data_dir)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"aduan serve {service} exited: {proc.communicate()[1]}")
+            try:
+                httpx.get(f"{url}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
 def alive(pid: int) -> bool:
     """True while process `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
     try:

@@ -194,3 +194,38 @@ def test_actions_need_a_valid_token_and_an_existing_ticket(stack: Stack) -> None
         f"{stack.staff_url}/api/v1/auth/token", data={"username": "fo", "password": "salah"}
     )
     assert bad_login.status_code == 401 and bad_login.json()["code"] == "invalid_credentials"
+
+
+def _plain_indonesian(message: str) -> bool:
+    """No Python enum reprs and no English joining words reach the person reading it."""
+    return "<" not in message and " or " not in message and "Input should" not in message
+
+
+def test_a_bad_choice_lists_the_accepted_values_in_indonesian(stack: Stack) -> None:
+    before = _counts(stack)
+    r = stack.file(complaint_body(preferred_reply="fax"), key="bad-preferred-reply")
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert (error["field"], error["code"]) == ("preferred_reply", "invalid_choice")
+    assert error["message"] == "Pilihan yang diterima: in_person, phone, sms, email, whatsapp."
+    assert _plain_indonesian(error["message"])
+    assert _counts(stack) == before
+
+    ticket = stack.file().json()["ticket"]
+    before_record = stack.record("fo", ticket)
+    resolve = {"identity_verified": True, "answer": "THR dibayar pekan ini.", "delivery_method": "fax"}
+    r = stack.act("fo", ticket, "resolve", before_record["version"], **resolve)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert (error["field"], error["code"]) == ("delivery_method", "invalid_choice")
+    assert error["message"] == "Pilihan yang diterima: in_person, phone."
+    assert _plain_indonesian(error["message"])
+    after = stack.record("fo", ticket)
+    assert (after["version"], after["step"]) == (before_record["version"], before_record["step"])
+
+    r = stack.staff("fo", "GET", f"/complaints/{ticket}/archive", params={"format": "pdf"})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "query.format"
+    assert error["message"] == "Pilihan yang diterima: json, html."
+    assert _plain_indonesian(error["message"])

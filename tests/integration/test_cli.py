@@ -1,0 +1,120 @@
+"""The administration commands as an operator runs them: `aduan migrate`, `aduan users add`, and the
+staff tokens the accounts get (argon2 passwords, expiry after ADUAN_TOKEN_TTL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+
+from shared.migrate import alembic_config
+from shared.settings import get_settings
+from tests.integration.stack import PASSWORD, ROOT, _base_env, _ports, serving
+
+pytestmark = pytest.mark.integration
+
+
+def _run(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launcher.cli", *args, "--data-dir", str(data_dir)],
+        env=_base_env({}),
+        input=stdin,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def _sql(data_dir: Path, query: str) -> list[tuple[object, ...]]:
+    engine = create_engine(f"sqlite:///{data_dir / 'aduan.db'}")
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config(get_settings())).get_current_head()
+    assert head is not None
+    return head
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh data folder, migrated by `aduan migrate`."""
+    folder = tmp_path_factory.mktemp("cli")
+    out = _run(folder, "migrate")
+    assert out.returncode == 0, out.stderr
+    assert "Skema basis data mutakhir." in out.stdout
+    return folder
+
+
+def test_migrate_on_a_fresh_data_dir_builds_the_schema_at_head_and_is_repeatable(instance: Path) -> None:
+    assert _sql(instance, "SELECT version_num FROM alembic_version") == [(_head(),)]
+    tables = {row[0] for row in _sql(instance, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"complaints", "history", "outbox", "users", "units", "notifications"} <= tables
+    assert sorted(str(row[0]) for row in _sql(instance, "SELECT code FROM units")) == [
+        "hi_jamsos",
+        "pelatihan",
+        "penempatan",
+        "perindustrian",
+        "transmigrasi",
+    ]
+    again = _run(instance, "migrate")
+    assert again.returncode == 0, again.stderr
+    assert _sql(instance, "SELECT version_num FROM alembic_version") == [(_head(),)]
+
+
+def test_a_bidang_account_without_a_unit_is_refused_in_indonesian(instance: Path) -> None:
+    out = _run(
+        instance, "users", "add", "tanpa_unit", "--role", "bidang", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert out.returncode != 0
+    assert out.stderr.strip() == "Gagal: peran bidang memerlukan --unit"
+    assert out.stdout == ""
+    assert _sql(instance, "SELECT username FROM users WHERE username = 'tanpa_unit'") == []
+
+
+def test_passwords_are_stored_as_argon2_hashes(instance: Path) -> None:
+    out = _run(
+        instance,
+        *("users", "add", "budi", "--role", "bidang", "--unit", "hi_jamsos", "--password-stdin"),
+        stdin=PASSWORD + "\n",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Pengguna budi (bidang/hi_jamsos) dibuat."
+    ((stored,),) = _sql(instance, "SELECT password_hash FROM users WHERE username = 'budi'")
+    assert isinstance(stored, str) and stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_a_token_past_its_ttl_is_refused_with_token_expired(instance: Path) -> None:
+    out = _run(
+        instance,
+        *("users", "add", "sari", "--role", "front_office", "--password-stdin"),
+        stdin=PASSWORD + "\n",
+    )
+    assert out.returncode == 0, out.stderr
+    env = _base_env({"ADUAN_TOKEN_TTL": "PT2S"})
+    with serving("staff", env, instance, _ports()[1]) as url:
+        login = httpx.post(f"{url}/api/v1/auth/token", data={"username": "sari", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{url}/api/v1/me", headers=auth).json()["username"] == "sari"
+        time.sleep(3.1)  # the token's exp is whole seconds: 2 s after issue, rounded down
+        r = httpx.get(f"{url}/api/v1/me", headers=auth)
+        assert r.status_code == 401, r.text
+        assert r.json() == {"code": "token_expired", "message": "Sesi telah berakhir; silakan masuk kembali."}
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        again = httpx.post(f"{url}/api/v1/auth/token", data={"username": "sari", "password": PASSWORD})
+        fresh = {"Authorization": f"Bearer {again.json()['access_token']}"}
+        assert httpx.get(f"{url}/api/v1/me", headers=fresh).status_code == 200
