@@ -3,7 +3,7 @@ held in the database, crash recovery sending at most once more, and step 6 settl
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,15 +105,21 @@ def test_a_send_whose_worker_died_goes_once_more_then_is_ambiguous(
     assert row.status == "ambiguous"
 
 
-def test_answer_accepted_closes_the_complaint_with_the_gateway_as_proof(
-    session: Session, complaint: Complaint
-) -> None:
+def answer_by_sms(session: Session, complaint: Complaint, at: datetime) -> Outgoing:
+    """The complaint taken to delivery, `deliver` by sms, and the answer message the worker builds."""
     _to_delivery(session, complaint)
     act(session, complaint, FO, "deliver", method="sms")
-    at = T0 + timedelta(hours=1)
     [message] = service.prepare(
         session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=at
     )
+    return message
+
+
+def test_answer_accepted_closes_the_complaint_with_the_gateway_as_proof(
+    session: Session, complaint: Complaint
+) -> None:
+    at = T0 + timedelta(hours=1)
+    message = answer_by_sms(session, complaint, at)
     service.record(session, verdict(message, Verdict.ACCEPTED), now=at)
     session.flush()
     assert (complaint.status, complaint.outcome, complaint.delivery_state) == ("closed", "answered", None)
@@ -130,11 +136,7 @@ def test_answer_accepted_closes_the_complaint_with_the_gateway_as_proof(
 def test_an_answer_only_the_log_channel_took_says_so_on_the_proof(
     session: Session, complaint: Complaint
 ) -> None:
-    _to_delivery(session, complaint)
-    act(session, complaint, FO, "deliver", method="sms")
-    [message] = service.prepare(
-        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=T0
-    )
+    message = answer_by_sms(session, complaint, T0)
     service.record(session, [(message, LogChannel().send(message))], now=T0)
     session.flush()
     attempt = session.scalars(select(DeliveryAttempt)).one()
@@ -146,11 +148,7 @@ def test_an_answer_only_the_log_channel_took_says_so_on_the_proof(
 def test_answer_refused_or_ambiguous_stays_at_delivery_with_the_reason(
     session: Session, complaint: Complaint
 ) -> None:
-    _to_delivery(session, complaint)
-    act(session, complaint, FO, "deliver", method="sms")
-    [message] = service.prepare(
-        session, complaint_id=complaint.id, event=NotifyEvent.ANSWER, method="sms", now=T0
-    )
+    message = answer_by_sms(session, complaint, T0)
     service.record(session, verdict(message, Verdict.PERMANENT, "nomor tidak valid"), now=T0)
     session.flush()
     assert (complaint.step, complaint.delivery_state) == (Step.DELIVERY.value, "unreachable")
