@@ -99,6 +99,19 @@ def test_bad_configuration(make_settings: MakeSettings, fields: dict[str, Any], 
     assert isinstance(caught.value, SettingsConfigError)  # every `aduan` command stops on it (exit 78)
 
 
+def test_live_channels_with_a_local_public_address_are_warned_of_at_start_up(
+    make_settings: MakeSettings,
+) -> None:
+    gateways = {"wa": {"preset": "fonnte", "token": "t" * 20}}
+    local = load_channels(make_settings(gateways=gateways, whatsapp_gateway="wa")).describe()
+    assert any(line.startswith("peringatan: ADUAN_PUBLIC_BASE_URL=http://127.0.0.1:8000") for line in local)
+    public = make_settings(
+        gateways=gateways, whatsapp_gateway="wa", public_base_url="https://pengaduan.wonosobokab.go.id"
+    )
+    assert not any("peringatan" in line for line in load_channels(public).describe())
+    assert not any("peringatan" in line for line in load_channels(make_settings()).describe())  # log only
+
+
 def test_a_preset_field_can_be_overridden(make_settings: MakeSettings) -> None:
     gateway = {**FONNTE, "success": {"id_path": "data.id"}, "headers": {"X-Office": "wonosobo"}}
     channel = load_channels(make_settings(gateways={"wa": gateway}, whatsapp_gateway="wa")).for_kind(

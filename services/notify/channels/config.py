@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -42,10 +42,12 @@ class Channels:
         by_kind: Mapping[str, Channel],
         lines: Mapping[str, str],
         gateways: Mapping[str, HttpGatewayChannel],
+        warnings: Sequence[str] = (),
     ) -> None:
         self._by_kind = dict(by_kind)
         self._lines = dict(lines)
         self._gateways = dict(gateways)
+        self._warnings = list(warnings)
 
     def for_kind(self, kind: str) -> Channel:
         """The channel that carries `kind` (sms / whatsapp / email)."""
@@ -55,8 +57,8 @@ class Channels:
             raise ValueError(f"unknown channel kind {kind!r} (one of {', '.join(KINDS)})") from None
 
     def describe(self) -> list[str]:
-        """Banner lines: which kinds go out through which gateway, and which only log."""
-        return [f"{kind}: {self._lines[kind]}" for kind in KINDS]
+        """Banner lines: which kinds go out through which gateway, and which only log; warnings."""
+        return [f"{kind}: {self._lines[kind]}" for kind in KINDS] + self._warnings
 
     def live(self, kind: str) -> bool:
         """False when `kind` goes to the log channel (nothing leaves the machine)."""
@@ -224,7 +226,20 @@ def load_channels(settings: Settings) -> Channels:
     else:
         raise ConfigError(f"ADUAN_EMAIL_BACKEND={settings.email_backend!r}: use log or smtp")
     _check_lease(settings, gateways)
-    return Channels(by_kind, lines, gateways)
+    live = any(not isinstance(channel, LogChannel) for channel in by_kind.values())
+    return Channels(by_kind, lines, gateways, _link_warnings(settings) if live else [])
+
+
+def _link_warnings(settings: Settings) -> list[str]:
+    """Messages that really leave carry links on ADUAN_PUBLIC_BASE_URL: a local address is a
+    mistake worth saying at start-up (not an error: a test bench sends to local gateways)."""
+    host = urlsplit(settings.public_base_url).hostname or ""
+    if host == "localhost" or host == "::1" or host.startswith("127."):
+        return [
+            f"peringatan: ADUAN_PUBLIC_BASE_URL={settings.public_base_url} adalah alamat lokal; "
+            "tautan pelacakan dan survei dalam pesan tidak akan terbuka di ponsel pengadu"
+        ]
+    return []
 
 
 def _check_lease(settings: Settings, gateways: dict[str, HttpGatewayChannel]) -> None:
