@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.channels import ConfigError, get_channels
 from shared.api import ApiError
 from shared.clock import now
 from shared.db import async_unit_of_work
-from shared.models import Notification
+from shared.models import Complaint, History, Notification
+from shared.sla import SYSTEM_ACTOR
+from shared.tasks import NotifyEvent
 from shared.validation import FieldError, InputError
 
 router = APIRouter(prefix="/api/v1/notify")
@@ -34,6 +38,31 @@ async def _payload(request: Request) -> dict[str, Any]:
         return dict((await request.form()).items())
     except ValueError as exc:
         raise InputError([FieldError("body", "invalid_json", "Isi laporan tidak dapat dibaca.")]) from exc
+
+
+async def _answer_bounced(
+    session: AsyncSession, complaint_id: int, gateway: str, error: str, at: datetime
+) -> None:
+    """The gateway took the answer but reports it never arrived: the complaint's record says so.
+
+    The complaint stays closed (the attempt was made and accepted); the dead letter shows in the
+    front office's queue count and in GET /api/v1/notifications?status=failed, to phone instead.
+    """
+    version = select(Complaint.version).where(Complaint.id == complaint_id).scalar_subquery()
+    await session.execute(
+        insert(History).values(
+            complaint_id=complaint_id,
+            at=at,
+            actor=SYSTEM_ACTOR,
+            role=None,
+            action="delivery_bounced",
+            from_step=None,
+            to_step=None,
+            note=error,
+            detail={"label": "Gateway melaporkan jawaban tidak sampai ke pengadu", "gateway": gateway},
+            version=version,
+        )
+    )
 
 
 @router.post("/receipts/{gateway}")
@@ -79,7 +108,13 @@ async def receipt(
                     Notification.status.in_(("sent", "ambiguous")),
                 )
                 .values(**values)
+                .returning(Notification.complaint_id, Notification.event)
             )
-            updated += int(getattr(result, "rowcount", 0) or 0)
+            rows = result.all()
+            updated += len(rows)
+            if r.status == "failed":
+                for complaint_id, event in rows:
+                    if event.startswith(f"{NotifyEvent.ANSWER.value}:"):
+                        await _answer_bounced(session, complaint_id, gateway, values["error"], at)
     log.info("receipts from %s: %d reported, %d message(s) updated", gateway, len(reports), updated)
     return {"received": len(reports), "updated": updated}

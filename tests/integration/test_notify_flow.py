@@ -190,6 +190,31 @@ def test_5xx_then_success_is_one_message_in_two_attempts_and_closes_the_complain
     )
 
 
+def test_an_answer_the_gateway_later_reports_undelivered_is_on_record_and_in_the_dead_letters(
+    w: World,
+) -> None:
+    s = w.stack
+    ticket, version = at_delivery(w)
+    w.gateway.script(ok({"status": True, "id": ["9002"]}))
+    assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
+    eventually(lambda: s.record("fo", ticket), lambda rec: rec["status"] == "closed")
+    failed_before = s.staff("fo", "GET", "/worklist").json()["failed_notifications"]
+    r = httpx.post(
+        f"{s.intake_url}/api/v1/notify/receipts/wa",
+        headers={"X-Receipt-Secret": RECEIPT_SECRET},
+        data={"id": "9002", "status": "invalid", "state": "nomor tidak terdaftar di WhatsApp"},
+    )
+    assert r.status_code == 200 and r.json() == {"received": 1, "updated": 1}, r.text
+    [(status, _, _, error)] = answer_rows(s, ticket)
+    assert status == "failed" and "nomor tidak terdaftar" in error
+    bounced = s.record("fo", ticket)["history"][-1]
+    assert (bounced["action"], bounced["actor"]) == ("delivery_bounced", "sistem")
+    assert "tidak sampai" in bounced["note"]
+    assert s.staff("fo", "GET", "/worklist").json()["failed_notifications"] == failed_before + 1
+    dead = s.staff("fo", "GET", "/notifications", params={"status": "failed"}).json()["items"]
+    assert any(n["ticket"] == ticket for n in dead)
+
+
 def test_invalid_number_is_not_retried_and_stays_in_the_delivery_queue(w: World) -> None:
     s = w.stack
     ticket, version = at_delivery(w)
