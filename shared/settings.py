@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.calendar import DEFAULT_HOURS, DEFAULT_RAMADAN_HOURS, parse_weekly
+from shared.sop import Role, Step
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", ""}
 
@@ -181,7 +182,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sla_is_valid(self) -> Settings:
-        roles = {"front_office", "kasubag_umum", "sekretaris", "bidang", "kepala_dinas"}
+        roles = {role.value for role in Role if role != Role.ADMIN}  # admin holds no step
         self.escalation_chain = {**DEFAULT_ESCALATION_CHAIN, **self.escalation_chain}
         for holder, target in self.escalation_chain.items():
             if holder not in roles or target not in roles:
@@ -190,10 +191,10 @@ class Settings(BaseSettings):
                 )
             if holder == target:
                 raise ValueError(f"ADUAN_ESCALATION_CHAIN {holder!r} escalates to itself")
-        for name in ("verification", "review", "disposition", "drafting", "answer_review", "delivery"):
-            value: timedelta | None = getattr(self, f"sla_{name}")
+        for step in Step:
+            value: timedelta | None = getattr(self, f"sla_{step.value}")
             if value is not None and value <= timedelta(0):
-                raise ValueError(f"ADUAN_SLA_{name.upper()} must be a positive duration (e.g. PT30M)")
+                raise ValueError(f"ADUAN_SLA_{step.value.upper()} must be a positive duration (e.g. PT30M)")
         for name in ("legal_first_reply", "legal_decision", "pause_limit", "working_day"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"ADUAN_{name.upper()} must be a positive duration")
