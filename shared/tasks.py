@@ -50,6 +50,12 @@ class NotifyEvent(StrEnum):
     CLOSING = "closing"
 
 
+def is_answer(event: str) -> bool:
+    """A notification row's event is the answer: keyed `answer:<delivery attempt id>` (a second
+    delivery is a new message)."""
+    return event.startswith(f"{NotifyEvent.ANSWER.value}:")
+
+
 class NotifyPayload(TypedDict):
     """Tell the complainant of `complaint_id` about `event` (e.g. by `method` for the answer)."""
 

@@ -22,7 +22,7 @@ from shared.clock import now
 from shared.db import async_unit_of_work
 from shared.models import Complaint, History, Notification
 from shared.sla import SYSTEM_ACTOR
-from shared.tasks import NotifyEvent
+from shared.tasks import is_answer
 from shared.validation import FieldError, InputError
 
 router = APIRouter(prefix="/api/v1/notify")
@@ -114,7 +114,7 @@ async def receipt(
             updated += len(rows)
             if r.status == "failed":
                 for complaint_id, event in rows:
-                    if event.startswith(f"{NotifyEvent.ANSWER.value}:"):
+                    if is_answer(event):
                         await _answer_bounced(session, complaint_id, gateway, values["error"], at)
     log.info("receipts from %s: %d reported, %d message(s) updated", gateway, len(reports), updated)
     return {"received": len(reports), "updated": updated}

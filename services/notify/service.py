@@ -35,7 +35,7 @@ from shared.security import cipher
 from shared.settings import Settings, get_settings
 from shared.sop import STEPS, ReplyMethod, Role, Step
 from shared.survey import feedback_url
-from shared.tasks import NotifyEvent
+from shared.tasks import NotifyEvent, is_answer
 from shared.validation import parse_phone
 from shared.workflow import settle_delivery
 
@@ -304,7 +304,7 @@ def _accepted(session: Session, notification_id: int, result: SendResult, *, now
         )
         .returning(NOTIFICATIONS.c.event)
     ).scalar()
-    if event is not None and _is_answer(event):
+    if event is not None and is_answer(event):
         n = session.get(Notification, notification_id)
         if n is not None:
             _settle(session, n, now=now)
@@ -330,13 +330,8 @@ def _finish(session: Session, n: Notification, result: SendResult, *, now: datet
         log.error("notify #%s: dead-lettered after %s attempts", n.id, n.attempts)
     else:
         n.status = "failed" if result.verdict == Verdict.PERMANENT else "ambiguous"
-    if _is_answer(n.event):
+    if is_answer(n.event):
         _settle(session, n, now=now)
-
-
-def _is_answer(event: str) -> bool:
-    """Answers are keyed `answer:<delivery attempt id>`: a second delivery is a new message."""
-    return event.startswith(f"{NotifyEvent.ANSWER.value}:")
 
 
 def _settle(session: Session, n: Notification, *, now: datetime) -> None:
