@@ -1,4 +1,5 @@
-"""The citizen's link to the tracking page, built on ADUAN_PUBLIC_BASE_URL (messages carry it)."""
+"""The citizen's links, built on ADUAN_PUBLIC_BASE_URL (messages carry them): the tracking page and
+the survey page of a complaint, each with its tracking code so a tap opens it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from urllib.parse import quote, urlencode
 from shared.settings import Settings
 
 
+def citizen_url(settings: Settings, ticket: str, tracking_code: str, page: str = "", **query: str) -> str:
+    """`/api/v1/track/{ticket}{page}?code=…` (and `query`) on the public address."""
+    base = settings.public_base_url.rstrip("/")
+    return f"{base}/api/v1/track/{quote(ticket, safe='')}{page}?{urlencode({'code': tracking_code, **query})}"
+
+
 def track_page_url(settings: Settings, ticket: str, tracking_code: str) -> str:
     """The tracking page of a complaint, with its code: the link opens it without typing anything."""
-    base = settings.public_base_url.rstrip("/")
-    query = urlencode({"code": tracking_code, "format": "html"})
-    return f"{base}/api/v1/track/{quote(ticket, safe='')}?{query}"
+    return citizen_url(settings, ticket, tracking_code, format="html")

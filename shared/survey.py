@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import quote, urlencode
 
+from shared.links import citizen_url
 from shared.settings import Settings
 
 # The four answers of the SKM questionnaire (nilai persepsi 1-4).
@@ -62,5 +62,4 @@ def skm_index(total: int, count: int) -> Index | None:
 
 def feedback_url(settings: Settings, ticket: str, tracking_code: str) -> str:
     """The citizen's link to the survey page of a complaint (put into the closing message)."""
-    base = settings.public_base_url.rstrip("/")
-    return f"{base}/api/v1/track/{quote(ticket, safe='')}/feedback?{urlencode({'code': tracking_code})}"
+    return citizen_url(settings, ticket, tracking_code, "/feedback")
