@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared import notices
@@ -162,16 +162,19 @@ def target_of(settings: Settings, holder: Role, level: int) -> Role:
     return Role(settings.escalation_chain.get(holder.value, Role.KEPALA_DINAS.value))
 
 
+def _due(now: datetime, settings: Settings) -> Select[Deadline]:
+    """One batch of the unfired timers due by `now`, oldest first (the partial index's order)."""
+    return (
+        select(Deadline)
+        .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+        .order_by(Deadline.due_at, Deadline.id)
+        .limit(settings.outbox_batch)
+    )
+
+
 def due_ids(session: Session, *, now: datetime, settings: Settings) -> list[int]:
     """The ids of one batch of due timers (read without claiming: for firing one at a time)."""
-    return list(
-        session.scalars(
-            select(Deadline.id)
-            .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
-            .order_by(Deadline.due_at, Deadline.id)
-            .limit(settings.outbox_batch)
-        )
-    )
+    return list(session.scalars(_due(now, settings).with_only_columns(Deadline.id)))
 
 
 def set_aside(session: Session, timer_id: int, *, now: datetime) -> None:
@@ -197,10 +200,7 @@ def fire_due(
     only: int | None = None,
 ) -> Pass:
     """Fire the due timers of one batch (or the one timer `only`), in the caller's transaction."""
-    query = select(Deadline).where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
-    if only is not None:
-        query = query.where(Deadline.id == only)
-    batch = query.order_by(Deadline.due_at, Deadline.id).limit(settings.outbox_batch)
+    batch = _due(now, settings) if only is None else _due(now, settings).where(Deadline.id == only)
     rows = session.scalars(batch.with_for_update(skip_locked=True)).all()
     calendar = calendar_for(settings, overrides)
     ids = {d.complaint_id for d in rows}
