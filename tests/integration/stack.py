@@ -62,8 +62,9 @@ def _ports() -> tuple[int, int]:
         return _next_port, _next_port + 1
 
 
-def _aduan(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
+def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`aduan ARGS` as a child process run to its end (60 s at most), its output captured."""
+    return subprocess.run(
         [sys.executable, "-m", "launcher.cli", *args],
         env=env,
         input=stdin,
@@ -73,6 +74,10 @@ def _aduan(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
         cwd=ROOT,
         timeout=60,
     )
+
+
+def _aduan(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    out = run_cli(env, *args, stdin=stdin)
     if out.returncode != 0:
         raise RuntimeError(f"aduan {' '.join(args)} failed: {out.stderr}")
     return out.stdout

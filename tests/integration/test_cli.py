@@ -4,7 +4,6 @@ staff tokens the accounts get (argon2 passwords, expiry after ADUAN_TOKEN_TTL)."
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,22 +14,13 @@ from sqlalchemy import create_engine, text
 
 from shared.migrate import alembic_config
 from shared.settings import get_settings
-from tests.integration.stack import PASSWORD, ROOT, _base_env, _ports, serving
+from tests.integration.stack import PASSWORD, _base_env, _ports, run_cli, serving
 
 pytestmark = pytest.mark.integration
 
 
 def _run(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launcher.cli", *args, "--data-dir", str(data_dir)],
-        env=_base_env({}),
-        input=stdin,
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
+    return run_cli(_base_env({}), *args, "--data-dir", str(data_dir), stdin=stdin)
 
 
 def _sql(data_dir: Path, query: str) -> list[tuple[object, ...]]:

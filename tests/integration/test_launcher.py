@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,13 +14,13 @@ import pytest
 
 from tests.integration.stack import (
     FORWARD,
-    ROOT,
     Stack,
     _aduan,
     _base_env,
     _ports,
     complaint_body,
     eventually,
+    run_cli,
     running,
 )
 from tests.integration.stack import alive as _alive
@@ -43,14 +42,7 @@ def _stack(folder: Path) -> Stack:
 
 
 def _health(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launcher.cli", "health", *args, "--data-dir", str(stack.data_dir)],
-        env=stack.env,
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
+    return run_cli(stack.env, "health", *args, "--data-dir", str(stack.data_dir))
 
 
 def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
@@ -82,34 +74,16 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         for name in ("routing-worker", "notify-worker", "sweeper"):
             eventually(lambda name=name: _health(first, name).returncode, lambda rc: rc == 0)  # type: ignore[misc]
         # the CLI acts on this instance through --data-dir, and through ADUAN_DATA_DIR
-        out = subprocess.run(
-            [sys.executable, "-m", "launcher.cli", "kiosks", "add", "kios-1"],
-            env={**first.env, "ADUAN_DATA_DIR": str(tmp_path)},
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        )
+        out = run_cli({**first.env, "ADUAN_DATA_DIR": str(tmp_path)}, "kiosks", "add", "kios-1")
+        assert out.returncode == 0, out.stderr
         first.kiosk_key = out.stdout.strip().splitlines()[-1]
         # calendar commands act on the running instance (and publish to its spawned broker)
-        cli = [sys.executable, "-m", "launcher.cli", "calendar"]
-        closed = subprocess.run(
-            [*cli, "close", "2031-01-06", "--reason", "Uji tutup", "--data-dir", str(tmp_path)],
-            env=first.env,
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        )
+        here = ("--data-dir", str(tmp_path))
+        closed = run_cli(first.env, "calendar", "close", "2031-01-06", "--reason", "Uji tutup", *here)
+        assert closed.returncode == 0, closed.stderr
         assert "2031-01-06 ditutup" in closed.stdout
-        shown = subprocess.run(
-            [*cli, "show", "2031-01", "--data-dir", str(tmp_path)],
-            env=first.env,
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        )
+        shown = run_cli(first.env, "calendar", "show", "2031-01", *here)
+        assert shown.returncode == 0, shown.stderr
         assert "2031-01-06 Senin  tutup Uji tutup" in shown.stdout
         assert "2031-01-01 Rabu   tutup" in shown.stdout  # Tahun Baru
         rows = first.sql("SELECT processed_at FROM outbox WHERE task = 'routing.recompute_deadlines'")
@@ -142,15 +116,7 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
 
 def test_outside_the_embedded_default_a_missing_secret_stops_start_up(tmp_path: Path) -> None:
     env = _base_env({"ADUAN_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"})
-    out = subprocess.run(
-        [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(tmp_path)],
-        env=env,
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
+    out = run_cli(env, "up", "--data-dir", str(tmp_path))
     assert out.returncode == 78
     assert "ADUAN_SECRET_KEY" in out.stderr
 
@@ -167,15 +133,7 @@ def test_up_recovers_after_an_unclean_stop_and_supervises_its_redis(tmp_path: Pa
     first.start()
     try:
         # A second `up` on the same folder is refused while the first runs.
-        second_try = subprocess.run(
-            [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(tmp_path)],
-            env=first.env,
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
+        second_try = run_cli(first.env, "up", "--data-dir", str(tmp_path))
         assert second_try.returncode == 1
         assert "sudah berjalan" in second_try.stderr
         # The spawned redis-server is supervised: killed, it comes back on its port.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,11 @@ import pytest
 from services.notify.channels import ConfigError, Receipt, load_channels
 from shared.settings import ConfigError as SettingsConfigError
 from shared.settings import Settings
+from tests.integration.stack import run_cli
 
 MakeSettings = Callable[..., Settings]
 FONNTE = {"preset": "fonnte", "token": "tok-fonnte"}
 SECRET = "s3cret-receipts-0123456789"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -165,14 +164,7 @@ def test_receipts(make_settings: MakeSettings) -> None:
 def _aduan(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
     clean.update({"ADUAN_DATA_DIR": str(tmp_path / "data"), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "launcher.cli", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(clean, *args)
 
 
 def test_aduan_check_reports_channels_and_refuses_bad_config(tmp_path: Path) -> None:
