@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
-import socket
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,28 +14,19 @@ from tests.integration.stack import (
     REDIS_DB_SHIFT,
     REDIS_URL,
     _base_env,
+    _data_key,
     _ports,
     serving,
 )
+from tests.support.gateway_server import unused_port
 
 pytestmark = pytest.mark.integration
 
 REDIS = f"{REDIS_URL}/{(13 + REDIS_DB_SHIFT) % 16}"  # only connected to, never written
 
 
-def _closed_port() -> int:
-    """A local port nothing listens on (bound once by us, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def _secrets() -> dict[str, str]:
-    return {
-        "ADUAN_SECRET_KEY": secrets.token_urlsafe(32),
-        "ADUAN_DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
+    return {"ADUAN_SECRET_KEY": secrets.token_urlsafe(32), "ADUAN_DATA_KEY": _data_key()}
 
 
 def _postgres(database: str, port: int | None = None) -> str:
@@ -56,13 +45,13 @@ CASES = {
     ),
     # No database server on that port (PostgreSQL down).
     "database-down": (
-        {"ADUAN_DATABASE_URL": _postgres("aduan", port=_closed_port()), "ADUAN_BROKER_URL": REDIS},
+        {"ADUAN_DATABASE_URL": _postgres("aduan", port=unused_port()), "ADUAN_BROKER_URL": REDIS},
         "unreachable",
         "ok",
     ),
     # The embedded SQLite database is fine; no Redis on that port.
     "broker-down": (
-        {"ADUAN_BROKER_URL": f"redis://127.0.0.1:{_closed_port()}/0"},
+        {"ADUAN_BROKER_URL": f"redis://127.0.0.1:{unused_port()}/0"},
         "ok",
         "unreachable",
     ),

@@ -153,13 +153,18 @@ def gateway_server() -> Iterator[GatewayServer]:
         server.stop()
 
 
-@pytest.fixture
-def closed_port() -> int:
-    """A local port nobody listens on: connecting to it is refused."""
+def unused_port() -> int:
+    """A local port nobody listens on (bound once, then released): connecting to it is refused."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
     return port
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nobody listens on: connecting to it is refused."""
+    return unused_port()
 
 
 @pytest.fixture
