@@ -155,10 +155,6 @@ class Settings(BaseSettings):
     whatsapp_gateway: str | None = None
 
     log_level: str = "INFO"
-    # Test-only fault injection: seconds a routing hand-off sleeps before it commits.
-    fault_handoff_pause: float = Field(default=0.0, ge=0)
-    # Test-only fault injection: seconds the sweeper sleeps after firing a batch, before COMMIT.
-    fault_sweep_pause: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:

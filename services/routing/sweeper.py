@@ -47,8 +47,6 @@ def fire_timers(settings: Settings) -> int:
                 done = sla.fire_due(
                     session, now=now(), settings=settings, overrides=office_days.overrides(session)
                 )
-                if done.fired and settings.fault_sweep_pause:
-                    time.sleep(settings.fault_sweep_pause)  # test-only: a window to kill it mid-batch
         except Exception:
             log.exception("sweeper: a batch of timers failed; firing them one at a time")
             done = _fire_singly(settings)

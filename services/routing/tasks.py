@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from celery import Task
 
 from shared import office_days, outbox
 from shared.clock import now
 from shared.db import unit_of_work
-from shared.settings import get_settings
 from shared.sop import Step
 from shared.tasks import TaskName, celery_app, task_options
 from shared.workflow import arrive
@@ -23,13 +21,10 @@ app = celery_app()
 @app.task(**task_options(TaskName.HANDOFF))
 def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: int) -> bool:
     """Place the complaint in `step`'s queue if it is still pending there at `version`."""
-    pause = get_settings().fault_handoff_pause
     with unit_of_work() as session:
         at = now()
         landed = arrive(session, complaint_id=complaint_id, step=Step(step), version=version, now=at)
         outbox.mark_processed(session, outbox_id, now=at)
-        if pause:
-            time.sleep(pause)  # test-only fault injection: a window to kill the worker mid-hand-off
     if not landed:
         log.info(
             "handoff %s: complaint %s already moved on (step %s, v%s)",

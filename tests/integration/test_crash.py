@@ -12,6 +12,7 @@ import pytest
 from tests.integration.conftest import BACKENDS, _make
 from tests.integration.stack import Stack, running
 from tests.integration.stack import alive as _alive
+from tests.support import faults
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def crash_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         tmp_path_factory,
         redis_db=12,
         extra={
-            "ADUAN_FAULT_HANDOFF_PAUSE": str(PAUSE),
+            **faults.env(handoff_pause=PAUSE),
             # Redis also redelivers the unacknowledged message: two deliveries, one effect.
             "ADUAN_BROKER_VISIBILITY_TIMEOUT": "3",
         },

@@ -21,6 +21,7 @@ from shared.models import Complaint, Deadline, History
 from shared.security import FieldCipher
 from shared.settings import Settings
 from tests.integration.stack import POSTGRES_ADMIN_URL, ROOT, _base_env, _data_key
+from tests.support import faults
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +148,7 @@ def test_a_sweeper_killed_mid_batch_loses_nothing_and_repeats_nothing(
     database: tuple[dict[str, str], str],
 ) -> None:
     env, url = database
-    doomed = _sweeper(env, ADUAN_FAULT_SWEEP_PAUSE="30")
+    doomed = _sweeper(env, **faults.env(sweep_pause=30))
     try:
         time.sleep(4)  # it has claimed and fired its first batch and sleeps before COMMIT
         assert _counts(url)[2] == 0  # nothing committed yet
