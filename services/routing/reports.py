@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.routing.volume import OpenNow, open_now
 from shared import office_days, survey
 from shared.clock import calendar_for, now, step_standard, to_wib
 from shared.models import Complaint, DeliveryAttempt, Feedback, History
@@ -40,6 +41,14 @@ class LegalFigures(BaseModel):
     first_reply_within: float | None  # share of the complaints whose clock has run out or stopped
     decision_due_days: int
     decision_within: float | None
+    # The same judgement as counts: kept the clock, missed it, and not judged yet (still running,
+    # or for the decision, not started while the file is incomplete).
+    first_reply_on_time: int
+    first_reply_late: int
+    first_reply_pending: int
+    decision_on_time: int
+    decision_late: int
+    decision_pending: int
 
 
 class SlaReport(BaseModel):
@@ -48,6 +57,7 @@ class SlaReport(BaseModel):
     steps: list[StepFigures]
     drafting_by_unit: list[StepFigures]
     legal: LegalFigures
+    open_now: OpenNow  # what is open at the time of the report, whatever the period
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,7 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
         steps=steps,
         drafting_by_unit=units,
         legal=_legal(session, since, until),
+        open_now=open_now(session, now()),
     )
 
 
@@ -180,18 +191,23 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     )
     at = now()
 
-    def share(
+    def judge(
         limit: timedelta, start: dict[int, datetime | None], done: dict[int, datetime | None]
-    ) -> float | None:
-        """Of the complaints whose clock has stopped or run out, the share that kept it."""
-        judged = [
-            (begun + limit, done.get(cid))
-            for cid, begun in start.items()
-            if begun is not None and (done.get(cid) is not None or begun + limit <= at)
-        ]
-        if not judged:
-            return None
-        return sum(1 for due, d in judged if d is not None and d <= due) / len(judged)
+    ) -> tuple[int, int, int]:
+        """(on time, late, pending): a clock is judged once it has stopped or run out."""
+        on_time = late = 0
+        for cid, begun in start.items():
+            finished = done.get(cid)
+            if begun is None or (finished is None and begun + limit > at):
+                continue
+            if finished is not None and finished <= begun + limit:
+                on_time += 1
+            else:
+                late += 1
+        return on_time, late, len(start) - on_time - late
+
+    def share(on_time: int, late: int) -> float | None:
+        return on_time / (on_time + late) if on_time + late else None
 
     first = {r[0]: replies.get(r[0]) or r[2] for r in received}
     decided = {r[0]: r[2] for r in received}
@@ -200,12 +216,20 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
         r[0]: file_complete_at(r[1], paused_at=r[3], closed_at=r[2], documents_in=documents_in.get(r[0], []))
         for r in received
     }
+    reply = judge(settings.legal_first_reply, {r[0]: r[1] for r in received}, first)
+    decision = judge(settings.legal_decision, complete, decided)
     return LegalFigures(
         received=len(received),
         first_reply_due_days=settings.legal_first_reply.days,
-        first_reply_within=share(settings.legal_first_reply, {r[0]: r[1] for r in received}, first),
+        first_reply_within=share(*reply[:2]),
         decision_due_days=settings.legal_decision.days,
-        decision_within=share(settings.legal_decision, complete, decided),
+        decision_within=share(*decision[:2]),
+        first_reply_on_time=reply[0],
+        first_reply_late=reply[1],
+        first_reply_pending=reply[2],
+        decision_on_time=decision[0],
+        decision_late=decision[1],
+        decision_pending=decision[2],
     )
 
 
@@ -245,6 +269,7 @@ class ScoreCount(BaseModel):
     score: int
     label: str
     count: int
+    share: float | None  # of the answers given (count / rated)
 
 
 class SatisfactionFigures(BaseModel):
@@ -295,7 +320,13 @@ def satisfaction_figures(
         rated=len(given),
         response_rate=len(given) / len(scores) if scores else None,
         scores=[
-            ScoreCount(score=s, label=label, count=given.count(s)) for s, label in survey.SCORE_LABELS.items()
+            ScoreCount(
+                score=s,
+                label=label,
+                count=given.count(s),
+                share=given.count(s) / len(given) if given else None,
+            )
+            for s, label in survey.SCORE_LABELS.items()
         ],
         average=float(result.average) if result else None,
         index=float(result.index) if result else None,

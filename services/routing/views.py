@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.routing import reports, service
+from services.routing import reports, service, volume
 from services.routing.auth import (
     AdminUser,
     CurrentUser,
@@ -42,6 +42,7 @@ from services.routing.schemas import (
     Token,
     Worklist,
 )
+from services.routing.volume import VolumeReport
 from shared import office_days
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar, month_dates
@@ -342,6 +343,19 @@ def satisfaction_report(
     return report
 
 
+@router.get("/reports/volume", response_model=VolumeReport)
+def volume_report(
+    session: SessionDep,
+    user: CurrentUser,
+    from_: Annotated[date, Query(alias="from")],
+    to: Annotated[date, Query()],
+) -> VolumeReport:
+    """Complaints received between `from` and `to` (WIB days, inclusive) per category, channel,
+    bidang and outcome, and per month over the 12 months ending with `to`'s month."""
+    since, until = _report_period(user, from_, to)
+    return volume.volume_report(session, since, until)
+
+
 def _csv(text: str, filename: str) -> Response:
     return Response(
         text,
@@ -351,14 +365,36 @@ def _csv(text: str, filename: str) -> Response:
 
 
 REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN})
+# Reports cover the years 2000-2099 and at most a year and a day (a calendar year, or the trend's
+# twelve months from any day): a longer period is many reports' worth of work in one request.
+REPORT_YEARS = (2000, 2099)
+REPORT_MAX_DAYS = 366
 
 
 def _report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, datetime]:
     """[since, until) of a report on WIB days `from_`..`to`, for a role that may read reports."""
     if user.role not in REPORT_ROLES:
         raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")
+    low, high = REPORT_YEARS
+    errors = [
+        FieldError(field, "date_out_of_range", f"Tanggal harus antara tahun {low} dan {high}.")
+        for field, day in (("query.from", from_), ("query.to", to))
+        if not low <= day.year <= high
+    ]
+    if errors:
+        raise InputError(errors)
     if to < from_:
         raise InputError(
             [FieldError("query.to", "range_reversed", "Tanggal akhir harus sesudah tanggal awal.")]
+        )
+    if (to - from_).days + 1 > REPORT_MAX_DAYS:
+        raise InputError(
+            [
+                FieldError(
+                    "query.to",
+                    "range_too_long",
+                    f"Periode laporan paling panjang {REPORT_MAX_DAYS} hari.",
+                )
+            ]
         )
     return datetime.combine(from_, time(0), WIB), datetime.combine(to + timedelta(days=1), time(0), WIB)

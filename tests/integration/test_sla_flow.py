@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
+from shared.clock import WIB
 from tests.integration.conftest import BACKENDS, _make
 from tests.integration.stack import Stack, running
 
@@ -62,7 +64,8 @@ def test_reminder_then_escalation_then_kepala_dinas(fast_clock: Stack) -> None:
 
 def test_sla_report_by_api(fast_clock: Stack) -> None:
     s = fast_clock
-    params = {"from": "2026-01-01", "to": "2031-12-31"}
+    today = datetime.now(WIB).date()
+    params = {"from": str(today - timedelta(days=30)), "to": str(today + timedelta(days=30))}
     report = s.staff("kadis", "GET", "/reports/sla", params=params)
     assert report.status_code == 200, report.text
     body = report.json()
