@@ -11,11 +11,9 @@ from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.models import Kiosk, Unit, User
-from shared.security import hash_password, kiosk_key_hash, new_kiosk_key, new_password
+from shared.security import MIN_PASSWORD, hash_password, kiosk_key_hash, new_kiosk_key, new_password
 from shared.sop import Role
 from shared.validation import check_email
-
-MIN_PASSWORD = 8
 
 
 class AdminError(Exception):

@@ -329,6 +329,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
 
     where = "SQLite " + str(settings.sqlite_path) if settings.embedded else "PostgreSQL"
     print(f"Aduan siap dalam {time.monotonic() - started:.1f} detik.")
+    print(f"  Konsol petugas         http://{host}:{staff_port}/   (buka di peramban, lalu masuk)")
     print(f"  API pengaduan (kios)   http://{host}:{intake_port}/api/v1   (dokumentasi: /docs)")
     print(f"  API petugas (staff)    http://{host}:{staff_port}/api/v1   (dokumentasi: /docs)")
     print(f"  basis data             {where}")

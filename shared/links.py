@@ -1,5 +1,6 @@
-"""The citizen's links, built on ADUAN_PUBLIC_BASE_URL (messages carry them): the tracking page and
-the survey page of a complaint, each with its tracking code so a tap opens it."""
+"""The links in messages. The citizen's, on ADUAN_PUBLIC_BASE_URL: the tracking page and the survey
+page of a complaint, each with its tracking code so a tap opens it. The staff's, on
+ADUAN_STAFF_BASE_URL: the complaint's page in the console."""
 
 from __future__ import annotations
 
@@ -17,3 +18,8 @@ def citizen_url(settings: Settings, ticket: str, tracking_code: str, page: str =
 def track_page_url(settings: Settings, ticket: str, tracking_code: str) -> str:
     """The tracking page of a complaint, with its code: the link opens it without typing anything."""
     return citizen_url(settings, ticket, tracking_code, format="html")
+
+
+def console_url(settings: Settings, ticket: str) -> str:
+    """A complaint's page in the staff console (staff notices link to it; sign-in first if needed)."""
+    return f"{settings.staff_base_url.rstrip('/')}/pengaduan/{quote(ticket, safe='')}"

@@ -57,6 +57,7 @@ def kiosk_key_hash(key: str) -> str:
 
 
 _hasher = PasswordHasher()
+MIN_PASSWORD = 8  # characters of a staff password
 
 
 def hash_password(password: str) -> str:

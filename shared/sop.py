@@ -383,3 +383,93 @@ def public_status(step: str | None, outcome: str | None) -> tuple[str, str]:
     at = Step(step or Step.VERIFICATION)
     code = {Step.VERIFICATION: "received", Step.DELIVERY: "answer_ready"}.get(at, "in_process")
     return code, STEPS[at].public_label
+
+
+# --- Indonesian labels of the table, for the staff console ----------------------------------------
+# Kept beside the table: a new action or input needs its label here, and its form follows.
+
+ROLE_NAMES: dict[Role, str] = {
+    Role.FRONT_OFFICE: "Front Office",
+    Role.KASUBAG_UMUM: "Kasubag Umum",
+    Role.SEKRETARIS: "Sekretaris Dinas",
+    Role.BIDANG: "Bidang",
+    Role.KEPALA_DINAS: "Kepala Dinas",
+    Role.ADMIN: "Admin",
+}
+
+STEP_NAMES: dict[Step, str] = {
+    Step.VERIFICATION: "Verifikasi",
+    Step.REVIEW: "Telaah",
+    Step.DISPOSITION: "Disposisi",
+    Step.DRAFTING: "Penyiapan jawaban",
+    Step.ANSWER_REVIEW: "Pemeriksaan jawaban",
+    Step.DELIVERY: "Penyampaian jawaban",
+}
+
+# The button of each action (by name; the same name means the same act at every step).
+ACTION_TITLES: dict[str, str] = {
+    "forward": "Teruskan",
+    "resolve": "Jawab langsung di loket",
+    "reject": "Tolak pengaduan",
+    "refer": "Limpahkan ke instansi lain",
+    "request_info": "Minta kelengkapan dari pengadu",
+    "info_received": "Kelengkapan sudah diterima",
+    "return": "Kembalikan",
+    "dispose": "Disposisikan",
+    "submit_answer": "Serahkan draf jawaban",
+    "approve": "Setujui jawaban",
+    "deliver": "Catat penyampaian jawaban",
+}
+
+INPUT_LABELS: dict[str, str] = {
+    "identity_verified": "Identitas pengadu sudah diperiksa dan sesuai",
+    "id_document": "Dokumen identitas yang diperiksa",
+    "note": "Catatan",
+    "answer": "Jawaban",
+    "delivery_method": "Cara penyampaian jawaban",
+    "reason": "Alasan",
+    "authority": "Instansi yang berwenang",
+    "unit": "Diteruskan kepada (bidang pelaksana)",
+    "cc_units": "Tembusan",
+    "instructions": "Instruksi",
+    "urgency": "Sifat",
+    "method": "Cara penyampaian",
+    "outcome": "Hasil penyampaian",
+    "to_whom": "Diterima oleh",
+    "phone_called": "Nomor telepon yang dihubungi",
+}
+
+CHOICE_LABELS: dict[str, str] = {
+    Urgency.BIASA: "Biasa",
+    Urgency.SEGERA: "Segera",
+    Urgency.SANGAT_SEGERA: "Sangat segera",
+    ReplyMethod.IN_PERSON: "Langsung di kantor",
+    ReplyMethod.PHONE: "Telepon",
+    ReplyMethod.SMS: "SMS",
+    ReplyMethod.EMAIL: "E-mail",
+    ReplyMethod.WHATSAPP: "WhatsApp",
+    ReplyMethod.LETTER: "Surat",
+    "delivered": "Tersampaikan",
+    "unreachable": "Pengadu tidak dapat dihubungi",
+}
+
+# The lembar disposisi's tick boxes until the admin edits the list.
+DISPOSITION_INSTRUCTIONS: tuple[str, ...] = (
+    "Tanggapan dan saran",
+    "Proses lebih lanjut",
+    "Koordinasi / konfirmasikan",
+    "Untuk diketahui",
+    "Siapkan jawaban",
+)
+
+# History rows written by the system rather than an SOP action (those carry their label).
+EVENT_LABELS: dict[str, str] = {
+    "received": RECEIVED_LABEL,
+    "queued": "Masuk antrean",
+    "reminder": "Pengingat: batas waktu tahap segera tiba",
+    "escalated": "Melewati batas waktu: dieskalasi",
+    "delivery_delivered": "Jawaban tersampaikan",
+    "delivery_unreachable": "Jawaban tidak tersampaikan",
+    "delivery_ambiguous": "Pengiriman jawaban belum pasti",
+    "delivery_bounced": "Jawaban ternyata tidak sampai",
+}

@@ -28,7 +28,7 @@ from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
-from shared.links import track_page_url
+from shared.links import console_url, track_page_url
 from shared.models import Complaint, DeliveryAttempt, Notification, User, table_of
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
@@ -407,7 +407,7 @@ def _staff_message(n: Notification, complaint: Complaint, settings: Settings) ->
         # a confidential complaint's content stays in the console
         "subject": None if complaint.confidential else complaint.subject,
         "due": datetime.fromisoformat(due).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB") if due else None,
-        "console_url": f"{settings.staff_base_url.rstrip('/')}/api/v1/complaints/{complaint.ticket}",
+        "console_url": console_url(settings, complaint.ticket),
     }
     text = render("staff", context, html=False)
     return Outgoing(n.id, n.channel, n.recipient, text.subject, text.text)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
+from services.routing.console import install_console
 from services.routing.views import router
 from shared.api import health_router, install_error_handlers
 from shared.db import engine
@@ -40,4 +41,5 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(health_router(_database_ok))
+    install_console(app)
     return app

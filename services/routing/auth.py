@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from shared.api import ApiError
 from shared.db import session_factory
 from shared.models import User
-from shared.security import hash_password, verify_password
+from shared.security import MIN_PASSWORD, hash_password, verify_password
 from shared.settings import get_settings
 from shared.sop import Role
+from shared.validation import FieldError, InputError
 from shared.workflow import Actor
 
 ALGORITHM = "HS256"
@@ -44,6 +45,21 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if not user.active or not verify_password(user.password_hash, password):
         return None
     return user
+
+
+def change_password(session: Session, user_id: int, *, current: str, new: str, repeated: str) -> None:
+    """An officer's new password, after the current one; field errors in Indonesian otherwise."""
+    with session.begin():
+        user = session.get(User, user_id)
+        if user is None or not verify_password(user.password_hash, current):
+            raise InputError([FieldError("current", "wrong_password", "Kata sandi saat ini salah.")])
+        if len(new) < MIN_PASSWORD:
+            raise InputError(
+                [FieldError("new", "too_short", f"Kata sandi baru minimal {MIN_PASSWORD} karakter.")]
+            )
+        if new != repeated:
+            raise InputError([FieldError("repeated", "mismatch", "Ulangan kata sandi baru tidak sama.")])
+        user.password_hash = hash_password(new)
 
 
 def issue_token(user: User, *, at: datetime) -> str:
@@ -78,6 +94,11 @@ class StaffUser:
 
 
 def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
+    return user_of_token(session, token)
+
+
+def user_of_token(session: Session, token: str | None) -> StaffUser:
+    """The active account a signed token (bearer header or console cookie) names; 401 otherwise."""
     if not token:
         raise _unauthorized("token_missing", "Silakan masuk terlebih dahulu.")
     try:

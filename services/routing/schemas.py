@@ -38,6 +38,7 @@ class _Summary(BaseModel):
     paused_too_long: bool = False  # waiting past ADUAN_PAUSE_LIMIT (30 days): treat as withdrawn?
     waiting_on_site: bool
     version: int
+    unit: str | None = None  # the bidang it was disposed to
 
 
 class DeliveryContact(BaseModel):

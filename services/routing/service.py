@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,6 +44,7 @@ from shared.models import (
 from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
+    DISPOSITION_INSTRUCTIONS,
     OUTCOME_LABELS,
     READ_ALL_ROLES,
     STEPS,
@@ -60,8 +62,43 @@ from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, t
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """The console's narrowing of a queue: a step, a unit, a category, text in the ticket or subject."""
+
+    step: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    text: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.step:
+            where.append(Complaint.step == self.step)
+        if self.unit:
+            where.append(Complaint.unit_code == self.unit)
+        if self.category:
+            where.append(Complaint.category_code == self.category)
+        if self.text:
+            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                or_(
+                    Complaint.ticket == self.text.upper(),
+                    Complaint.subject.ilike(pattern, escape="\\"),
+                )
+            )
+        return where
+
+
 def worklist(
-    session: Session, user: StaffUser, *, at: datetime, limit: int, offset: int, waiting: bool = False
+    session: Session,
+    user: StaffUser,
+    *,
+    at: datetime,
+    limit: int,
+    offset: int,
+    waiting: bool = False,
+    narrow: QueueFilter | None = None,
 ) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
     steps = [s.value for s in steps_of(user.role)]
@@ -70,6 +107,7 @@ def worklist(
     where: list[ColumnElement[bool]] = [
         Complaint.step.in_(steps),
         Complaint.handoff_pending.is_(False),
+        *(narrow.conditions() if narrow else []),
     ]
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
@@ -229,6 +267,7 @@ def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
         "paused_too_long": c.paused_at is not None and at - c.paused_at > get_settings().pause_limit,
         "waiting_on_site": c.waiting_on_site,
         "version": c.version,
+        "unit": c.unit_code,
     }
 
 
@@ -526,3 +565,8 @@ def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -
         for e, c in rows
     ]
     return EscalationList(items=items, total=int(total))
+
+
+def disposition_instructions(_session: Session) -> list[str]:
+    """The instructions the Sekretaris ticks on the lembar disposisi."""
+    return list(DISPOSITION_INSTRUCTIONS)

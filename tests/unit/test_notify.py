@@ -183,7 +183,7 @@ def test_staff_notices_wait_for_office_hours_and_keep_confidential_content_out(
     assert message is not None and message.subject is not None
     assert complaint.ticket in message.subject and "Pengaduan baru" in message.subject
     assert complaint.subject not in message.body  # confidential by default: content stays inside
-    assert f"/api/v1/complaints/{complaint.ticket}" in message.body
+    assert f"http://127.0.0.1:8001/pengaduan/{complaint.ticket}" in message.body  # the console page
     # a notice still waiting for the opening when the complaint moves on is not sent
     add_officer(session, "sekdis", "sekretaris", "sekdis@dinas.go.id")
     act(session, complaint, KASUBAG, "forward")

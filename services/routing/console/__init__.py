@@ -1,0 +1,46 @@
+"""The staff console: the office's pages for every role, on the staff port at `/`."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.routing.console import session as cookies
+from services.routing.console.pages import STATIC, page
+from services.routing.console.views import router
+
+# A staff e-mail's link to a complaint in the API, opened in a browser (no bearer token).
+_API_RECORD = re.compile(r"^/api/v1/complaints/(?P<ticket>[A-Za-z0-9-]{1,30})$")
+
+
+async def _sign_in_first(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, cookies.SignInRequired)  # noqa: S101 - registered for this type
+    return RedirectResponse(cookies.sign_in_url(exc.next_path), status_code=303)
+
+
+async def _csrf_rejected(request: Request, _exc: Exception) -> HTMLResponse:
+    return page(request, "forbidden.html.j2", status_code=403)
+
+
+def install_console(app: FastAPI) -> None:
+    """Add the console's pages, its static files and its handlers to the staff app."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
+    app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)
+
+    @app.middleware("http")
+    async def browser_opens_console(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """A browser (no bearer token, wants HTML) following an e-mail's API link gets the page."""
+        found = _API_RECORD.match(request.url.path)
+        if (
+            found
+            and request.method == "GET"
+            and "authorization" not in request.headers
+            and "text/html" in request.headers.get("accept", "")
+        ):
+            return RedirectResponse(f"/pengaduan/{found['ticket']}", status_code=303)
+        return await call_next(request)

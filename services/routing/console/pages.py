@@ -1,0 +1,114 @@
+"""Rendering of console pages: one Jinja2 environment, the signed-in officer, posted forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from services.routing.auth import SessionDep, StaffUser, user_of_token
+from services.routing.console import session as cookies
+from services.routing.schemas import HistoryView
+from shared import when
+from shared.api import ApiError
+from shared.settings import get_settings
+from shared.sop import ACTION_TITLES, CHOICE_LABELS, EVENT_LABELS, ROLE_NAMES, STEP_NAMES, Role, Step
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+
+def history_label(h: HistoryView) -> str:
+    """What a history row says happened, in Indonesian."""
+    label = (h.detail or {}).get("label")
+    if isinstance(label, str):
+        return label
+    return EVENT_LABELS.get(h.action) or ACTION_TITLES.get(h.action, h.action)
+
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters["long_time"] = when.long_time
+templates.filters["short_time"] = when.short_time
+templates.filters["long_date"] = when.long_date
+templates.globals["STEP_NAMES"] = {s.value: name for s, name in STEP_NAMES.items()}
+templates.globals["ROLE_NAMES"] = {r.value: name for r, name in ROLE_NAMES.items()}
+templates.globals["ACTION_TITLES"] = ACTION_TITLES
+templates.globals["CHOICE_LABELS"] = CHOICE_LABELS
+templates.globals["history_label"] = history_label
+templates.globals["Step"] = Step
+templates.globals["Role"] = Role
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    user: StaffUser | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page (or fragment), with the CSRF token its forms post back."""
+    response = HTMLResponse(render(request, template, user=user, **context), status_code=status_code)
+    cookies.remember_csrf(request, response)
+    return response
+
+
+def render(request: Request, template: str, *, user: StaffUser | None, **context: Any) -> str:
+    """The HTML of a template (a page or the partial a live update swaps in)."""
+    return templates.get_template(template).render(
+        request=request,
+        user=user,
+        csrf=cookies.csrf_token(request),
+        csrf_field=cookies.CSRF_FIELD,
+        office=get_settings().office_name,
+        **context,
+    )
+
+
+def _where(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def console_user(request: Request, session: SessionDep) -> StaffUser:
+    """The officer signed in with the session cookie; otherwise off to the sign-in page."""
+    try:
+        return user_of_token(session, request.cookies.get(cookies.SESSION_COOKIE))
+    except ApiError as exc:
+        raise cookies.SignInRequired(_where(request)) from exc
+
+
+ConsoleUser = Annotated[StaffUser, Depends(console_user)]
+
+
+class Posted:
+    """A posted form whose CSRF token checked out: its single values and its lists."""
+
+    def __init__(self, form: FormData) -> None:
+        self.values: Mapping[str, Any] = {k: form.get(k) for k in form}
+        self.lists: dict[str, list[str]] = {k: [str(v) for v in form.getlist(k)] for k in form}
+
+    def text(self, name: str) -> str:
+        value = self.values.get(name)
+        return value if isinstance(value, str) else ""
+
+
+async def posted_form(request: Request) -> Posted:
+    """Read a posted form and check its CSRF token before any handler sees it."""
+    form = await request.form()
+    token = form.get(cookies.CSRF_FIELD)
+    cookies.check_csrf(request, token if isinstance(token, str) else None)
+    return Posted(form)
+
+
+PostedForm = Annotated[Posted, Depends(posted_form)]
