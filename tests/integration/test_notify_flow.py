@@ -311,7 +311,7 @@ def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:
         notices = [m.message for m in w.smtp.messages[before:] if "kasubag@" in m.rcpt_tos[0]]
         assert notices and all(ticket in n["Subject"] and "Pengaduan baru" in n["Subject"] for n in notices)
         staff_text = notices[0].get_content()
-        assert f"/api/v1/complaints/{ticket}" in staff_text and NIK not in staff_text
+        assert f"/pengaduan/{ticket}" in staff_text and NIK not in staff_text  # the console's page
         assert "THR" not in staff_text  # confidential by default: the content stays in the console
 
         receipt = next(m.message for m in w.smtp.messages[before:] if m.rcpt_tos == ["siti@example.co.id"])
