@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,10 +15,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kombu.connection import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request as StarletteRequest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.settings import get_settings
 from shared.tasks import celery_config
-from shared.validation import FieldError, InputError, field_errors
+from shared.validation import FieldError, InputError, bad_characters, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +94,165 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The API's error format for every error, and the refusal of unusable characters in any input."""
+    app.add_middleware(RefuseControlCharacters)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(InputError, _on_input_error)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+
+
+# --- Text no handler should see ----------------------------------------------------------------------
+
+_JSON_TYPES = ("application/json",)
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _text_error(field: str, text: str) -> FieldError | None:
+    found = bad_characters(text)
+    return FieldError(field, *found) if found else None
+
+
+def _json_errors(value: Any, path: list[str]) -> Iterator[FieldError]:
+    """Field errors of every string (key or value) in a parsed JSON document holding bad characters."""
+    if isinstance(value, str):
+        error = _text_error(".".join(path) or "body", value)
+        if error:
+            yield error
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_error = _text_error(".".join([*path, _shown(key)]), key)
+            if key_error:
+                yield key_error
+                continue
+            yield from _json_errors(item, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_errors(item, [*path, str(index)])
+
+
+def _path_patterns(app: Any) -> list[re.Pattern[str]]:
+    """Every documented path as a pattern naming its parameters (`/track/{ticket}` -> `ticket`)."""
+    documented = app.openapi().get("paths", {}) if isinstance(app, FastAPI) else {}
+    return [
+        re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
+        for template in documented
+    ]
+
+
+def _path_fields(patterns: list[re.Pattern[str]], path: str) -> list[tuple[str, str]]:
+    """The path's parameters by name (`path.ticket`), or the whole path when no documented one fits."""
+    for pattern in patterns:
+        found = pattern.match(path)
+        if found:
+            return [(f"path.{name}", value) for name, value in found.groupdict().items()]
+    return [("path", path)]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then whatever the client sends next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class RefuseControlCharacters:
+    """Refuse, with a 422 naming each field, text holding NUL, other control characters or lone
+    surrogates: in the path, the query, a JSON body and a form (the login's username included).
+
+    One place for every route of both APIs and the console, before any of it reaches a query:
+    PostgreSQL refuses NUL in text, and the request would otherwise end in a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._patterns: list[re.Pattern[str]] | None = None  # the API's paths, read once when needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = self._path_errors(scope)
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        errors += [e for e in (_text_error(f"query.{_shown(k)}", f"{k}{v}") for k, v in query) if e]
+        kind = _content_type(scope)
+        if scope["method"] in {"POST", "PUT", "PATCH"} and kind in _JSON_TYPES + _FORM_TYPES:
+            body = await _read_body(receive)
+            receive = _replay(body, receive)
+            errors += await _body_errors(scope, kind, body)
+        if errors:
+            await validation_response(_first_per_field(errors))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _path_errors(self, scope: Scope) -> list[FieldError]:
+        path: str = scope["path"]
+        if not bad_characters(path):
+            return []
+        if self._patterns is None:
+            self._patterns = _path_patterns(scope.get("app"))
+        return [e for e in (_text_error(f, v) for f, v in _path_fields(self._patterns, path)) if e]
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return str(value.decode("latin-1").split(";", 1)[0].strip().lower())
+    return ""
+
+
+async def _body_errors(scope: Scope, kind: str, body: bytes) -> list[FieldError]:
+    if kind in _JSON_TYPES:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return []  # not JSON: the route's own parsing says so
+        return list(_json_errors(document, []))
+    form_scope = {k: v for k, v in scope.items() if k != "app"}  # a bad form raises, not a 400 reply
+    try:
+        form = await StarletteRequest(form_scope, _replay(body, _read_nothing)).form()
+    except Exception:
+        return []  # a malformed form: the route's own parsing says so
+    try:
+        texts = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        return [e for e in (_text_error(_shown(k), f"{k}{v}") for k, v in texts) if e]
+    finally:
+        await form.close()
+
+
+async def _read_nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _shown(name: str) -> str:
+    """A parameter's name fit to name a field: unusable characters escaped."""
+    return name.encode("unicode_escape", errors="backslashreplace").decode("ascii")
+
+
+def _first_per_field(errors: list[FieldError]) -> list[FieldError]:
+    seen: dict[str, FieldError] = {}
+    for error in errors:
+        seen.setdefault(error.field, error)
+    return list(seen.values())
 
 
 def broker_reachable() -> bool:

@@ -46,6 +46,48 @@ def _not_blank(value: str) -> str:
 # After the length check, so an oversize text reports "too_long" and a blank one "blank".
 NOT_BLANK = AfterValidator(_not_blank)
 
+# --- Characters no text field may hold ------------------------------------------------------------
+
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. PostgreSQL refuses NUL in
+# text, and none of them belongs in a name, a reason or a ticket.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone UTF-16 surrogates (JSON's "\ud800"): not characters, and no database encoding takes them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+CONTROL_CHARACTER = ("control_character", "Tidak boleh berisi karakter kontrol (mis. NUL).")
+INVALID_CHARACTER = ("invalid_character", "Berisi karakter yang tidak valid.")
+
+
+def bad_characters(text: str) -> tuple[str, str] | None:
+    """The code and Indonesian message of the first kind of unusable character in `text`, if any."""
+    if _CONTROL.search(text):
+        return CONTROL_CHARACTER
+    if _SURROGATE.search(text):
+        return INVALID_CHARACTER
+    return None
+
+
+# --- Numbers and dates a parameter may carry ------------------------------------------------------
+
+# The largest value of an INTEGER column (versions, positions): a body's number past it is refused.
+INT_MAX = 2**31 - 1
+# Row offsets and counts past this are no page anyone reads, and past 2**63 the database fails.
+MAX_OFFSET = 1_000_000_000
+# The office's dates (calendar days, report periods, months): the calendar and the clocks cover these.
+YEARS = (2000, 2099)
+
+
+def check_year(day: date) -> date:
+    """`day` if its year is one the office's calendar covers, else a `date_out_of_range` error."""
+    low, high = YEARS
+    if not low <= day.year <= high:
+        raise PydanticCustomError("date_out_of_range", f"Tanggal harus antara tahun {low} dan {high}.")
+    return day
+
+
+# A date parameter (path, query or body) within YEARS.
+OfficeDate = Annotated[date, AfterValidator(check_year)]
+
+
 # --- NIK (Nomor Induk Kependudukan) --------------------------------------------------------------
 
 # Sixteen digits, as typed: run together or grouped with spaces, dots or dashes.

@@ -112,7 +112,10 @@ def user_of_token(session: Session, token: str | None) -> StaffUser:
         raise _unauthorized("token_expired", "Sesi telah berakhir; silakan masuk kembali.") from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized("token_invalid", "Token tidak valid.") from exc
-    user = session.get(User, int(claims["sub"]))
+    subject = claims["sub"]
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
+        raise _unauthorized("token_invalid", "Token tidak valid.")  # signed with our key, yet not ours
+    user = session.get(User, int(subject))
     if user is None or not user.active:
         raise _unauthorized("account_inactive", "Akun tidak aktif.")
     staff = StaffUser(user.id, user.username, Role(user.role), user.unit_code)

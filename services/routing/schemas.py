@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.validation import INT_MAX
+
 
 class Token(BaseModel):
     access_token: str
@@ -185,7 +187,7 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     action: str = Field(min_length=1, max_length=40)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT_MAX)
 
 
 class ActionAccepted(BaseModel):
@@ -226,14 +228,14 @@ class CategoryIn(BaseModel):
     code: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")
     name: str = Field(min_length=1, max_length=200)
     unit: str | None = None
-    position: int = 0
+    position: int = Field(default=0, ge=-INT_MAX, le=INT_MAX)
 
 
 class CategoryPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     unit: str | None = None
-    position: int | None = None
+    position: int | None = Field(default=None, ge=-INT_MAX, le=INT_MAX)
     active: bool | None = None
 
 

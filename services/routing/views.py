@@ -50,7 +50,7 @@ from shared.clock import WIB, calendar_for, now, to_wib
 from shared.models import Category, Unit, User
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import FieldError, InputError, check_email
+from shared.validation import MAX_OFFSET, YEARS, FieldError, InputError, OfficeDate, check_email
 
 router = APIRouter(prefix="/api/v1")
 
@@ -132,7 +132,7 @@ def notifications(
     ] = None,
     ticket: Annotated[str | None, Query(max_length=30)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> NotificationList:
     """Messages to complainants and staff, newest first; `?status=failed` is the dead-letter list,
     `?status=ambiguous` the ones that may or may not have arrived."""
@@ -144,7 +144,7 @@ def worklist(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     list_: Annotated[str, Query(alias="list", pattern="^(active|waiting)$")] = "active",
 ) -> Worklist:
     """The caller's queue (waiting on site first, then oldest deadline); `?list=waiting`: the
@@ -162,7 +162,7 @@ def escalations(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EscalationList:
     """Reminders (to the holder) and escalations (to the next level) of stays still running."""
     return service.escalations(session, user, limit=limit, offset=offset)
@@ -176,7 +176,7 @@ def complaints(
     step: Annotated[str | None, Query(max_length=20)] = None,
     unit: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ComplaintList:
     """Every complaint the caller may read, newest first (the kepala dinas's overview)."""
     items, total = service.search(
@@ -271,7 +271,12 @@ def calendar(
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
 ) -> CalendarMonth:
     """Open hours and closed days (with the reason) of one month, in WIB."""
-    days = _calendar_days(session, month_dates(date.fromisoformat(f"{month}-01")))
+    low, high = YEARS
+    if not low <= int(month[:4]) <= high:
+        message = f"Bulan harus antara tahun {low} dan {high}."
+        raise InputError([FieldError("query.month", "date_out_of_range", message)])
+    first = date.fromisoformat(f"{month}-01")
+    days = _calendar_days(session, month_dates(first))
     return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
 
 
@@ -288,7 +293,7 @@ def _calendar_days(session: Session, dates: list[date]) -> list[CalendarDay]:
 
 
 @router.put("/calendar/overrides/{day}", response_model=CalendarDay)
-def set_override(day: date, body: OverrideIn, session: SessionDep, admin: AdminUser) -> CalendarDay:
+def set_override(day: OfficeDate, body: OverrideIn, session: SessionDep, admin: AdminUser) -> CalendarDay:
     """Close a day (or open it despite a holiday); pending deadlines are recomputed."""
     with session.begin():
         office_days.set_override(
@@ -299,7 +304,7 @@ def set_override(day: date, body: OverrideIn, session: SessionDep, admin: AdminU
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204)
-def clear_override(day: date, session: SessionDep, _admin: AdminUser) -> Response:
+def clear_override(day: OfficeDate, session: SessionDep, _admin: AdminUser) -> Response:
     with session.begin():
         found = office_days.clear_override(session, day, now=now())
     if not found:
@@ -311,8 +316,8 @@ def clear_override(day: date, session: SessionDep, _admin: AdminUser) -> Respons
 def sla_report(
     session: SessionDep,
     user: CurrentUser,
-    from_: Annotated[date, Query(alias="from")],
-    to: Annotated[date, Query()],
+    from_: Annotated[OfficeDate, Query(alias="from")],
+    to: Annotated[OfficeDate, Query()],
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """Per step (and per bidang for drafting): count, share within standard, median and p90 in
@@ -328,8 +333,8 @@ def sla_report(
 def satisfaction_report(
     session: SessionDep,
     user: CurrentUser,
-    from_: Annotated[date, Query(alias="from")],
-    to: Annotated[date, Query()],
+    from_: Annotated[OfficeDate, Query(alias="from")],
+    to: Annotated[OfficeDate, Query()],
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     comments: Annotated[int, Query(ge=0, le=200)] = 20,
 ) -> Any:
@@ -347,8 +352,8 @@ def satisfaction_report(
 def volume_report(
     session: SessionDep,
     user: CurrentUser,
-    from_: Annotated[date, Query(alias="from")],
-    to: Annotated[date, Query()],
+    from_: Annotated[OfficeDate, Query(alias="from")],
+    to: Annotated[OfficeDate, Query()],
 ) -> VolumeReport:
     """Complaints received between `from` and `to` (WIB days, inclusive) per category, channel,
     bidang and outcome, and per month over the 12 months ending with `to`'s month."""
@@ -365,9 +370,8 @@ def _csv(text: str, filename: str) -> Response:
 
 
 REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN})
-# Reports cover the years 2000-2099 and at most a year and a day (a calendar year, or the trend's
-# twelve months from any day): a longer period is many reports' worth of work in one request.
-REPORT_YEARS = (2000, 2099)
+# Reports cover the years 2000-2099 (OfficeDate) and at most a year and a day (a calendar year, or the
+# trend's twelve months from any day): a longer period is many reports' worth of work in one request.
 REPORT_MAX_DAYS = 366
 
 
@@ -375,14 +379,6 @@ def _report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, da
     """[since, until) of a report on WIB days `from_`..`to`, for a role that may read reports."""
     if user.role not in REPORT_ROLES:
         raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")
-    low, high = REPORT_YEARS
-    errors = [
-        FieldError(field, "date_out_of_range", f"Tanggal harus antara tahun {low} dan {high}.")
-        for field, day in (("query.from", from_), ("query.to", to))
-        if not low <= day.year <= high
-    ]
-    if errors:
-        raise InputError(errors)
     if to < from_:
         raise InputError(
             [FieldError("query.to", "range_reversed", "Tanggal akhir harus sesudah tanggal awal.")]
