@@ -15,16 +15,15 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
-from shared import notices
+from shared import history, notices
 from shared.calendar import Override
 from shared.clock import Calendar, calendar_for, step_standard
-from shared.models import Complaint, Deadline, Escalation, History
+from shared.models import Complaint, Deadline, Escalation
 from shared.settings import Settings
 from shared.sop import STEPS, Role, Status, Step
 
 log = logging.getLogger(__name__)
 
-SYSTEM_ACTOR = "sistem"
 ZERO = timedelta(0)
 KINDS: tuple[tuple[str, int], ...] = (("reminder", 0), ("breach", 1), ("second", 2))
 LABELS = {
@@ -270,19 +269,16 @@ def _fire_one(
         send_at=notify_at,
         now=now,
     )
-    session.add(
-        History(
-            complaint_id=c.id,
-            at=now,
-            actor=SYSTEM_ACTOR,
-            role=None,
-            action="reminder" if level == 0 else "escalated",
-            from_step=d.step,
-            to_step=d.step,
-            note=LABELS[level],
-            detail={"level": level, "target_role": target.value, "due_at": d.due_at.isoformat()},
-            version=c.version,
-        )
+    history.record(
+        session,
+        complaint_id=c.id,
+        at=now,
+        action="reminder" if level == 0 else "escalated",
+        from_step=d.step,
+        to_step=d.step,
+        note=LABELS[level],
+        detail={"level": level, "target_role": target.value, "due_at": d.due_at.isoformat()},
+        version=c.version,
     )
     if level > c.escalation_level:
         # A Core UPDATE: escalation must not bump the version officers act on. Guarded by the stay:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from shared import notices, office_days, outbox, sla
+from shared import history, notices, office_days, outbox, sla
+from shared.calendar import Override
 from shared.clock import WIB, calendar_for, step_due, step_standard
-from shared.models import Complaint, DeliveryAttempt, Disposition, History, Unit
+from shared.models import Complaint, Deadline, DeliveryAttempt, Disposition, Unit
 from shared.numbering import next_number
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from shared.sop import (
     ELECTRONIC_METHODS,
     STEPS,
@@ -37,8 +38,6 @@ from shared.sop import (
 )
 from shared.tasks import HandoffPayload, NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, check_mobile, errors_of
-
-SYSTEM_ACTOR = "sistem"
 
 
 @dataclass(frozen=True)
@@ -131,19 +130,18 @@ def transition(
     with session.no_autoflush:
         _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
         _move(session, complaint, target, now=now, version=new_version)
-        session.add(
-            History(
-                complaint_id=complaint.id,
-                at=now,
-                actor=actor.name,
-                role=actor.role.value,
-                action=spec.name,
-                from_step=step.value,
-                to_step=target.value if isinstance(target, Step) else None,
-                note=_note_of(data),
-                detail=_detail_of(spec, data, target),
-                version=new_version,
-            )
+        history.record(
+            session,
+            complaint_id=complaint.id,
+            at=now,
+            actor=actor.name,
+            role=actor.role.value,
+            action=spec.name,
+            from_step=step.value,
+            to_step=target.value if isinstance(target, Step) else None,
+            note=_note_of(data),
+            detail=_detail_of(spec, data, target),
+            version=new_version,
         )
     return Transition(complaint, spec, target, new_version)
 
@@ -332,25 +330,21 @@ def settle_delivery(
             complaint.delivery_state = outcome
             complaint.delivery_note = note
             complaint.updated_at = now
-        session.add(
-            History(
-                complaint_id=complaint.id,
-                at=now,
-                actor=SYSTEM_ACTOR,
-                role=None,
-                action=f"delivery_{outcome}",
-                from_step=Step.DELIVERY.value,
-                to_step=None,
-                note=note,
-                detail={
-                    "label": labels[outcome],
-                    "method": attempt.method,
-                    "gateway": gateway,
-                    "provider_id": provider_id,
-                    **({"outcome": Outcome.ANSWERED.value} if outcome == "delivered" else {}),
-                },
-                version=version,
-            )
+        history.record(
+            session,
+            complaint_id=complaint.id,
+            at=now,
+            action=f"delivery_{outcome}",
+            from_step=Step.DELIVERY.value,
+            note=note,
+            detail={
+                "label": labels[outcome],
+                "method": attempt.method,
+                "gateway": gateway,
+                "provider_id": provider_id,
+                **({"outcome": Outcome.ANSWERED.value} if outcome == "delivered" else {}),
+            },
+            version=version,
         )
     return True
 
@@ -453,15 +447,62 @@ def _move(session: Session, complaint: Complaint, target: Target, *, now: dateti
         complaint.closed_at = now
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A stay at a step as it starts: its deadline and its SLA timers (rows without complaint_id)."""
+
+    due: datetime | None
+    timers: list[dict[str, Any]]
+
+
+def plan_arrival(
+    step: Step, *, at: datetime, settings: Settings, overrides: Mapping[date, Override]
+) -> Arrival:
+    """The deadline and timers of a stay at `step` starting `at`: for a hand-off and a new complaint."""
+    timers = sla.timers(complaint_id=0, step=step, entered_at=at, settings=settings, overrides=overrides)
+    for t in timers:
+        del t["complaint_id"]
+    return Arrival(step_due(settings, step, at, overrides), timers)
+
+
+def announce_arrival(
+    session: Session,
+    *,
+    complaint_id: int,
+    step: Step,
+    version: int,
+    unit: str | None,
+    due: datetime | None,
+    now: datetime,
+) -> None:
+    """Tell the holders of `step` of the new item in their queue (an e-mail at the next opening)."""
+    calendar = calendar_for(get_settings(), office_days.overrides(session))
+    notices.queue_staff_notice(
+        session,
+        complaint_id=complaint_id,
+        event=f"queued:{step.value}:{version}",
+        role=STEPS[step].role,
+        unit=unit,
+        context={
+            "kind": "queued",
+            "step": step.value,
+            "version": version,
+            "due_at": due.isoformat() if due else None,
+        },
+        send_at=calendar.next_open(now),
+        now=now,
+    )
+
+
 def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now: datetime) -> bool:
     """The hand-off lands: the complaint enters `step`'s queue and its clock starts.
 
     A compare-and-set on (step, version, pending): a redelivered or re-sent hand-off changes
     nothing and returns False. Arrival does not bump the version (no one could have acted on it).
+    A new complaint arrives at verification without a hand-off: the intake writes its stay from
+    the same `plan_arrival`, and the notify worker announces it with the same `announce_arrival`.
     """
-    settings = get_settings()
-    days = office_days.overrides(session)
-    due = step_due(settings, step, now, days)
+    stay = plan_arrival(step, at=now, settings=get_settings(), overrides=office_days.overrides(session))
     result = session.execute(
         update(Complaint)
         .where(
@@ -474,7 +515,7 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
             handoff_pending=False,
             step_entered_at=now,
             stay_started_at=now,
-            step_due_at=due,
+            step_due_at=stay.due,
             escalation_level=0,
         )
         .returning(Complaint.unit_code)
@@ -483,36 +524,18 @@ def arrive(session: Session, *, complaint_id: int, step: Step, version: int, now
     landed = result.first()
     if landed is None:
         return False
-    session.add(
-        History(
-            complaint_id=complaint_id,
-            at=now,
-            actor=SYSTEM_ACTOR,
-            role=None,
-            action="queued",
-            from_step=None,
-            to_step=step.value,
-            note=None,
-            detail=None,
-            version=version,
-        )
+    history.record(
+        session, complaint_id=complaint_id, at=now, action="queued", to_step=step.value, version=version
     )
-    sla.schedule(
-        session, complaint_id=complaint_id, step=step, entered_at=now, settings=settings, overrides=days
-    )
-    notices.queue_staff_notice(
+    if stay.timers:
+        session.execute(insert(Deadline).values([{**t, "complaint_id": complaint_id} for t in stay.timers]))
+    announce_arrival(
         session,
         complaint_id=complaint_id,
-        event=f"queued:{step.value}:{version}",
-        role=STEPS[step].role,
+        step=step,
+        version=version,
         unit=landed.unit_code,
-        context={
-            "kind": "queued",
-            "step": step.value,
-            "version": version,
-            "due_at": due.isoformat() if due else None,
-        },
-        send_at=calendar_for(settings, days).next_open(now),
+        due=stay.due,
         now=now,
     )
     return True

@@ -28,9 +28,9 @@ from services.intake.schemas import (
     TrackFeedback,
     TrackView,
 )
-from shared import office_days, outbox, sla
+from shared import history, office_days, outbox
 from shared.api import ApiError
-from shared.clock import WIB, step_due
+from shared.clock import WIB
 from shared.models import (
     Base,
     Category,
@@ -49,6 +49,7 @@ from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, check_mobile, mask_nik
+from shared.workflow import plan_arrival
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 _MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -203,7 +204,9 @@ async def file_complaint(
     _check_contact(body)
     await _check_category(session, body.category)
     settings = get_settings()
-    days = await office_days.overrides_async(session)
+    stay = plan_arrival(
+        Step.VERIFICATION, at=now, settings=settings, overrides=await office_days.overrides_async(session)
+    )
     filing = _Filing(
         body=body,
         kiosk_id=kiosk_id,
@@ -211,10 +214,8 @@ async def file_complaint(
         now=now,
         year=now.astimezone(WIB).year,
         code=new_tracking_code(),
-        due=step_due(settings, Step.VERIFICATION, now, days),
-        timers=sla.timers(
-            complaint_id=0, step=Step.VERIFICATION, entered_at=now, settings=settings, overrides=days
-        ),
+        due=stay.due,
+        timers=stay.timers,
     )
     if session.get_bind().dialect.name == "postgresql":
         return await _write_in_one_statement(session, filing)
@@ -288,18 +289,15 @@ async def _write_row_by_row(session: AsyncSession, filing: _Filing) -> Filed:
     await _insert(
         session,
         History,
-        {
-            "complaint_id": complaint_id,
-            "at": filing.now,
-            "actor": f"kiosk:{filing.kiosk_id}",
-            "role": None,
-            "action": "received",
-            "from_step": None,
-            "to_step": Step.VERIFICATION.value,
-            "note": None,
-            "detail": {"channel": filing.body.channel.value},
-            "version": 1,
-        },
+        history.values(
+            complaint_id=complaint_id,
+            at=filing.now,
+            actor=f"kiosk:{filing.kiosk_id}",
+            action="received",
+            to_step=Step.VERIFICATION.value,
+            detail={"channel": filing.body.channel.value},
+            version=1,
+        ),
         returning=False,
     )
     if filing.timers:

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.channels import ConfigError, get_channels
+from shared import history
 from shared.api import ApiError
 from shared.clock import now
 from shared.db import async_unit_of_work
-from shared.models import Complaint, History, Notification
-from shared.sla import SYSTEM_ACTOR
+from shared.models import Complaint, Notification
 from shared.tasks import is_answer
 from shared.validation import FieldError, InputError
 
@@ -49,19 +49,14 @@ async def _answer_bounced(
     front office's queue count and in GET /api/v1/notifications?status=failed, to phone instead.
     """
     version = select(Complaint.version).where(Complaint.id == complaint_id).scalar_subquery()
-    await session.execute(
-        insert(History).values(
-            complaint_id=complaint_id,
-            at=at,
-            actor=SYSTEM_ACTOR,
-            role=None,
-            action="delivery_bounced",
-            from_step=None,
-            to_step=None,
-            note=error,
-            detail={"label": "Gateway melaporkan jawaban tidak sampai ke pengadu", "gateway": gateway},
-            version=version,
-        )
+    history.record(
+        session,
+        complaint_id=complaint_id,
+        at=at,
+        action="delivery_bounced",
+        note=error,
+        detail={"label": "Gateway melaporkan jawaban tidak sampai ke pengadu", "gateway": gateway},
+        version=version,
     )
 
 

@@ -37,7 +37,7 @@ from shared.sop import STEPS, ReplyMethod, Role, Step
 from shared.survey import feedback_url
 from shared.tasks import NotifyEvent, is_answer
 from shared.validation import parse_phone
-from shared.workflow import settle_delivery
+from shared.workflow import announce_arrival, settle_delivery
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = table_of(Notification)
@@ -142,29 +142,17 @@ def prepare(
             )
             if message is not None:
                 out.append(message)
-    if event == NotifyEvent.RECEIPT:
-        _new_item_notice(session, complaint, settings=settings, now=now)
+    if event == NotifyEvent.RECEIPT:  # a new complaint arrives at verification without a hand-off
+        announce_arrival(
+            session,
+            complaint_id=complaint.id,
+            step=Step.VERIFICATION,
+            version=1,
+            unit=None,
+            due=complaint.step_due_at,
+            now=now,
+        )
     return out
-
-
-def _new_item_notice(session: Session, complaint: Complaint, *, settings: Settings, now: datetime) -> None:
-    """A new complaint lands at verification without a hand-off: tell the front office here."""
-    calendar = calendar_for(settings, office_days.overrides(session))
-    notices.queue_staff_notice(
-        session,
-        complaint_id=complaint.id,
-        event=f"queued:{Step.VERIFICATION.value}:1",
-        role=Role.FRONT_OFFICE,
-        unit=None,
-        context={
-            "kind": "queued",
-            "step": Step.VERIFICATION.value,
-            "version": 1,
-            "due_at": complaint.step_due_at.isoformat() if complaint.step_due_at else None,
-        },
-        send_at=calendar.next_open(now),
-        now=now,
-    )
 
 
 def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing | None:
