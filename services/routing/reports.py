@@ -11,16 +11,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services.routing.volume import OpenNow, open_now
 from shared import office_days, survey
-from shared.clock import calendar_for, now, step_standard, to_wib
+from shared.clock import Calendar, calendar_for, now, step_standard, to_wib
 from shared.models import Complaint, DeliveryAttempt, Feedback, History
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from shared.sla import file_complete_at
 from shared.sop import STEPS, Outcome, Status, Step
 
@@ -72,16 +73,23 @@ class Stay:
 
 
 def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
-    """Completed stays at a step that ended within [since, until).
+    """Completed stays at a step that ended within [since, until)."""
+    ids = select(History.complaint_id).where(
+        History.at >= since, History.at < until, History.from_step.is_not(None)
+    )
+    return [s for s in stays_of(session, ids) if since <= s.left < until]
+
+
+def stays_of(session: Session, complaint_ids: Select[Any]) -> list[Stay]:
+    """Every completed stay at a step of the complaints `complaint_ids` selects.
 
     A stay ends with the action that moved the complaint on: an officer's, or the system's
     settling of an answer a gateway delivered.
     """
-    ids = select(History.complaint_id).where(
-        History.at >= since, History.at < until, History.from_step.is_not(None)
-    )
     rows = session.scalars(
-        select(History).where(History.complaint_id.in_(ids)).order_by(History.complaint_id, History.id)
+        select(History)
+        .where(History.complaint_id.in_(complaint_ids))
+        .order_by(History.complaint_id, History.id)
     ).all()
     stays: list[Stay] = []
     open_at: dict[tuple[int, str], datetime] = {}
@@ -105,7 +113,7 @@ def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
             spans = paused.pop(key, [])
             if key in paused_at:  # closed while waiting (rejected, referred): paused until then
                 spans.append((paused_at.pop(key), h.at))
-            if entered is not None and since <= h.at < until:
+            if entered is not None:
                 stays.append(
                     Stay(
                         h.complaint_id,
@@ -117,6 +125,20 @@ def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
                     )
                 )
     return stays
+
+
+def stay_minutes(calendar: Calendar, stay: Stay) -> float:
+    """The office minutes a stay took on its step's clock (the time spent waiting for the
+    complainant's documents does not count)."""
+    clock = calendar.open_time(stay.entered, stay.left)
+    clock -= sum((calendar.open_time(a, b) for a, b in stay.paused), timedelta(0))
+    return clock / timedelta(minutes=1)
+
+
+def standard_minutes(settings: Settings, calendar: Calendar, step: Step) -> float | None:
+    """A step's time standard in office minutes; None for a step without one."""
+    value = step_standard(settings, step)
+    return calendar.budget(value) / timedelta(minutes=1) if value else None
 
 
 def _figures(step: str, unit: str | None, minutes: list[float], standard: float | None) -> StepFigures:
@@ -140,16 +162,13 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
     per_step: dict[str, list[float]] = defaultdict(list)
     per_unit: dict[str, list[float]] = defaultdict(list)
     for stay in _stays(session, since, until):
-        clock = calendar.open_time(stay.entered, stay.left)
-        clock -= sum((calendar.open_time(a, b) for a, b in stay.paused), timedelta(0))
-        minutes = clock / timedelta(minutes=1)
+        minutes = stay_minutes(calendar, stay)
         per_step[stay.step].append(minutes)
         if stay.unit:
             per_unit[stay.unit].append(minutes)
 
     def standard(step: Step) -> float | None:
-        value = step_standard(settings, step)
-        return calendar.budget(value) / timedelta(minutes=1) if value else None
+        return standard_minutes(settings, calendar, step)
 
     steps = [_figures(s.value, None, per_step.get(s.value, []), standard(s)) for s in STEPS]
     units = [
@@ -392,7 +411,7 @@ def satisfaction_report(
     )
 
 
-def _cell(text: str) -> str:
+def safe_cell(text: str) -> str:
     """A spreadsheet must not run a citizen's comment as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -448,7 +467,7 @@ def satisfaction_csv(report: SatisfactionReport) -> str:
                 to_wib(c.created_at).isoformat(timespec="seconds"),
                 c.outcome or "",
                 c.unit or "",
-                _cell(c.comment),
+                safe_cell(c.comment),
             ]
         )
     return out.getvalue()

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.routing import reports, service, volume
+from services.routing import recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
     CurrentUser,
@@ -22,6 +22,7 @@ from services.routing.auth import (
     authenticate,
     issue_token,
 )
+from services.routing.recap import Recap
 from services.routing.reports import SatisfactionReport, SlaReport
 from services.routing.schemas import (
     ActionAccepted,
@@ -359,6 +360,46 @@ def volume_report(
     bidang and outcome, and per month over the 12 months ending with `to`'s month."""
     since, until = _report_period(user, from_, to)
     return volume.volume_report(session, since, until)
+
+
+@router.get("/reports/recap", response_model=Recap)
+def recap_report(
+    session: SessionDep,
+    user: CurrentUser,
+    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])],
+    format: Annotated[str, Query(pattern="^(json|xlsx|csv|html)$")] = "json",
+) -> Any:
+    """The monthly recap: one row per complaint received in `month` (YYYY-MM, WIB) with its channel,
+    category, subject (confidential ones: "Rahasia"), bidang, status, office time and SKM score, and
+    the month's totals; as JSON, an XLSX workbook, CSV or a printable page (A4 landscape)."""
+    first = _report_month(user, month)
+    result = recap.recap(session, first)
+    if format == "xlsx":
+        return Response(
+            recap.as_xlsx(result),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="rekap-{month}.xlsx"'},
+        )
+    if format == "csv":
+        return _csv(recap.as_csv(result), f"rekap-{month}.csv")
+    if format == "html":
+        return HTMLResponse(_templates.get_template("recap.html.j2").render(recap.page_context(result)))
+    return result
+
+
+def _report_month(user: StaffUser, month: str) -> date:
+    """The first day of a report's month `YYYY-MM`, checked as a report period is."""
+    year, number = int(month[:4]), int(month[5:])
+    if not 1 <= number <= 12:
+        raise InputError([FieldError("query.month", "month_invalid", "Bulan harus antara 01 dan 12.")])
+    first = date(year, number, 1) if REPORT_YEARS[0] <= year <= REPORT_YEARS[1] else None
+    if first is None:
+        low, high = REPORT_YEARS
+        raise InputError(
+            [FieldError("query.month", "date_out_of_range", f"Bulan harus antara tahun {low} dan {high}.")]
+        )
+    _report_period(user, first, first)
+    return first
 
 
 def _csv(text: str, filename: str) -> Response:

@@ -70,3 +70,40 @@ def test_reports_are_for_the_leadership_only(seeded: Stack) -> None:
     assert seeded.staff("fo", "GET", "/reports/volume", params=PERIOD).status_code == 403
     assert seeded.staff("hi", "GET", "/reports/volume", params=PERIOD).status_code == 403
     _get(seeded, "/reports/volume", user="kasubag")
+
+
+def test_monthly_recap_as_json_xlsx_csv_and_a_printable_page(seeded: Stack) -> None:
+    month = {"month": report_data.MONTH}
+    body = _get(seeded, "/reports/recap", **month)
+    rows = body["rows"]
+    assert isinstance(rows, list)
+    report_data.check_recap_rows(rows)
+    xlsx = seeded.staff("kadis", "GET", "/reports/recap", params={**month, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxml")
+    assert 'filename="rekap-2025-10.xlsx"' in xlsx.headers["content-disposition"]
+    report_data.check_recap_xlsx(xlsx.content)
+    csv_text = seeded.staff("kasubag", "GET", "/reports/recap", params={**month, "format": "csv"}).text
+    assert len(csv_text.strip().splitlines()) == 1 + len(report_data.EXPECTED["recap"])
+    assert "'=HYPERLINK" not in csv_text  # comments are not in the recap; subjects are
+    page = seeded.staff("kadis", "GET", "/reports/recap", params={**month, "format": "html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Rekapitulasi Pengaduan Masyarakat &mdash; Oktober 2025" in page.text
+    assert "size: A4 landscape" in page.text and page.text.count("<tr>") >= 1 + len(rows)
+
+
+@pytest.mark.parametrize(
+    ("month", "code"),
+    [
+        ("0000-01", "date_out_of_range"),
+        ("9999-12", "date_out_of_range"),
+        ("2025-13", "month_invalid"),
+        ("2025-00", "month_invalid"),
+        ("2025-1", "string_pattern_mismatch"),
+    ],
+)
+def test_the_recap_month_is_checked(seeded: Stack, month: str, code: str) -> None:
+    r = seeded.staff("kadis", "GET", "/reports/recap", params={"month": month})
+    assert r.status_code == 422, r.text
+    first = r.json()["errors"][0]
+    assert (first["field"], first["code"]) == ("query.month", code)
+    assert seeded.staff("fo", "GET", "/reports/recap", params={"month": "2025-10"}).status_code == 403

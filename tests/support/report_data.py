@@ -372,3 +372,48 @@ def check_skm(report: dict[str, Any]) -> None:
         k: v / skm["rated"] for k, v in skm["scores"].items()
     }
     assert (overall["index"], overall["grade"]) == (skm["index"], skm["grade"])
+
+
+def check_recap_rows(rows: list[dict[str, Any]]) -> None:
+    """The recap's rows (JSON): every complaint received in the month, in order, as EXPECTED."""
+    got = {
+        r["ticket"]: (r["subject"], round(r["office_minutes"]), r["within_standard"], r["score"])
+        for r in rows
+    }
+    assert got == EXPECTED["recap"]
+    assert [r["ticket"] for r in rows] == sorted(EXPECTED["recap"])  # received in ticket order here
+    closed = {r["ticket"]: r["answered_at"] is not None for r in rows}
+    assert closed == {t: t != "ADU-2025-000105" for t in EXPECTED["recap"]}
+
+
+def check_recap_xlsx(content: bytes) -> None:
+    """The workbook read back: a header row, a row per complaint with dates as dates, and the totals."""
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames == ["Rekap", "Ringkasan"]
+    sheet = book["Rekap"]
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "No. tiket" and "Nilai SKM" in header
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    got = {
+        r["No. tiket"]: (
+            r["Perihal"],
+            round(r["Waktu layanan (menit kerja)"]),
+            r["Sesuai standar"] == "Ya",
+            r["Nilai SKM"],
+        )
+        for r in rows
+    }
+    assert got == EXPECTED["recap"]
+    first = rows[0]["Tanggal diterima"]
+    assert isinstance(first, datetime) and (first.day, first.month, first.hour) == (1, 10, 8)  # WIB
+    assert sheet.column_dimensions["E"].width >= 30 and sheet.freeze_panes == "A2"
+    totals = {row[0].value: row[1].value for row in book["Ringkasan"].iter_rows() if len(row) > 1}
+    assert (totals["Diterima"], totals["Masih dalam proses"]) == (
+        EXPECTED["received"],
+        EXPECTED["still_open"],
+    )
+    assert totals["Indeks kepuasan"] == EXPECTED["skm"]["index"]

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from services.routing import recap
 from services.routing.reports import satisfaction_report, sla_report
 from services.routing.volume import trend_months, volume_report
 from shared.clock import WIB
@@ -39,3 +40,16 @@ def test_the_trend_is_the_twelve_months_ending_with_the_period() -> None:
     until = datetime.combine(date(2026, 1, 31) + timedelta(days=1), time(0), WIB)
     months = trend_months(until)
     assert (months[0], months[-1], len(months)) == (date(2025, 2, 1), date(2026, 1, 1), 12)
+
+
+def test_the_recap_has_a_row_per_complaint_received_in_the_month(session: Session) -> None:
+    _seeded(session)
+    result = recap.recap(session, date(2025, 10, 1))
+    report_data.check_recap_rows(result.model_dump(mode="json")["rows"])
+    # the totals are the reports' own figures for the month
+    report_data.check_volume(result.volume.model_dump(mode="json"))
+    report_data.check_skm(result.satisfaction.model_dump(mode="json"))
+    report_data.check_recap_xlsx(recap.as_xlsx(result))
+    text = recap.as_csv(result)
+    assert text.splitlines()[0].startswith("No. tiket,Tanggal diterima")
+    assert "ADU-2025-000101,01-10-2025 08.00,Kios," in text and "THR belum dibayar" not in text
