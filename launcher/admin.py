@@ -6,12 +6,22 @@ from datetime import date
 
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
+from shared.links import kiosk_enrol_url
 from shared.models import Kiosk, Unit, User
-from shared.security import MIN_PASSWORD, hash_password, kiosk_key_hash, new_kiosk_key, new_password
+from shared.security import (
+    MIN_PASSWORD,
+    hash_password,
+    kiosk_key_hash,
+    new_kiosk_key,
+    new_password,
+    new_token,
+)
+from shared.settings import get_settings
 from shared.sop import Role
 from shared.validation import check_email
 
@@ -80,6 +90,35 @@ def add_kiosk(name: str) -> str:
             raise AdminError(f"kios {name} sudah ada")
         session.add(Kiosk(name=name, key_hash=kiosk_key_hash(key), active=True, created_at=now()))
     return key
+
+
+def _kiosk(session: Session, name: str) -> Kiosk:
+    kiosk = session.scalar(select(Kiosk).where(Kiosk.name == name.strip()))
+    if kiosk is None:
+        raise AdminError(f"kios {name} tidak ada")
+    return kiosk
+
+
+def enrol_kiosk(name: str) -> str:
+    """A one-time link that enrols a browser as the kiosk `name` (its page: /kios); replaces any earlier."""
+    settings = get_settings()
+    token = new_token()
+    with unit_of_work() as session:
+        kiosk = _kiosk(session, name)
+        if not kiosk.active:
+            raise AdminError(f"kios {name} sudah dinonaktifkan")
+        kiosk.enrol_token_hash = kiosk_key_hash(token)
+        kiosk.enrol_expires_at = now() + settings.kiosk_enrol_ttl
+    return kiosk_enrol_url(settings, token)
+
+
+def revoke_kiosk(name: str) -> None:
+    """Deactivate a kiosk: its key and its enrolled browser can no longer file complaints."""
+    with unit_of_work() as session:
+        kiosk = _kiosk(session, name)
+        kiosk.active = False
+        kiosk.enrol_token_hash = None
+        kiosk.enrol_expires_at = None
 
 
 def ensure_admin() -> str | None:

@@ -69,11 +69,47 @@ def cmd_kiosks_add(args: argparse.Namespace) -> int:
 
     try:
         key = admin.add_kiosk(args.name)
+        link = admin.enrol_kiosk(args.name) if args.enrol else None
     except admin.AdminError as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
         return 1
+    if link is not None:
+        _print_enrol_link(link)
     print(f"Kios {args.name} dibuat. Simpan kunci berikut; kunci hanya ditampilkan sekali:")
     print(key)
+    return 0
+
+
+def _print_enrol_link(link: str) -> None:
+    from shared.settings import get_settings
+    from shared.when import duration
+
+    ttl = duration(get_settings().kiosk_enrol_ttl)
+    print(f"Buka tautan berikut di peramban kios (sekali pakai, berlaku {ttl}):")
+    print(link)
+
+
+def cmd_kiosks_enrol(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    try:
+        link = admin.enrol_kiosk(args.name)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    _print_enrol_link(link)
+    return 0
+
+
+def cmd_kiosks_revoke(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    try:
+        admin.revoke_kiosk(args.name)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    print(f"Kios {args.name} dinonaktifkan: kunci dan halaman kiosnya tidak dapat mengirim pengaduan lagi.")
     return 0
 
 
@@ -309,7 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     kiosks = sub.add_parser("kiosks", help="kiosk keys").add_subparsers(dest="sub", required=True)
     p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")
     p.add_argument("name")
+    p.add_argument("--enrol", action="store_true", help="also print a one-time link enrolling its browser")
     p.set_defaults(func=cmd_kiosks_add)
+    p = kiosks.add_parser("enrol", parents=[common], help="a new one-time link enrolling a kiosk's browser")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_kiosks_enrol)
+    p = kiosks.add_parser("revoke", parents=[common], help="deactivate a kiosk (its key and its page)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_kiosks_revoke)
 
     cal = sub.add_parser("calendar", help="office calendar").add_subparsers(dest="sub", required=True)
     for name, what in (("close", "close a day (extra holiday)"), ("open", "open a day despite a holiday")):

@@ -23,3 +23,8 @@ def track_page_url(settings: Settings, ticket: str, tracking_code: str) -> str:
 def console_url(settings: Settings, ticket: str) -> str:
     """A complaint's page in the staff console (staff notices link to it; sign-in first if needed)."""
     return f"{settings.staff_base_url.rstrip('/')}/pengaduan/{quote(ticket, safe='')}"
+
+
+def kiosk_enrol_url(settings: Settings, token: str) -> str:
+    """The one-time link that enrols a kiosk's browser (opened on the kiosk itself)."""
+    return f"{settings.public_base_url.rstrip('/')}/kios/daftar/{quote(token, safe='')}"

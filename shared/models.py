@@ -103,7 +103,11 @@ class User(Base):
 
 
 class Kiosk(Base):
-    """A device allowed to post complaints; its key is shown once and stored as a SHA-256 hash."""
+    """A device allowed to post complaints; its key is shown once and stored as a SHA-256 hash.
+
+    A kiosk's browser is enrolled by a one-time link (`enrol_token_hash`, until `enrol_expires_at`);
+    opening it gives that browser a cookie whose secret is stored here as `browser_key_hash`.
+    """
 
     __tablename__ = "kiosks"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -111,6 +115,9 @@ class Kiosk(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime]
+    enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None]
+    browser_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class CalendarOverride(Base):

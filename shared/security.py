@@ -51,6 +51,11 @@ def new_kiosk_key() -> str:
     return "kio_" + secrets.token_urlsafe(32)
 
 
+def new_token() -> str:
+    """A 256-bit random secret for a link or a cookie (a kiosk's enrolment link, its browser's cookie)."""
+    return secrets.token_urlsafe(32)
+
+
 def kiosk_key_hash(key: str) -> str:
     """Kiosk keys are 256-bit random, so a plain SHA-256 is a safe, fast lookup hash."""
     return hashlib.sha256(key.encode()).hexdigest()

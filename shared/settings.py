@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     office_name: str = "Dinas Tenaga Kerja, Perindustrian dan Transmigrasi Kabupaten Wonosobo"
     kiosk_key_cache_seconds: float = 30.0
+    # The kiosk page (/kios): it goes back to an empty form after this many seconds without a touch
+    # (and after the receipt is printed); an enrolment link (`aduan kiosks add NAME --enrol`) opens
+    # once, within this long.
+    kiosk_idle_reset: int = Field(default=90, ge=15, le=3600)
+    kiosk_enrol_ttl: timedelta = timedelta(hours=24)
+    # How long the office keeps a closed complaint's personal data (stated on the kiosk's consent
+    # statement, UU 27/2022).
+    data_retention_years: int = Field(default=5, ge=1, le=30)
 
     # Step deadlines count office time: weekly hours with breaks, Indonesian holidays (the
     # `holidays` package), cuti bersama when it closes the office, Ramadan hours, admin overrides.

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from services.intake.kiosk import install_kiosk
 from services.intake.views import router
 from shared.api import health_router, install_error_handlers
 from shared.db import async_engine
@@ -34,5 +35,6 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Aduan - API Pengaduan (intake)", version="1", lifespan=_lifespan)
     install_error_handlers(app)
     app.include_router(router)
+    install_kiosk(app)
     app.include_router(health_router(_database_ok))
     return app

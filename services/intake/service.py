@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ from shared.models import (
     Outbox,
 )
 from shared.numbering import next_ticket_number, ticket_sequence
-from shared.security import cipher, kiosk_key_hash, new_tracking_code, tracking_code_matches
+from shared.security import cipher, kiosk_key_hash, new_token, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
 from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
@@ -84,6 +84,55 @@ async def kiosk_for_key(session: AsyncSession, key: str) -> int | None:
     if kiosk_id is not None:
         _cache.put(f"kiosk:{digest}", kiosk_id, get_settings().kiosk_key_cache_seconds)
     return kiosk_id
+
+
+@dataclass(frozen=True)
+class KioskBrowser:
+    """The kiosk an enrolled browser belongs to (its cookie's secret matched)."""
+
+    id: int
+    name: str
+    active: bool
+
+
+async def kiosk_for_browser(session: AsyncSession, secret: str) -> KioskBrowser | None:
+    """The kiosk whose enrolled browser holds `secret` (active or revoked), or None."""
+    row = (
+        await session.execute(
+            select(Kiosk.id, Kiosk.name, Kiosk.active).where(Kiosk.browser_key_hash == kiosk_key_hash(secret))
+        )
+    ).first()
+    return KioskBrowser(id=row.id, name=row.name, active=row.active) if row is not None else None
+
+
+async def kiosk_for_enrol_token(session: AsyncSession, token: str, *, now: datetime) -> str | None:
+    """The name of the active kiosk an unused, unexpired enrolment link belongs to, or None."""
+    return await session.scalar(
+        select(Kiosk.name).where(
+            Kiosk.enrol_token_hash == kiosk_key_hash(token),
+            Kiosk.active.is_(True),
+            Kiosk.enrol_expires_at > now,
+        )
+    )
+
+
+async def enrol_browser(session: AsyncSession, token: str, *, now: datetime) -> str | None:
+    """Use an enrolment link once: the new secret of the kiosk's browser cookie, or None if invalid.
+
+    One UPDATE guarded by the link's hash: of two tabs opening the same link, one enrols.
+    """
+    secret = new_token()
+    name = await session.scalar(
+        update(Kiosk)
+        .where(
+            Kiosk.enrol_token_hash == kiosk_key_hash(token),
+            Kiosk.active.is_(True),
+            Kiosk.enrol_expires_at > now,
+        )
+        .values(enrol_token_hash=None, enrol_expires_at=None, browser_key_hash=kiosk_key_hash(secret))
+        .returning(Kiosk.name)
+    )
+    return secret if name is not None else None
 
 
 async def active_categories(session: AsyncSession) -> list[CategoryOut]:

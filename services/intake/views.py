@@ -9,14 +9,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import service
+from services.intake import flows, service
 from services.intake.schemas import (
     Category,
     ComplaintCreated,
@@ -25,7 +24,6 @@ from services.intake.schemas import (
     FeedbackOut,
     TrackView,
 )
-from shared import outbox
 from shared.api import ApiError
 from shared.clock import now, to_wib
 from shared.db import async_session_factory
@@ -65,29 +63,8 @@ async def file_complaint(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """File a complaint; with an Idempotency-Key a retried POST returns the first response."""
-    key = (idempotency_key, service.body_hash(body)) if idempotency_key else None
-    if key is not None:
-        first = await service.replay(session, kiosk_id=kiosk_id, key=key[0], digest=key[1])
-        await session.rollback()
-        if first is not None:
-            return JSONResponse(status_code=201, content=first)
-    try:
-        async with session.begin():
-            filed = await service.file_complaint(session, body, kiosk_id=kiosk_id, idempotency=key, now=now())
-    except IntegrityError:
-        if key is None:
-            raise
-        filed = None  # a concurrent retry with the same key committed first
-    if filed is None:
-        assert key is not None  # noqa: S101 - only a used Idempotency-Key stops a filing
-        first = await service.replay(session, kiosk_id=kiosk_id, key=key[0], digest=key[1])
-        await session.rollback()
-        if first is None:
-            raise ApiError(409, "conflict", "Pengaduan dengan Idempotency-Key ini sedang diproses.")
-        return JSONResponse(status_code=201, content=first)
-    if filed.messages:  # SQLite: published after commit; the broker call blocks, so off the event loop
-        await run_in_threadpool(outbox.publish, filed.messages)
-    return JSONResponse(status_code=201, content=filed.response)
+    filed = await flows.file_once(session, body, kiosk_id=kiosk_id, idempotency_key=idempotency_key)
+    return JSONResponse(status_code=201, content=filed)
 
 
 # Any code is taken: a wrong one, however long, gets the same 404 as an unknown ticket.
