@@ -265,18 +265,26 @@ def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: A
     return _category_view(category)
 
 
-@router.get("/calendar", response_model=CalendarMonth)
-def calendar(
-    session: SessionDep,
-    _user: CurrentUser,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
-) -> CalendarMonth:
-    """Open hours and closed days (with the reason) of one month, in WIB."""
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def _first_of(month: str) -> date:
+    """The first day of a `YYYY-MM` query parameter (MONTH_PATTERN) in the office's YEARS."""
     low, high = YEARS
     if not low <= int(month[:4]) <= high:
         message = f"Bulan harus antara tahun {low} dan {high}."
         raise InputError([FieldError("query.month", "date_out_of_range", message)])
-    first = date.fromisoformat(f"{month}-01")
+    return date.fromisoformat(f"{month}-01")
+
+
+@router.get("/calendar", response_model=CalendarMonth)
+def calendar(
+    session: SessionDep,
+    _user: CurrentUser,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+) -> CalendarMonth:
+    """Open hours and closed days (with the reason) of one month, in WIB."""
+    first = _first_of(month)
     days = _calendar_days(session, month_dates(first))
     return CalendarMonth(month=month, calendar=get_settings().calendar, days=days)
 
@@ -366,13 +374,14 @@ def volume_report(
 def recap_report(
     session: SessionDep,
     user: CurrentUser,
-    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])],
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-11"])],
     format: Annotated[str, Query(pattern="^(json|xlsx|csv|html)$")] = "json",
 ) -> Any:
     """The monthly recap: one row per complaint received in `month` (YYYY-MM, WIB) with its channel,
     category, subject (confidential ones: "Rahasia"), bidang, status, office time and SKM score, and
     the month's totals; as JSON, an XLSX workbook, CSV or a printable page (A4 landscape)."""
-    first = _report_month(user, month)
+    first = _first_of(month)
+    _report_period(user, first, first)
     result = recap.recap(session, first)
     if format == "xlsx":
         return Response(
@@ -385,21 +394,6 @@ def recap_report(
     if format == "html":
         return HTMLResponse(_templates.get_template("recap.html.j2").render(recap.page_context(result)))
     return result
-
-
-def _report_month(user: StaffUser, month: str) -> date:
-    """The first day of a report's month `YYYY-MM`, checked as a report period is."""
-    year, number = int(month[:4]), int(month[5:])
-    if not 1 <= number <= 12:
-        raise InputError([FieldError("query.month", "month_invalid", "Bulan harus antara 01 dan 12.")])
-    first = date(year, number, 1) if REPORT_YEARS[0] <= year <= REPORT_YEARS[1] else None
-    if first is None:
-        low, high = REPORT_YEARS
-        raise InputError(
-            [FieldError("query.month", "date_out_of_range", f"Bulan harus antara tahun {low} dan {high}.")]
-        )
-    _report_period(user, first, first)
-    return first
 
 
 def _csv(text: str, filename: str) -> Response:

@@ -96,8 +96,8 @@ def test_monthly_recap_as_json_xlsx_csv_and_a_printable_page(seeded: Stack) -> N
     [
         ("0000-01", "date_out_of_range"),
         ("9999-12", "date_out_of_range"),
-        ("2025-13", "month_invalid"),
-        ("2025-00", "month_invalid"),
+        ("2025-13", "string_pattern_mismatch"),
+        ("2025-00", "string_pattern_mismatch"),
         ("2025-1", "string_pattern_mismatch"),
     ],
 )

@@ -401,7 +401,7 @@ def check_recap_xlsx(content: bytes) -> None:
     got = {
         r["No. tiket"]: (
             r["Perihal"],
-            round(r["Waktu layanan (menit kerja)"]),
+            round(float(str(r["Waktu layanan (menit kerja)"]))),
             r["Sesuai standar"] == "Ya",
             r["Nilai SKM"],
         )
