@@ -12,6 +12,7 @@ from typing import Any
 
 from shared import heartbeat
 from shared.settings import ConfigError
+from shared.sop import Role
 
 SERVICES = {
     "intake": "launcher.apps:public_app",
@@ -334,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--role",
         required=True,
-        choices=["front_office", "kasubag_umum", "sekretaris", "bidang", "kepala_dinas", "admin"],
+        choices=[role.value for role in Role],
     )
     p.add_argument("--unit", help="unit code (required for --role bidang)")
     p.add_argument("--full-name")

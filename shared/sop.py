@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.validation import NO_NIK, NOT_BLANK, PhoneNumber
+
+if TYPE_CHECKING:
+    from shared.workflow import Act
 
 
 class Role(StrEnum):
@@ -152,7 +155,7 @@ class InfoReceived(Inputs):
 # --- Steps and actions ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StepSpec:
     """One row of the SOP table."""
 
@@ -168,96 +171,138 @@ class StepSpec:
 
 Target = Step | Outcome | None  # None: the complaint stays where it is (an attempt was recorded)
 
+# What an action records besides moving the complaint (its Output), given the validated inputs.
+Effect = Callable[["Act", Any], None]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class ActionSpec:
-    """An action allowed at a step: who may take it, what it needs and where it sends the complaint."""
+    """An action allowed at a step: who may take it, what it needs, what it records and where it
+    sends the complaint."""
 
     step: Step
     name: str
     inputs: type[Inputs]
-    to: Step | Outcome
+    to: Target
     label: str  # Indonesian label for history and archive
-    # Decides the target from the validated inputs when it depends on them (deliver: reached or not).
-    route: Callable[[Inputs], Target] | None = field(default=None, compare=False)
+    effect: Effect | None = field(default=None, compare=False)
+    # The complaint goes `to` only when this holds of the inputs; otherwise it stays where it is
+    # (deliver: only when the answer reached the complainant).
+    only_if: Callable[[Any], bool] | None = field(default=None, compare=False)
 
     def target(self, inputs: Inputs) -> Target:
-        return self.route(inputs) if self.route else self.to
+        return self.to if self.only_if is None or self.only_if(inputs) else None
+
+    @property
+    def closes(self) -> bool:
+        """True when taking the action always closes the complaint (the console asks to confirm)."""
+        return isinstance(self.to, Outcome) and self.only_if is None
 
     @property
     def role(self) -> Role:
         return STEPS[self.step].role
 
 
-def _deliver_route(inputs: Inputs) -> Target:
-    assert isinstance(inputs, Deliver)  # noqa: S101 - the table pairs deliver with Deliver
-    if inputs.outcome is None:
-        return None  # handed to the notify service; its gateway's result closes the complaint
-    return Outcome.ANSWERED if inputs.outcome == "delivered" else None
+# --- What each action records (the hooks of the table; shared.workflow.Act does the writing) -----
+
+
+def _record_answer(act: Act, data: SubmitAnswer) -> None:
+    act.complaint.answer = data.answer
+
+
+def _answer_at_desk(act: Act, data: ResolveAtDesk) -> None:
+    act.complaint.answer = data.answer
+    act.detail["method"] = data.delivery_method.value
+    act.record_attempt(method=data.delivery_method, outcome="delivered", note=data.note)
+
+
+def _dispose(act: Act, data: Dispose) -> None:
+    act.dispose(data)
+
+
+def _deliver(act: Act, data: Deliver) -> None:
+    act.deliver(data)
+
+
+def _pause(act: Act, _data: RequestInfo) -> None:
+    act.pause()
+
+
+def _resume(act: Act, _data: InfoReceived) -> None:
+    act.resume()
+
+
+def _unit_gives_back(act: Act, _data: Return) -> None:
+    act.complaint.unit_code = None  # wrongly disposed: the bidang gives it back
+
+
+def _delivered(data: Deliver) -> bool:
+    # Without an outcome the notify service sends the answer: its gateway's result closes it.
+    return data.outcome == "delivered"
 
 
 STEPS: dict[Step, StepSpec] = {
     s.step: s
     for s in (
         StepSpec(
-            Step.VERIFICATION,
-            1,
-            Role.FRONT_OFFICE,
-            "Menerima pengaduan, verifikasi identitas dan isi pengaduan",
-            timedelta(minutes=30),
-            ("identitas pengadu", "alat tulis", "buku arsip"),
-            ("identitas", "form pengaduan", "isi pengaduan"),
-            "Pengaduan diterima dan sedang diverifikasi",
+            step=Step.VERIFICATION,
+            number=1,
+            role=Role.FRONT_OFFICE,
+            title="Menerima pengaduan, verifikasi identitas dan isi pengaduan",
+            standard=timedelta(minutes=30),
+            kelengkapan=("identitas pengadu", "alat tulis", "buku arsip"),
+            output=("identitas", "form pengaduan", "isi pengaduan"),
+            public_label="Pengaduan diterima dan sedang diverifikasi",
         ),
         StepSpec(
-            Step.REVIEW,
-            2,
-            Role.KASUBAG_UMUM,
-            "Menerima dan menelaah kembali isi pengaduan",
-            timedelta(minutes=30),
-            ("identitas", "isi pengaduan"),
-            ("identitas", "isi pengaduan"),
-            "Pengaduan sedang ditelaah",
+            step=Step.REVIEW,
+            number=2,
+            role=Role.KASUBAG_UMUM,
+            title="Menerima dan menelaah kembali isi pengaduan",
+            standard=timedelta(minutes=30),
+            kelengkapan=("identitas", "isi pengaduan"),
+            output=("identitas", "isi pengaduan"),
+            public_label="Pengaduan sedang ditelaah",
         ),
         StepSpec(
-            Step.DISPOSITION,
-            3,
-            Role.SEKRETARIS,
-            "Mendisposisikan pengaduan kepada bidang terkait",
-            timedelta(minutes=30),
-            ("identitas", "isi pengaduan", "surat disposisi"),
-            ("identitas", "isi pengaduan", "surat disposisi"),
-            "Pengaduan sedang didisposisikan",
+            step=Step.DISPOSITION,
+            number=3,
+            role=Role.SEKRETARIS,
+            title="Mendisposisikan pengaduan kepada bidang terkait",
+            standard=timedelta(minutes=30),
+            kelengkapan=("identitas", "isi pengaduan", "surat disposisi"),
+            output=("identitas", "isi pengaduan", "surat disposisi"),
+            public_label="Pengaduan sedang didisposisikan",
         ),
         StepSpec(
-            Step.DRAFTING,
-            4,
-            Role.BIDANG,
-            "Menyiapkan jawaban pengaduan",
-            timedelta(days=1),
-            ("identitas", "isi pengaduan", "disposisi"),
-            ("identitas", "isi pengaduan", "disposisi", "draf jawaban"),
-            "Jawaban sedang disiapkan oleh bidang terkait",
+            step=Step.DRAFTING,
+            number=4,
+            role=Role.BIDANG,
+            title="Menyiapkan jawaban pengaduan",
+            standard=timedelta(days=1),
+            kelengkapan=("identitas", "isi pengaduan", "disposisi"),
+            output=("identitas", "isi pengaduan", "disposisi", "draf jawaban"),
+            public_label="Jawaban sedang disiapkan oleh bidang terkait",
         ),
         StepSpec(
-            Step.ANSWER_REVIEW,
-            5,
-            Role.KASUBAG_UMUM,
-            "Menerima jawaban dari bidang untuk disampaikan melalui Front Office",
-            timedelta(minutes=10),
-            ("identitas", "isi pengaduan", "disposisi", "jawaban aduan"),
-            ("jawaban aduan",),
-            "Jawaban sedang diperiksa",
+            step=Step.ANSWER_REVIEW,
+            number=5,
+            role=Role.KASUBAG_UMUM,
+            title="Menerima jawaban dari bidang untuk disampaikan melalui Front Office",
+            standard=timedelta(minutes=10),
+            kelengkapan=("identitas", "isi pengaduan", "disposisi", "jawaban aduan"),
+            output=("jawaban aduan",),
+            public_label="Jawaban sedang diperiksa",
         ),
         StepSpec(
-            Step.DELIVERY,
-            6,
-            Role.FRONT_OFFICE,
-            "Menyampaikan jawaban kepada pengadu dan mengarsipkan seluruh proses",
-            timedelta(days=1),  # the SOP sets none; configurable (ADUAN_SLA_DELIVERY)
-            ("identitas", "isi pengaduan", "disposisi", "jawaban aduan"),
-            ("arsip",),
-            "Jawaban siap disampaikan kepada pengadu",
+            step=Step.DELIVERY,
+            number=6,
+            role=Role.FRONT_OFFICE,
+            title="Menyampaikan jawaban kepada pengadu dan mengarsipkan seluruh proses",
+            standard=timedelta(days=1),  # the SOP sets none; configurable (ADUAN_SLA_DELIVERY)
+            kelengkapan=("identitas", "isi pengaduan", "disposisi", "jawaban aduan"),
+            output=("arsip",),
+            public_label="Jawaban siap disampaikan kepada pengadu",
         ),
     )
 }
@@ -266,82 +311,113 @@ ACTIONS: dict[tuple[Step, str], ActionSpec] = {
     (a.step, a.name): a
     for a in (
         ActionSpec(
-            Step.VERIFICATION,
-            "forward",
-            ForwardVerified,
-            Step.REVIEW,
-            "Diverifikasi dan diteruskan ke Kasubag Umum",
+            step=Step.VERIFICATION,
+            name="forward",
+            inputs=ForwardVerified,
+            to=Step.REVIEW,
+            label="Diverifikasi dan diteruskan ke Kasubag Umum",
         ),
         ActionSpec(
-            Step.VERIFICATION,
-            "resolve",
-            ResolveAtDesk,
-            Outcome.ANSWERED_AT_FRONT_OFFICE,
-            "Dijawab langsung oleh Front Office",
-        ),
-        ActionSpec(Step.VERIFICATION, "reject", Reject, Outcome.REJECTED, "Ditolak"),
-        ActionSpec(Step.VERIFICATION, "refer", Refer, Outcome.REFERRED, "Dilimpahkan ke instansi berwenang"),
-        ActionSpec(
-            Step.VERIFICATION,
-            "request_info",
-            RequestInfo,
-            Step.VERIFICATION,
-            "Menunggu kelengkapan dari pengadu (waktu dihentikan)",
-            route=lambda _inputs: None,
+            step=Step.VERIFICATION,
+            name="resolve",
+            inputs=ResolveAtDesk,
+            to=Outcome.ANSWERED_AT_FRONT_OFFICE,
+            label="Dijawab langsung oleh Front Office",
+            effect=_answer_at_desk,
         ),
         ActionSpec(
-            Step.VERIFICATION,
-            "info_received",
-            InfoReceived,
-            Step.VERIFICATION,
-            "Kelengkapan diterima (waktu berjalan kembali)",
-            route=lambda _inputs: None,
+            step=Step.VERIFICATION, name="reject", inputs=Reject, to=Outcome.REJECTED, label="Ditolak"
         ),
         ActionSpec(
-            Step.REVIEW,
-            "forward",
-            OptionalNote,
-            Step.DISPOSITION,
-            "Ditelaah dan diteruskan ke Sekretaris",
-        ),
-        ActionSpec(Step.REVIEW, "return", Return, Step.VERIFICATION, "Dikembalikan ke Front Office"),
-        ActionSpec(Step.DISPOSITION, "dispose", Dispose, Step.DRAFTING, "Didisposisikan ke bidang"),
-        ActionSpec(Step.DISPOSITION, "return", Return, Step.REVIEW, "Dikembalikan ke Kasubag Umum"),
-        ActionSpec(
-            Step.DRAFTING,
-            "submit_answer",
-            SubmitAnswer,
-            Step.ANSWER_REVIEW,
-            "Draf jawaban diserahkan",
+            step=Step.VERIFICATION,
+            name="refer",
+            inputs=Refer,
+            to=Outcome.REFERRED,
+            label="Dilimpahkan ke instansi berwenang",
         ),
         ActionSpec(
-            Step.DRAFTING,
-            "return",
-            Return,
-            Step.DISPOSITION,
-            "Dikembalikan ke Sekretaris (salah disposisi)",
+            step=Step.VERIFICATION,
+            name="request_info",
+            inputs=RequestInfo,
+            to=None,
+            label="Menunggu kelengkapan dari pengadu (waktu dihentikan)",
+            effect=_pause,
         ),
         ActionSpec(
-            Step.ANSWER_REVIEW,
-            "approve",
-            OptionalNote,
-            Step.DELIVERY,
-            "Jawaban disetujui, diteruskan ke Front Office",
+            step=Step.VERIFICATION,
+            name="info_received",
+            inputs=InfoReceived,
+            to=None,
+            label="Kelengkapan diterima (waktu berjalan kembali)",
+            effect=_resume,
         ),
         ActionSpec(
-            Step.ANSWER_REVIEW,
-            "return",
-            Return,
-            Step.DRAFTING,
-            "Jawaban dikembalikan ke bidang untuk perbaikan",
+            step=Step.REVIEW,
+            name="forward",
+            inputs=OptionalNote,
+            to=Step.DISPOSITION,
+            label="Ditelaah dan diteruskan ke Sekretaris",
         ),
         ActionSpec(
-            Step.DELIVERY,
-            "deliver",
-            Deliver,
-            Outcome.ANSWERED,
-            "Jawaban disampaikan kepada pengadu",
-            route=_deliver_route,
+            step=Step.REVIEW,
+            name="return",
+            inputs=Return,
+            to=Step.VERIFICATION,
+            label="Dikembalikan ke Front Office",
+        ),
+        ActionSpec(
+            step=Step.DISPOSITION,
+            name="dispose",
+            inputs=Dispose,
+            to=Step.DRAFTING,
+            label="Didisposisikan ke bidang",
+            effect=_dispose,
+        ),
+        ActionSpec(
+            step=Step.DISPOSITION,
+            name="return",
+            inputs=Return,
+            to=Step.REVIEW,
+            label="Dikembalikan ke Kasubag Umum",
+        ),
+        ActionSpec(
+            step=Step.DRAFTING,
+            name="submit_answer",
+            inputs=SubmitAnswer,
+            to=Step.ANSWER_REVIEW,
+            label="Draf jawaban diserahkan",
+            effect=_record_answer,
+        ),
+        ActionSpec(
+            step=Step.DRAFTING,
+            name="return",
+            inputs=Return,
+            to=Step.DISPOSITION,
+            label="Dikembalikan ke Sekretaris (salah disposisi)",
+            effect=_unit_gives_back,
+        ),
+        ActionSpec(
+            step=Step.ANSWER_REVIEW,
+            name="approve",
+            inputs=OptionalNote,
+            to=Step.DELIVERY,
+            label="Jawaban disetujui, diteruskan ke Front Office",
+        ),
+        ActionSpec(
+            step=Step.ANSWER_REVIEW,
+            name="return",
+            inputs=Return,
+            to=Step.DRAFTING,
+            label="Jawaban dikembalikan ke bidang untuk perbaikan",
+        ),
+        ActionSpec(
+            step=Step.DELIVERY,
+            name="deliver",
+            inputs=Deliver,
+            to=Outcome.ANSWERED,
+            label="Jawaban disampaikan kepada pengadu",
+            effect=_deliver,
+            only_if=_delivered,
         ),
     )
 }
@@ -359,6 +435,8 @@ RECEIVED_LABEL = "Pengaduan diterima"
 READ_ALL_ROLES = frozenset(
     {Role.FRONT_OFFICE, Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN}
 )
+# The message list (GET /api/v1/notifications) shows every complaint's messages: who reads them all.
+NOTIFICATION_ROLES = READ_ALL_ROLES
 
 
 def steps_of(role: Role) -> tuple[Step, ...]:
@@ -388,9 +466,10 @@ def public_status(step: str | None, outcome: str | None) -> tuple[str, str]:
 # --- Indonesian labels of the table, for the staff console ----------------------------------------
 # Kept beside the table: a new action or input needs its label here, and its form follows.
 
-ROLE_NAMES: dict[Role, str] = {
+# As the SOP names them: on the console and in the staff notices.
+ROLE_LABELS: dict[Role, str] = {
     Role.FRONT_OFFICE: "Front Office",
-    Role.KASUBAG_UMUM: "Kasubag Umum",
+    Role.KASUBAG_UMUM: "Kasubag Umum & Kepegawaian",
     Role.SEKRETARIS: "Sekretaris Dinas",
     Role.BIDANG: "Bidang",
     Role.KEPALA_DINAS: "Kepala Dinas",

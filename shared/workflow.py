@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,16 +23,12 @@ from shared.sop import (
     ActionSpec,
     Deliver,
     Dispose,
-    InfoReceived,
     Inputs,
     Outcome,
     ReplyMethod,
-    RequestInfo,
-    ResolveAtDesk,
     Role,
     Status,
     Step,
-    SubmitAnswer,
     Target,
     find_action,
 )
@@ -125,10 +121,12 @@ def transition(
             "method": None,
         }
         outbox.enqueue(session, TaskName.NOTIFY, closing, now=now)
-    # One flush at commit: a query inside the outputs must not flush the complaint early (each
+    act = Act(session, complaint, actor, now, detail=data.model_dump(mode="json", exclude_none=True))
+    # One flush at commit: a query inside the effect must not flush the complaint early (each
     # flush of a changed row bumps its version, and the caller was promised `new_version`).
     with session.no_autoflush:
-        _apply_outputs(session, complaint, spec, data, actor=actor, now=now, version=new_version)
+        if spec.effect is not None:
+            spec.effect(act, data)
         _move(session, complaint, target, now=now, version=new_version)
         history.record(
             session,
@@ -140,7 +138,11 @@ def transition(
             from_step=step.value,
             to_step=target.value if isinstance(target, Step) else None,
             note=_note_of(data),
-            detail=_detail_of(spec, data, target),
+            detail={
+                **act.detail,
+                "label": spec.label,
+                **({"outcome": target.value} if isinstance(target, Outcome) else {}),
+            },
             version=new_version,
         )
     return Transition(complaint, spec, target, new_version)
@@ -155,41 +157,40 @@ def check_may_act(actor: Actor, complaint: Complaint) -> None:
         raise Forbidden("unit_not_allowed", "Pengaduan ini tidak didisposisikan ke bidang Anda.")
 
 
-def _apply_outputs(
-    session: Session,
-    complaint: Complaint,
-    spec: ActionSpec,
-    data: Inputs,
-    *,
-    actor: Actor,
-    now: datetime,
-    version: int,
-) -> None:
-    """Record what the step produces (Output): disposition, answer, delivery attempt."""
-    if isinstance(data, Dispose):
-        _dispose(session, complaint, data, actor=actor, now=now)
-    elif isinstance(data, SubmitAnswer):
-        complaint.answer = data.answer
-    elif isinstance(data, ResolveAtDesk):
-        complaint.answer = data.answer
-        session.add(
+@dataclass
+class Act:
+    """An action being applied: what the SOP table's effect hooks record it with (its Output)."""
+
+    session: Session
+    complaint: Complaint
+    actor: Actor
+    now: datetime
+    detail: dict[str, Any] = field(default_factory=dict)  # the history row's detail; hooks may add
+
+    def record_attempt(self, *, method: ReplyMethod, outcome: str, note: str | None) -> None:
+        """An attempt at handing the answer over whose outcome the officer saw."""
+        self.session.add(
             DeliveryAttempt(
-                complaint_id=complaint.id,
-                method=data.delivery_method.value,
-                outcome="delivered",
-                note=data.note,
-                actor=actor.name,
-                at=now,
+                complaint_id=self.complaint.id,
+                method=method.value,
+                outcome=outcome,
+                note=note,
+                actor=self.actor.name,
+                at=self.now,
             )
         )
-    elif isinstance(data, Deliver):
-        _deliver(session, complaint, data, actor=actor, now=now)
-    elif isinstance(data, RequestInfo):
-        _pause(session, complaint, now=now)
-    elif isinstance(data, InfoReceived):
-        _resume(session, complaint, now=now)
-    elif spec.name == "return" and complaint.step == Step.DRAFTING.value:
-        complaint.unit_code = None  # wrongly disposed: the bidang gives it back
+
+    def dispose(self, data: Dispose) -> None:
+        _dispose(self.session, self.complaint, data, actor=self.actor, now=self.now)
+
+    def deliver(self, data: Deliver) -> None:
+        _deliver(self.session, self.complaint, data, actor=self.actor, now=self.now)
+
+    def pause(self) -> None:
+        _pause(self.session, self.complaint, now=self.now)
+
+    def resume(self) -> None:
+        _resume(self.session, self.complaint, now=self.now)
 
 
 def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Actor, now: datetime) -> None:
@@ -582,14 +583,3 @@ def _note_of(data: Inputs) -> str | None:
         if value:
             return str(value)
     return None
-
-
-def _detail_of(spec: ActionSpec, data: Inputs, target: Target) -> dict[str, Any]:
-    detail = data.model_dump(mode="json", exclude_none=True)
-    detail["label"] = spec.label
-    if isinstance(target, Outcome):
-        detail["outcome"] = target.value
-    if isinstance(data, Deliver | ResolveAtDesk):
-        method = data.method if isinstance(data, Deliver) else data.delivery_method
-        detail["method"] = ReplyMethod(method).value
-    return detail

@@ -33,7 +33,7 @@ from shared.models import Complaint, DeliveryAttempt, Notification, User, table_
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
 from shared.settings import Settings, get_settings
-from shared.sop import STEPS, ReplyMethod, Role, Step
+from shared.sop import ROLE_LABELS, STEPS, ReplyMethod, Role, Step
 from shared.survey import feedback_url
 from shared.tasks import NotifyEvent, is_answer
 from shared.validation import parse_phone
@@ -41,15 +41,6 @@ from shared.workflow import announce_arrival, settle_delivery
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = table_of(Notification)
-
-ROLE_LABELS = {
-    Role.FRONT_OFFICE: "Front Office",
-    Role.KASUBAG_UMUM: "Kasubag Umum & Kepegawaian",
-    Role.SEKRETARIS: "Sekretaris Dinas",
-    Role.BIDANG: "Bidang",
-    Role.KEPALA_DINAS: "Kepala Dinas",
-    Role.ADMIN: "Admin",
-}
 
 
 def citizen_targets(complaint: Complaint, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:

@@ -45,6 +45,7 @@ from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
     DISPOSITION_INSTRUCTIONS,
+    NOTIFICATION_ROLES,
     OUTCOME_LABELS,
     READ_ALL_ROLES,
     STEPS,
@@ -170,11 +171,6 @@ def failed_notifications(session: Session, user: StaffUser) -> int:
         )
         or 0
     )
-
-
-NOTIFICATION_ROLES = frozenset(
-    {Role.FRONT_OFFICE, Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS, Role.ADMIN}
-)
 
 
 def notifications(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from launcher.cli import build_parser
 from shared.sop import (
     ACTIONS,
+    NOTIFICATION_ROLES,
+    READ_ALL_ROLES,
+    ROLE_LABELS,
     STEPS,
     Deliver,
     Outcome,
@@ -106,3 +112,36 @@ def test_public_status_labels_are_indonesian_and_cover_every_state() -> None:
     for outcome in Outcome:
         code, label = public_status(None, outcome.value)
         assert code == "closed" and label.startswith(("Selesai", "Ditolak", "Dilimpahkan"))
+
+
+def test_actions_that_stay_say_so_in_the_table_and_only_deliver_decides_on_its_inputs() -> None:
+    stays = {name for (step, name), a in ACTIONS.items() if a.to is None}
+    assert stays == {"request_info", "info_received"}
+    assert [a.name for a in ACTIONS.values() if a.only_if is not None] == ["deliver"]
+    deliver = find_action(Step.DELIVERY, "deliver")
+    assert deliver is not None and not deliver.closes  # a gateway's result may keep it open
+    assert deliver.target(Deliver(method="sms")) is None  # handed to the notify service
+    closing = {a.name for a in ACTIONS.values() if a.closes}
+    assert closing == {"resolve", "reject", "refer"}
+
+
+def test_what_each_action_records_is_beside_it_in_the_table() -> None:
+    recording = {(step.value, name) for (step, name), a in ACTIONS.items() if a.effect is not None}
+    assert recording == {
+        ("verification", "resolve"),
+        ("verification", "request_info"),
+        ("verification", "info_received"),
+        ("disposition", "dispose"),
+        ("drafting", "submit_answer"),
+        ("drafting", "return"),
+        ("delivery", "deliver"),
+    }
+
+
+def test_role_facts_live_in_the_sop_module() -> None:
+    assert set(ROLE_LABELS) == set(Role)
+    assert NOTIFICATION_ROLES == READ_ALL_ROLES == set(Role) - {Role.BIDANG}
+    users_add = build_parser().parse_args(["users", "add", "x", "--role", "kepala_dinas"])
+    assert users_add.role == Role.KEPALA_DINAS
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["users", "add", "x", "--role", "lurah"])

@@ -24,7 +24,7 @@ from shared.api import ApiError
 from shared.clock import Calendar, calendar_for, now
 from shared.models import Category, Unit
 from shared.settings import get_settings
-from shared.sop import ACTION_TITLES, Outcome, Step, find_action, steps_of
+from shared.sop import ACTION_TITLES, NOTIFICATION_ROLES, Step, find_action, steps_of
 from shared.validation import FieldError, InputError
 
 router = APIRouter(include_in_schema=False)
@@ -292,7 +292,7 @@ def _action_forms(
                 name=name,
                 title=ACTION_TITLES.get(name, name),
                 fields=forms.form_fields(spec.inputs, choices),
-                closes=isinstance(spec.to, Outcome) and spec.route is None,
+                closes=spec.closes,
             )
         )
     return out
@@ -328,7 +328,7 @@ def _complaint_page(
     clock, overdue = time_left(calendar, view.step_due_at, at) if view.step else ("-", False)
     messages = (
         service.notifications(session, user, status=None, ticket=view.ticket, limit=50, offset=0).items
-        if user.role in service.NOTIFICATION_ROLES
+        if user.role in NOTIFICATION_ROLES
         else None
     )
     return page(
@@ -385,7 +385,7 @@ def take_action(
             request, session, user, ticket, status_code=status, failed=action, typed=typed, **why
         )
 
-    closes = spec is not None and isinstance(spec.to, Outcome) and spec.route is None
+    closes = spec is not None and spec.closes
     if closes and not form.values.get(CONFIRM_FIELD):
         return again(422, errors={CONFIRM_FIELD: "Centang untuk memastikan pengaduan ini ditutup."})
     try:
