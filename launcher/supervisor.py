@@ -310,6 +310,8 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     env["ADUAN_BROKER_URL"] = broker_url
     (run_dir / "broker_url").write_text(broker_url)
     env.setdefault("ADUAN_PUBLIC_BASE_URL", f"http://{host}:{intake_port}")
+    # Staff notices and the lembar disposisi's QR code link to the console where it really listens.
+    env.setdefault("ADUAN_STAFF_BASE_URL", f"http://{host}:{staff_port}")
     os.environ["ADUAN_BROKER_URL"] = broker_url
     upgrade(settings)
     admin_password = ensure_admin()

@@ -100,6 +100,18 @@ class User(Base):
     # Staff notices (new item in the queue, reminders, escalations) go to this address when on.
     email: Mapped[str | None] = mapped_column(String(254))
     notify_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Printed under the signature on the lembar disposisi.
+    job_title: Mapped[str | None] = mapped_column(String(200))  # jabatan
+    nip: Mapped[str | None] = mapped_column(String(18))  # Nomor Induk Pegawai, 18 digits
+
+
+class DispositionInstruction(Base):
+    """A tick box on the lembar disposisi; the admin edits the list (seeded with the SOP's five)."""
+
+    __tablename__ = "disposition_instructions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Kiosk(Base):

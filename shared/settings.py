@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     ticket_prefix: str = "ADU"
     public_base_url: str = "http://127.0.0.1:8000"
     office_name: str = "Dinas Tenaga Kerja, Perindustrian dan Transmigrasi Kabupaten Wonosobo"
+    office_address: str = "Kabupaten Wonosobo, Jawa Tengah"  # under the name on printed letterheads
+    office_city: str = "Wonosobo"  # where prints are signed: "Wonosobo, 3 Desember 2026"
     kiosk_key_cache_seconds: float = 30.0
     # The kiosk page (/kios): it goes back to an empty form after this many seconds without a touch
     # (and after the receipt is printed); an enrolment link (`aduan kiosks add NAME --enrol`) opens

@@ -532,15 +532,6 @@ CHOICE_LABELS: dict[str, str] = {
     "unreachable": "Pengadu tidak dapat dihubungi",
 }
 
-# The lembar disposisi's tick boxes until the admin edits the list.
-DISPOSITION_INSTRUCTIONS: tuple[str, ...] = (
-    "Tanggapan dan saran",
-    "Proses lebih lanjut",
-    "Koordinasi / konfirmasikan",
-    "Untuk diketahui",
-    "Siapkan jawaban",
-)
-
 # History rows written by the system rather than an SOP action (those carry their label).
 EVENT_LABELS: dict[str, str] = {
     "received": RECEIVED_LABEL,

@@ -23,10 +23,15 @@ MONTHS = (
 )
 
 
+def letter_date(moment: datetime) -> str:
+    """`30 November 2026` (the WIB day), as a letter is dated."""
+    t = moment.astimezone(WIB)
+    return f"{t.day} {MONTHS[t.month - 1]} {t.year}"
+
+
 def long_date(moment: datetime) -> str:
     """`Senin, 30 November 2026` (the WIB day)."""
-    t = moment.astimezone(WIB)
-    return f"{DAYS[t.weekday()]}, {t.day} {MONTHS[t.month - 1]} {t.year}"
+    return f"{DAYS[moment.astimezone(WIB).weekday()]}, {letter_date(moment)}"
 
 
 def long_time(moment: datetime | None) -> str:

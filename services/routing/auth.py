@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from shared.models import User
 from shared.security import MIN_PASSWORD, hash_password, verify_password
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import FieldError, InputError
+from shared.validation import FieldError, InputError, check_email
 from shared.workflow import Actor
 
 ALGORITHM = "HS256"
@@ -60,6 +61,73 @@ def change_password(session: Session, user_id: int, *, current: str, new: str, r
         if new != repeated:
             raise InputError([FieldError("repeated", "mismatch", "Ulangan kata sandi baru tidak sama.")])
         user.password_hash = hash_password(new)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an officer says of themself: printed on the lembar disposisi, and where notices go."""
+
+    full_name: str | None
+    job_title: str | None  # jabatan
+    nip: str | None
+    email: str | None
+    notify_by_email: bool
+
+
+PROFILE_LIMITS = {"full_name": 200, "job_title": 200}
+NIP_DIGITS = 18
+
+
+def profile(session: Session, user_id: int) -> Profile:
+    account = session.get(User, user_id)
+    if account is None:
+        raise ApiError(404, "not_found", "Akun tidak ditemukan.")
+    found = Profile(
+        full_name=account.full_name,
+        job_title=account.job_title,
+        nip=account.nip,
+        email=account.email,
+        notify_by_email=account.notify_by_email,
+    )
+    session.rollback()  # end the read; use cases open their own transaction
+    return found
+
+
+def update_profile(session: Session, user_id: int, changes: Mapping[str, Any]) -> Profile:
+    """Change the fields given (None or blank clears one); field errors in Indonesian otherwise."""
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "notify_by_email":
+            clean[name] = bool(value)
+            continue
+        text = (value or "").strip() or None
+        if text and name in PROFILE_LIMITS and len(text) > PROFILE_LIMITS[name]:
+            limit = PROFILE_LIMITS[name]
+            errors.append(FieldError(name, "too_long", f"Paling panjang {limit} karakter."))
+        elif text and name == "nip":
+            text = text.replace(" ", "")
+            if not (text.isascii() and text.isdigit() and len(text) == NIP_DIGITS):
+                errors.append(FieldError("nip", "nip_invalid", "NIP terdiri dari 18 angka."))
+        elif text and name == "email":
+            try:
+                text = check_email(text)
+            except PydanticCustomError as exc:
+                errors.append(FieldError("email", exc.type, exc.message()))
+        clean[name] = text
+    if errors:
+        raise InputError(errors)
+    with session.begin():
+        account = session.get(User, user_id)
+        if account is None:
+            raise ApiError(404, "not_found", "Akun tidak ditemukan.")
+        for name, value in clean.items():
+            setattr(account, name, value)
+        if account.notify_by_email and not account.email:
+            raise InputError(
+                [FieldError("email", "email_required", "Isi alamat e-mail untuk menerima pemberitahuan.")]
+            )
+    return profile(session, user_id)
 
 
 def issue_token(user: User, *, at: datetime) -> str:

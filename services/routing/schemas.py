@@ -22,6 +22,9 @@ class Me(BaseModel):
     username: str
     role: str
     unit: str | None
+    full_name: str | None = None
+    job_title: str | None = None  # jabatan, printed with the name and NIP on the lembar disposisi
+    nip: str | None = None
     email: str | None = None
     notify_by_email: bool = False  # new items in the queue, reminders and escalations
 
@@ -311,9 +314,19 @@ class NotificationList(BaseModel):
     total: int
 
 
+class InstructionList(BaseModel):
+    """The lembar disposisi's tick boxes, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+    instructions: list[str] = Field(max_length=50)
+
+
 class MePatch(BaseModel):
-    """An officer's own notice settings: e-mail for new items, reminders and escalations."""
+    """An officer's own profile: name, jabatan and NIP (on prints), e-mail for notices."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    full_name: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    nip: str | None = Field(default=None, max_length=30)
     email: str | None = Field(default=None, max_length=254)
     notify_by_email: bool | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,6 +36,7 @@ from shared.models import (
     Complaint,
     DeliveryAttempt,
     Disposition,
+    DispositionInstruction,
     Escalation,
     Feedback,
     History,
@@ -44,7 +45,6 @@ from shared.models import (
 from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
-    DISPOSITION_INSTRUCTIONS,
     NOTIFICATION_ROLES,
     OUTCOME_LABELS,
     READ_ALL_ROLES,
@@ -57,8 +57,10 @@ from shared.sop import (
     steps_of,
 )
 from shared.survey import SCORE_LABELS
-from shared.validation import FieldError
+from shared.validation import FieldError, InputError
 from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
+
+INSTRUCTION_MAX = 200  # as long as an instruction the Dispose inputs take
 
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
@@ -563,6 +565,29 @@ def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -
     return EscalationList(items=items, total=int(total))
 
 
-def disposition_instructions(_session: Session) -> list[str]:
-    """The instructions the Sekretaris ticks on the lembar disposisi."""
-    return list(DISPOSITION_INSTRUCTIONS)
+def disposition_instructions(session: Session) -> list[str]:
+    """The instructions the Sekretaris ticks on the lembar disposisi, in the admin's order."""
+    order = (DispositionInstruction.position, DispositionInstruction.id)
+    rows = session.scalars(select(DispositionInstruction.label).order_by(*order)).all()
+    session.rollback()  # end the read; the caller's use case opens its own transaction
+    return list(rows)
+
+
+def set_disposition_instructions(session: Session, texts: Sequence[str]) -> list[str]:
+    """The admin's new list of tick boxes (dispositions already made keep what they said)."""
+    kept = [t.strip() for t in texts if t.strip()]
+    errors = [
+        FieldError(f"instructions.{i}", "too_long", "Instruksi paling panjang 200 karakter.")
+        for i, t in enumerate(kept)
+        if len(t) > INSTRUCTION_MAX
+    ]
+    if not kept:
+        errors.append(FieldError("instructions", "required", "Isi paling sedikit satu instruksi."))
+    if len({t.casefold() for t in kept}) != len(kept):
+        errors.append(FieldError("instructions", "duplicate", "Ada instruksi yang tertulis dua kali."))
+    if errors:
+        raise InputError(errors)
+    with session.begin():
+        session.execute(delete(DispositionInstruction))
+        session.add_all(DispositionInstruction(label=t, position=i) for i, t in enumerate(kept))
+    return kept

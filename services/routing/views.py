@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,8 @@ from services.routing.auth import (
     StaffUser,
     authenticate,
     issue_token,
+    profile,
+    update_profile,
 )
 from services.routing.recap import Recap
 from services.routing.reports import SatisfactionReport, SlaReport
@@ -36,6 +37,7 @@ from services.routing.schemas import (
     ComplaintList,
     ComplaintView,
     EscalationList,
+    InstructionList,
     Me,
     MePatch,
     NotificationList,
@@ -48,10 +50,10 @@ from shared import office_days
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
-from shared.models import Category, Unit, User
+from shared.models import Category, Unit
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import MAX_OFFSET, YEARS, FieldError, InputError, OfficeDate, check_email
+from shared.validation import MAX_OFFSET, YEARS, FieldError, InputError, OfficeDate
 
 router = APIRouter(prefix="/api/v1")
 
@@ -89,38 +91,25 @@ def me(session: SessionDep, user: CurrentUser) -> Me:
 
 @router.patch("/me", response_model=Me)
 def edit_me(body: MePatch, session: SessionDep, user: CurrentUser) -> Me:
-    """An officer's own notice settings: the e-mail address, and whether to get notices by e-mail."""
+    """An officer's own profile: name, jabatan and NIP for prints, e-mail and the e-mail-notices switch."""
     changes = body.model_dump(exclude_unset=True)
-    with session.begin():
-        account = session.get(User, user.id)
-        if account is None:
-            raise ApiError(404, "not_found", "Akun tidak ditemukan.")
-        if "email" in changes:
-            account.email = _valid_email(body.email) if body.email else None
-        if changes.get("notify_by_email") is not None:
-            account.notify_by_email = bool(body.notify_by_email)
-        if account.notify_by_email and not account.email:
-            raise InputError(
-                [FieldError("email", "email_required", "Isi alamat e-mail untuk menerima pemberitahuan.")]
-            )
+    if changes.get("notify_by_email", False) is None:
+        del changes["notify_by_email"]
+    update_profile(session, user.id, changes)
     return _me(session, user)
 
 
-def _valid_email(raw: str) -> str:
-    try:
-        return check_email(raw)
-    except PydanticCustomError as exc:
-        raise InputError([FieldError("email", exc.type, exc.message())]) from exc
-
-
 def _me(session: SessionDep, user: CurrentUser) -> Me:
-    account = session.get(User, user.id)
+    mine = profile(session, user.id)
     return Me(
         username=user.username,
         role=user.role.value,
         unit=user.unit,
-        email=account.email if account else None,
-        notify_by_email=bool(account and account.notify_by_email),
+        full_name=mine.full_name,
+        job_title=mine.job_title,
+        nip=mine.nip,
+        email=mine.email,
+        notify_by_email=mine.notify_by_email,
     )
 
 
@@ -228,6 +217,20 @@ def _category_view(c: Category) -> CategoryView:
 def _check_unit(session: SessionDep, unit: str | None) -> None:
     if unit is not None and session.get(Unit, unit) is None:
         raise InputError([FieldError("unit", "unit_unknown", "Bidang tidak dikenal.")])
+
+
+@router.get("/disposition-instructions", response_model=InstructionList)
+def disposition_instructions(session: SessionDep, _user: CurrentUser) -> InstructionList:
+    """The tick boxes of the lembar disposisi, in order."""
+    return InstructionList(instructions=service.disposition_instructions(session))
+
+
+@router.put("/disposition-instructions", response_model=InstructionList)
+def set_disposition_instructions(
+    body: InstructionList, session: SessionDep, _admin: AdminUser
+) -> InstructionList:
+    """The admin replaces the list (dispositions already made keep what they said)."""
+    return InstructionList(instructions=service.set_disposition_instructions(session, body.instructions))
 
 
 @router.get("/categories", response_model=list[CategoryView])

@@ -7,6 +7,7 @@ checks the pages for serious or critical accessibility violations.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -194,3 +196,156 @@ def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+# --- the main path, by clicking and typing ---------------------------------------------------------
+
+
+def take(
+    page: Page,
+    action: str,
+    *,
+    fill: dict[str, str] | None = None,
+    tick: tuple[str, ...] = (),
+    choose: dict[str, str] | None = None,
+) -> None:
+    """Open an action's form on the complaint's page, fill it in as an officer would, and send it."""
+    box = page.locator(f"#tindakan-{action}")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    for label in tick:
+        box.get_by_label(label, exact=True).check()
+    for label, option in (choose or {}).items():
+        box.get_by_label(label, exact=True).select_option(label=option)
+    for label, text in (fill or {}).items():
+        box.get_by_label(label, exact=True).fill(text)
+    box.locator("button[type=submit]").click()
+
+
+def open_from_queue(page: Page, ticket: str) -> None:
+    """Wait on the open queue page until the complaint shows (no reload), then open it."""
+    link = page.get_by_role("link", name=ticket, exact=True)
+    expect(link).to_be_visible(timeout=20_000)
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(ticket)
+
+
+def done(page: Page, title: str) -> None:
+    expect(page.get_by_role("status")).to_contain_text(f"Tindakan “{title}” sudah dicatat.")
+
+
+def pdf_pages(pdf: bytes) -> list[tuple[float, float, str]]:
+    """Each page of a PDF as (width mm, height mm, its text)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        out = []
+        for p in doc:
+            w, h = p.get_size()
+            out.append((w * 25.4 / 72, h * 25.4 / 72, p.get_textpage().get_text_bounded()))
+        return out
+    finally:
+        doc.close()
+
+
+def qr_of_pdf(pdf: bytes, folder: Path) -> str:
+    """What the QR code on the PDF's first page says, read by zbarimg from a 300 dpi rendering."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        image = doc[0].render(scale=300 / 72).to_pil()
+    finally:
+        doc.close()
+    png = folder / "sheet.png"
+    image.save(png)
+    read = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert read.returncode == 0, read.stderr
+    return read.stdout.strip()
+
+
+def test_a_complaint_through_all_six_steps_only_in_the_console(
+    stack: Stack, officer: Callable[..., Officer], tmp_path: Path
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    office = {"viewport": {"width": 1366, "height": 768}}
+
+    fo = officer("fo", **office).sign_in()
+    open_from_queue(fo, ticket)
+    assert axe_violations(fo) == []
+    shot(fo, f"pengaduan-{stack.name}")
+    take(
+        fo,
+        "forward",
+        tick=("Identitas pengadu sudah diperiksa dan sesuai",),
+        fill={"Dokumen identitas yang diperiksa": "KTP asli"},
+    )
+    done(fo, "Teruskan")
+
+    kasubag = officer("kasubag", **office).sign_in()
+    open_from_queue(kasubag, ticket)
+    take(kasubag, "forward", fill={"Catatan (tidak wajib)": "Lengkap."})
+    done(kasubag, "Teruskan")
+
+    sekdis_officer = officer("sekdis", **office)
+    sekdis = sekdis_officer.sign_in()
+    open_from_queue(sekdis, ticket)
+    sekdis.locator("#tindakan-dispose summary").click()
+    assert axe_violations(sekdis) == []
+    shot(sekdis, f"disposisi-{stack.name}")
+    take(
+        sekdis,
+        "dispose",
+        choose={
+            "Diteruskan kepada (bidang pelaksana)": "Bidang Penempatan Tenaga Kerja",
+            "Sifat": "Segera",
+        },
+        tick=("Bidang Hubungan Industrial dan Jaminan Sosial", "Proses lebih lanjut", "Siapkan jawaban"),
+        fill={
+            "Instruksi lainnya (satu per baris)": "Panggil perusahaan",
+            "Catatan (tidak wajib)": "Mohon diselesaikan minggu ini.",
+        },
+    )
+    done(sekdis, "Disposisikan")
+    agenda = stack.record("sekdis", ticket)["disposition"]["agenda_number"]
+    sekdis.get_by_role("link", name=f"Cetak lembar disposisi {agenda}").click()
+    expect(sekdis.get_by_role("heading", name="Lembar Disposisi")).to_be_visible()
+    shot(sekdis, f"lembar-disposisi-{stack.name}")
+    sheet = sekdis.content()
+    for text in (agenda, ticket, "THR belum dibayar", "Bidang Penempatan Tenaga Kerja", "Panggil perusahaan"):
+        assert text in sheet
+    for paper, size in (("a4", (210, 297)), ("f4", (215, 330))):
+        sekdis.goto(f"/pengaduan/{ticket}/lembar-disposisi/1?kertas={paper}")
+        pdf = sekdis.pdf(prefer_css_page_size=True, print_background=True)
+        pages = pdf_pages(pdf)
+        assert len(pages) == 1, f"{paper}: {len(pages)} pages"
+        width, height, text = pages[0]
+        assert abs(width - size[0]) < 1 and abs(height - size[1]) < 1
+        assert agenda in text and ticket in text
+        assert qr_of_pdf(pdf, tmp_path) == f"{stack.staff_url}/pengaduan/{ticket}"
+
+    bidang = officer("penempatan", **office).sign_in(PASSWORDS.get("penempatan"))
+    open_from_queue(bidang, ticket)
+    take(bidang, "submit_answer", fill={"Jawaban": "Perusahaan sudah kami panggil; THR dibayar 5 Desember."})
+    done(bidang, "Serahkan draf jawaban")
+
+    kasubag.goto("/")
+    open_from_queue(kasubag, ticket)
+    take(kasubag, "approve")
+    done(kasubag, "Setujui jawaban")
+
+    fo.goto("/")
+    open_from_queue(fo, ticket)
+    take(
+        fo,
+        "deliver",
+        choose={"Cara penyampaian": "Telepon", "Hasil penyampaian (tidak wajib)": "Tersampaikan"},
+        fill={"Diterima oleh (tidak wajib)": "Siti Aminah sendiri"},
+    )
+    done(fo, "Catat penyampaian jawaban")
+    expect(fo.get_by_text("Selesai - jawaban telah disampaikan")).to_be_visible()
+    record = stack.record("fo", ticket)
+    assert record["status"] == "closed" and record["outcome"] == "answered"
+    fo.get_by_role("link", name="Arsip lengkap (untuk dicetak)").click()
+    expect(fo.get_by_role("heading", name="Arsip Pengaduan Masyarakat")).to_be_visible()
+    expect(fo.get_by_text("Selesai (diarsipkan)")).to_be_visible()
+    assert len(pdf_pages(fo.pdf(prefer_css_page_size=True))) >= 1

@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from services.routing import service
+from services.routing.auth import profile, update_profile
 from services.routing.console import forms
+from services.routing.console.prints import instruction_ticks, qr_svg
 from services.routing.console.session import safe_next, secure_cookies
 from services.routing.console.views import time_left
 from shared import when
 from shared.clock import AlwaysOpen
+from shared.models import User
 from shared.settings import Settings
 from shared.sop import ACTION_TITLES, ACTIONS, INPUT_LABELS, Dispose, ForwardVerified, RequestInfo
+from shared.validation import InputError
+from tests.unit.conftest import add_officer
 
 
 def test_times_read_as_people_say_them() -> None:
@@ -88,3 +96,55 @@ def test_a_posted_form_becomes_the_actions_inputs() -> None:
         "instructions": ["Untuk diketahui", "Cek lapangan"],
     }
     assert forms.parse(forms.form_fields(RequestInfo, {}), {"reason": ""}, {}) == {}
+
+
+def test_the_disposition_instructions_are_the_admins_list(session: Session) -> None:
+    assert service.disposition_instructions(session) == [
+        "Tanggapan dan saran",
+        "Proses lebih lanjut",
+        "Koordinasi / konfirmasikan",
+        "Untuk diketahui",
+        "Siapkan jawaban",
+    ]
+    kept = service.set_disposition_instructions(session, ["  Cek lapangan ", "", "Untuk diketahui"])
+    assert kept == service.disposition_instructions(session) == ["Cek lapangan", "Untuk diketahui"]
+    for bad, code in (([], "required"), (["A", "a"], "duplicate"), (["x" * 201], "too_long")):
+        with pytest.raises(InputError) as refused:
+            service.set_disposition_instructions(session, bad)
+        assert [e.code for e in refused.value.errors] == [code]
+    assert service.disposition_instructions(session) == ["Cek lapangan", "Untuk diketahui"]
+
+
+def test_the_sheet_ticks_the_instructions_given_and_adds_the_free_ones() -> None:
+    ticks = instruction_ticks(["Untuk diketahui", "Siapkan jawaban"], ["Siapkan jawaban", "Cek lapangan"])
+    assert [(t.label, t.ticked) for t in ticks] == [
+        ("Untuk diketahui", False),
+        ("Siapkan jawaban", True),
+        ("Cek lapangan", True),
+    ]
+    svg = qr_svg("http://127.0.0.1:8001/pengaduan/ADU-2026-000001")
+    assert svg.startswith("<svg") and "<title>Kode QR pengaduan</title>" in svg and "http" not in svg
+
+
+def test_an_officer_keeps_a_profile_for_the_prints(session: Session) -> None:
+    add_officer(session, "sekdis-profil", "sekretaris", "sekdis@example.go.id", notify=False)
+    user_id = session.scalars(select(User.id).where(User.username == "sekdis-profil")).one()
+    session.commit()  # the savepoint; update_profile opens its own transaction
+    mine = update_profile(
+        session,
+        user_id,
+        {"full_name": "Dra. Sri Wahyuni", "job_title": "Sekretaris Dinas", "nip": "19700101 199003 2 005"},
+    )
+    assert (mine.full_name, mine.job_title) == ("Dra. Sri Wahyuni", "Sekretaris Dinas")
+    assert mine.nip == "197001011990032005"
+    with pytest.raises(InputError) as refused:
+        update_profile(session, user_id, {"nip": "1234", "email": "bukan-email", "full_name": "x" * 201})
+    assert {e.field: e.code for e in refused.value.errors} == {
+        "nip": "nip_invalid",
+        "email": "email_invalid",
+        "full_name": "too_long",
+    }
+    with pytest.raises(InputError) as refused:
+        update_profile(session, user_id, {"email": "", "notify_by_email": True})
+    assert [e.code for e in refused.value.errors] == ["email_required"]
+    assert profile(session, user_id).nip == "197001011990032005"

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.routing.console import account, prints
 from services.routing.console import session as cookies
 from services.routing.console.pages import STATIC, page
 from services.routing.console.views import router
@@ -28,6 +29,8 @@ async def _csrf_rejected(request: Request, _exc: Exception) -> HTMLResponse:
 def install_console(app: FastAPI) -> None:
     """Add the console's pages, its static files and its handlers to the staff app."""
     app.include_router(router)
+    app.include_router(prints.router)
+    app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)

@@ -17,7 +17,16 @@ from services.routing.schemas import HistoryView
 from shared import when
 from shared.api import ApiError
 from shared.settings import get_settings
-from shared.sop import ACTION_TITLES, CHOICE_LABELS, EVENT_LABELS, ROLE_LABELS, STEP_NAMES, Role, Step
+from shared.sop import (
+    ACTION_TITLES,
+    CHOICE_LABELS,
+    EVENT_LABELS,
+    OUTCOME_LABELS,
+    ROLE_LABELS,
+    STEP_NAMES,
+    Role,
+    Step,
+)
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -40,10 +49,12 @@ templates = Environment(
 templates.filters["long_time"] = when.long_time
 templates.filters["short_time"] = when.short_time
 templates.filters["long_date"] = when.long_date
+templates.filters["letter_date"] = when.letter_date
 templates.globals["STEP_NAMES"] = {s.value: name for s, name in STEP_NAMES.items()}
 templates.globals["ROLE_NAMES"] = {r.value: name for r, name in ROLE_LABELS.items()}
 templates.globals["ACTION_TITLES"] = ACTION_TITLES
 templates.globals["CHOICE_LABELS"] = CHOICE_LABELS
+templates.globals["OUTCOME_LABELS"] = {o.value: label for o, label in OUTCOME_LABELS.items()}
 templates.globals["history_label"] = history_label
 templates.globals["Step"] = Step
 templates.globals["Role"] = Role

@@ -36,7 +36,7 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _errors(errors: list[FieldError]) -> dict[str, str]:
+def field_errors(errors: list[FieldError]) -> dict[str, str]:
     """Field errors by form field (the first part of a dotted path), the first one per field."""
     out: dict[str, str] = {}
     for e in errors:
@@ -95,7 +95,7 @@ def password_change(request: Request, session: SessionDep, user: ConsoleUser, fo
             repeated=form.text("repeated"),
         )
     except InputError as exc:
-        return page(request, "password.html.j2", user=user, errors=_errors(exc.errors), status_code=422)
+        return page(request, "password.html.j2", user=user, errors=field_errors(exc.errors), status_code=422)
     return page(request, "password.html.j2", user=user, errors={}, changed=True)
 
 
@@ -120,7 +120,8 @@ def time_left(calendar: Calendar, due: datetime | None, at: datetime) -> tuple[s
     return when.time_left(-calendar.open_time(due, at) - timedelta(seconds=1)), True
 
 
-def _names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+def names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """The units and the categories by code, as the pages name them."""
     units = dict(session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).tuples().all())
     categories = dict(
         session.execute(select(Category.code, Category.name).order_by(Category.position, Category.code))
@@ -194,7 +195,7 @@ def _queue_list(
 ) -> tuple[str, str, dict[str, Any]]:
     """The live part of the queue page, its fingerprint, and the names it shows."""
     rows, total = _queue_rows(session, user, query)
-    units, categories = _names(session)
+    units, categories = names(session)
     context: dict[str, Any] = {"rows": rows, "total": total, "units": units, "categories": categories}
     rows_html = render(request, "queue_rows.html.j2", user=user, query=query, **context)
     return rows_html, hashlib.sha256(rows_html.encode()).hexdigest()[:16], context
@@ -323,7 +324,7 @@ def _complaint_page(
         view = service.complaint_view(session, user, ticket, at=at)
     except ApiError as exc:
         return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
-    units, categories = _names(session)
+    units, categories = names(session)
     calendar = calendar_for(get_settings(), office_days.overrides(session))
     clock, overdue = time_left(calendar, view.step_due_at, at) if view.step else ("-", False)
     messages = (
@@ -376,7 +377,7 @@ def take_action(
     """Take an SOP action from its form; back to the complaint's page (errors beside the fields)."""
     step = _current_step(session, user, ticket)
     spec = find_action(Step(step), action) if step else None
-    units, _ = _names(session)
+    units, _ = names(session)
     fields = forms.form_fields(spec.inputs, _db_choices(session, units)) if spec else []
     typed = forms.typed_values(fields, form.values, form.lists)
 
@@ -403,7 +404,7 @@ def take_action(
             at=now(),
         )
     except InputError as exc:
-        return again(422, errors=_errors(exc.errors))
+        return again(422, errors=field_errors(exc.errors))
     except ApiError as exc:
         if exc.code in ("version_conflict", "step_changed"):
             return _complaint_page(request, session, user, ticket, status_code=409, problem=STALE)
