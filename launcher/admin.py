@@ -79,6 +79,19 @@ def add_user(
         )
 
 
+def unlock_user(username: str, *, address: str | None = None) -> int:
+    """Lift the sign-in lockouts of an account (and of an address); the counters cleared."""
+    from shared.ratelimit import limiter
+
+    with unit_of_work() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            raise AdminError(f"pengguna {username} tidak ada")
+    cleared = limiter().unlock(username)
+    if address:
+        cleared += limiter().unlock_address(address)
+    return cleared
+
+
 def add_kiosk(name: str) -> str:
     """Create a kiosk and return its key (shown once; only its hash is stored)."""
     name = name.strip()

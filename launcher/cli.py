@@ -65,6 +65,20 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    try:
+        cleared = admin.unlock_user(args.username, address=args.address)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    where = f" dan alamat {args.address}" if args.address else ""
+    state = "dibuka" if cleared else "tidak terkunci; tidak ada yang diubah"
+    print(f"Kunci masuk {args.username}{where}: {state}.")
+    return 0
+
+
 def cmd_kiosks_add(args: argparse.Namespace) -> int:
     from launcher import admin
 
@@ -342,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", help="send this officer's notices (new items, reminders) by e-mail")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_users_add)
+    p = users.add_parser(
+        "unlock", parents=[common], help="lift an account's sign-in lockout (failed passwords)"
+    )
+    p.add_argument("username")
+    p.add_argument("--address", help="also lift the lockout of this client address (any username)")
+    p.set_defaults(func=cmd_users_unlock)
 
     kiosks = sub.add_parser("kiosks", help="kiosk keys").add_subparsers(dest="sub", required=True)
     p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")

@@ -420,6 +420,18 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class RateCounter(Base):
+    """A rate limit's counter for one window (shared/ratelimit.py), when Redis is not the broker.
+
+    Transport, not record: a row past `expires_at` counts as zero, and the sweeper deletes it.
+    """
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 def table_of(model: type[Base]) -> Table:
     """A model's Core table, for hot paths that need no ORM bookkeeping (identity map, events)."""
     return cast(Table, model.__table__)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -164,6 +165,25 @@ class Settings(BaseSettings):
     sms_gateway: str | None = None
     whatsapp_gateway: str | None = None
 
+    # Rate limits, each "N/period" as the `limits` library reads it ("10/15 minutes", "600/hour"),
+    # or "off". A window opens at its first count and closes after the period; over the limit the
+    # API answers 429 with Retry-After. The counters are in Redis when Redis is the broker, else in
+    # the database, so every API process shares them. Defaults a busy office never reaches.
+    # Wrong tracking codes (tracking and survey, JSON and pages) per client address and per ticket:
+    limit_lookup_address: str = "100/10 minutes"
+    limit_lookup_ticket: str = "20/hour"
+    # Failed sign-ins (API and console): of one username from one address (a short lockout), of one
+    # username from any address not yet known for it, and from one address for any username. An
+    # address the account signed in from before is only held by its own failures there, so an
+    # attacker elsewhere cannot lock an officer out; `aduan users unlock` lifts a lockout.
+    limit_sign_in_pair: str = "10/15 minutes"
+    limit_sign_in_user: str = "50/15 minutes"
+    limit_sign_in_address: str = "100/hour"
+    # Complaints filed per kiosk (a kiosk filing every 30 s all day is 120 an hour).
+    limit_filing_kiosk: str = "600/hour"
+    # Submissions of a public web form per client address.
+    limit_web_form_address: str = "20/hour"
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -204,6 +224,21 @@ class Settings(BaseSettings):
         for name in ("legal_first_reply", "legal_decision", "pause_limit", "working_day"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"ADUAN_{name.upper()} must be a positive duration")
+        return self
+
+    @model_validator(mode="after")
+    def _limits_are_valid(self) -> Settings:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.startswith("limit_") and value.strip().lower() != "off":
+                try:
+                    usable = limits.parse(value).amount > 0
+                except ValueError:
+                    usable = False
+                if not usable:
+                    raise ValueError(
+                        f"ADUAN_{name.upper()} {value!r}: write N/period (10/15 minutes, 600/hour) or off"
+                    )
         return self
 
     @property

@@ -13,6 +13,7 @@ from services.intake.schemas import ComplaintIn
 from shared import outbox
 from shared.api import ApiError
 from shared.clock import now
+from shared.ratelimit import Count, Rule, async_limiter
 
 
 async def file_once(
@@ -25,6 +26,7 @@ async def file_once(
         await session.rollback()
         if first is not None:
             return first
+    await async_limiter().take(Count.of(Rule.FILING_KIOSK, kiosk_id))  # a retry above is not counted
     try:
         async with session.begin():
             filed = await service.file_complaint(session, body, kiosk_id=kiosk_id, idempotency=key, now=now())

@@ -24,9 +24,11 @@ from services.intake.schemas import (
     FeedbackOut,
     TrackView,
 )
+from shared import ratelimit
 from shared.api import ApiError
 from shared.clock import now, to_wib
 from shared.db import async_session_factory
+from shared.ratelimit import RateLimited, async_limiter, client_address
 from shared.settings import get_settings
 from shared.sop import OUTCOME_LABELS, STEPS, Outcome, Status, Step
 from shared.survey import COMMENT_MAX, SCORE_LABELS
@@ -55,7 +57,12 @@ async def current_kiosk(session: SessionDep, x_kiosk_key: Annotated[str | None, 
     return kiosk_id
 
 
-@router.post("/complaints", status_code=201, response_model=ComplaintCreated)
+@router.post(
+    "/complaints",
+    status_code=201,
+    response_model=ComplaintCreated,
+    responses={429: {"description": "This kiosk filed more than ADUAN_LIMIT_FILING_KIOSK (Retry-After)"}},
+)
 async def file_complaint(
     body: ComplaintIn,
     session: SessionDep,
@@ -83,18 +90,44 @@ _templates.filters["wib"] = _wib
 
 # The tracking code travels in the URL: keep the pages out of caches and out of Referer headers.
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_TOO_MANY: dict[str, Any] = {
+    "description": "Too many wrong tracking codes from this address or for this ticket (Retry-After)"
+}
 _TRACK_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {}}, "description": "The view; with `format=html`, the page"},
     404: {"description": "Unknown ticket or wrong code (with `format=html`, one page for both)"},
+    429: _TOO_MANY,
 }
+
+
+async def _may_look_up(request: Request, ticket: str) -> tuple[ratelimit.Count, ...]:
+    """The counts a wrong code for `ticket` from this client adds to; RateLimited when one is used up."""
+    counts = ratelimit.lookup_counts(client_address(request), ticket)
+    await async_limiter().check(*counts)
+    return counts
+
+
+async def _wrong_code(session: AsyncSession, counts: tuple[ratelimit.Count, ...]) -> None:
+    """Count a wrong code, after ending the request's read (SQLite: one writer at a time)."""
+    if session.in_transaction():
+        await session.rollback()
+    await async_limiter().count(*counts)
 
 
 @router.get("/track/{ticket}", response_model=TrackView, responses=_TRACK_RESPONSES)
 async def track(
-    ticket: str, session: SessionDep, code: CodeQuery = "", format: FormatQuery = "json"
+    ticket: str, request: Request, session: SessionDep, code: CodeQuery = "", format: FormatQuery = "json"
 ) -> TrackView | HTMLResponse:
     """The citizen's view, or the page messages link to; an unknown ticket and a wrong code: one 404."""
+    try:
+        counts = await _may_look_up(request, ticket)
+    except RateLimited as exc:
+        if format == "html":
+            return _track_page(None, limited=exc)
+        raise
     view = await service.track(session, ticket, code)
+    if view is None:
+        await _wrong_code(session, counts)
     if format == "html":
         return _track_page(view)
     if view is None:
@@ -102,16 +135,19 @@ async def track(
     return view
 
 
-def _track_page(view: TrackView | None) -> HTMLResponse:
+def _track_page(view: TrackView | None, *, limited: RateLimited | None = None) -> HTMLResponse:
     """The tracking page (Bahasa Indonesia): what the JSON view holds, or a page that names no ticket."""
     step = STEPS[Step(view.step)] if view is not None and view.step else None
     page = _templates.get_template("track.html.j2").render(
         office=get_settings().office_name,
         view=view,
+        limited=limited.message if limited else None,
         step_number=step.number if step else None,
         step_count=len(STEPS),
         scores=SCORE_LABELS,
     )
+    if limited is not None:
+        return HTMLResponse(page, status_code=429, headers={**_PAGE_HEADERS, **(limited.headers or {})})
     return HTMLResponse(page, status_code=404 if view is None else 200, headers=_PAGE_HEADERS)
 
 
@@ -154,8 +190,17 @@ async def _page(
     status_code: int | None = None,
     errors: list[FieldError] | None = None,
     values: dict[str, Any] | None = None,
+    limited: RateLimited | None = None,
 ) -> HTMLResponse:
-    """The survey page in the state the database is in: form, thank-you, not yet closed, not found."""
+    """The survey page in the state the database is in: form, thank-you, not yet closed, not found.
+
+    Over the wrong-code limit it looks nothing up and says how long to wait.
+    """
+    if limited is not None:
+        page = _templates.get_template("feedback.html.j2").render(
+            office=get_settings().office_name, ticket=ticket, state="limited", limited=limited.message
+        )
+        return HTMLResponse(page, status_code=429, headers={**_PAGE_HEADERS, **(limited.headers or {})})
     found = await service.find(session, ticket, code)
     rating = await service.feedback_of(session, found.complaint.id) if found else None
     if found is None:
@@ -184,18 +229,37 @@ async def _page(
     return HTMLResponse(page, status_code=status_code or default, headers=_PAGE_HEADERS)
 
 
-@router.get("/track/{ticket}/feedback", response_class=HTMLResponse)
-async def feedback_page(ticket: str, session: SessionDep, code: CodeQuery = "") -> HTMLResponse:
+@router.get("/track/{ticket}/feedback", response_class=HTMLResponse, responses={429: _TOO_MANY})
+async def feedback_page(
+    ticket: str, request: Request, session: SessionDep, code: CodeQuery = ""
+) -> HTMLResponse:
     """The printable survey page the closing message links to (Bahasa Indonesia)."""
-    return await _page(session, ticket, code)
+    try:
+        counts = await _may_look_up(request, ticket)
+    except RateLimited as exc:
+        return await _page(session, ticket, code, limited=exc)
+    page = await _page(session, ticket, code)
+    if page.status_code == 404:  # the not-found state: a wrong code or an unknown ticket
+        await _wrong_code(session, counts)
+    return page
 
 
 @router.post(
-    "/track/{ticket}/feedback", status_code=201, response_model=FeedbackOut, openapi_extra=_FEEDBACK_BODY
+    "/track/{ticket}/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+    openapi_extra=_FEEDBACK_BODY,
+    responses={429: _TOO_MANY},
 )
 async def rate(ticket: str, request: Request, session: SessionDep, code: CodeQuery = "") -> Response:
     """Rate a closed complaint once (SKM score 1-4 and a comment); a form post is answered in HTML."""
     form = _is_form(request)
+    try:
+        counts = await _may_look_up(request, ticket)
+    except RateLimited as exc:
+        if not form:
+            raise
+        return await _page(session, ticket, code, limited=exc)
     try:
         body = await _feedback_body(request, form=form)
         try:
@@ -208,6 +272,8 @@ async def rate(ticket: str, request: Request, session: SessionDep, code: CodeQue
             log.info("feedback: a concurrent rating of %s committed first", ticket)
             raise service.FEEDBACK_EXISTS from None
     except (ApiError, InputError) as exc:
+        if isinstance(exc, ApiError) and exc.status == 404:
+            await _wrong_code(session, counts)
         if not form:
             raise
         if isinstance(exc, InputError):

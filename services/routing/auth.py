@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import ratelimit
 from shared.api import ApiError
 from shared.db import session_factory
 from shared.models import User
@@ -45,6 +46,20 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     if not user.active or not verify_password(user.password_hash, password):
         return None
+    return user
+
+
+def authenticate_limited(session: Session, username: str, password: str, *, address: str) -> User | None:
+    """`authenticate` under the sign-in limits: RateLimited while locked out, failures counted."""
+    limiter = ratelimit.limiter()
+    counts = ratelimit.sign_in_counts(username, address, known=limiter.known(username, address))
+    limiter.check(*counts)
+    user = authenticate(session, username, password) if username and password else None
+    session.rollback()  # end the read before the counters' own transaction (SQLite: one writer)
+    if user is None:
+        limiter.count(*counts)
+    else:
+        limiter.signed_in(username, address)
     return user
 
 

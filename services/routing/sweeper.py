@@ -11,7 +11,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
 
-from shared import heartbeat, notices, office_days, outbox, sla
+from shared import heartbeat, notices, office_days, outbox, ratelimit, sla
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.settings import Settings, get_settings
@@ -103,6 +103,7 @@ def _due_notices(settings: Settings) -> list[int]:
     with unit_of_work() as session:
         at = now()
         outbox.prune(session, now=at, settings=settings)
+        ratelimit.prune(session, at=at)  # closed rate-limit windows (the database's counters)
         return notices.dispatch_due(session, now=at, settings=settings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -18,7 +18,7 @@ from services.routing.auth import (
     CurrentUser,
     SessionDep,
     StaffUser,
-    authenticate,
+    authenticate_limited,
     issue_token,
     profile,
     update_profile,
@@ -51,6 +51,7 @@ from shared.api import ApiError
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
 from shared.models import Category, Unit
+from shared.ratelimit import client_address
 from shared.settings import get_settings
 from shared.sop import Role
 from shared.validation import MAX_OFFSET, YEARS, FieldError, InputError, OfficeDate
@@ -64,10 +65,16 @@ _templates = Environment(
 _templates.filters["wib"] = lambda dt: to_wib(dt).strftime("%d-%m-%Y %H:%M WIB") if dt else "-"
 
 
-@router.post("/auth/token", response_model=Token)
-def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    responses={429: {"description": "Too many failed sign-ins: a lockout (Retry-After)"}},
+)
+def token(
+    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
     """OAuth2 password flow: a signed bearer token that expires after ADUAN_TOKEN_TTL."""
-    user = authenticate(session, form.username, form.password)
+    user = authenticate_limited(session, form.username, form.password, address=client_address(request))
     if user is None:
         raise ApiError(
             401,

@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.routing import service
-from services.routing.auth import SessionDep, StaffUser, authenticate, change_password, issue_token
+from services.routing.auth import (
+    SessionDep,
+    StaffUser,
+    authenticate_limited,
+    change_password,
+    issue_token,
+)
 from services.routing.console import forms
 from services.routing.console import session as cookies
 from services.routing.console.pages import ConsoleUser, PostedForm, page, render
@@ -23,6 +29,7 @@ from shared import office_days, when
 from shared.api import ApiError
 from shared.clock import Calendar, calendar_for, now
 from shared.models import Category, Unit
+from shared.ratelimit import RateLimited, client_address
 from shared.settings import get_settings
 from shared.sop import ACTION_TITLES, NOTIFICATION_ROLES, Step, find_action, steps_of
 from shared.validation import FieldError, InputError
@@ -56,7 +63,20 @@ def sign_in_page(request: Request, lanjut: Annotated[str | None, Query(max_lengt
 def sign_in(request: Request, session: SessionDep, form: PostedForm) -> Response:
     username, password = form.text("username").strip(), form.text("password")
     next_path = cookies.safe_next(form.text("lanjut"))
-    user = authenticate(session, username, password) if username and password else None
+    try:
+        user = authenticate_limited(session, username, password, address=client_address(request))
+    except RateLimited as exc:
+        locked = page(
+            request,
+            "sign_in.html.j2",
+            status_code=429,
+            next=next_path,
+            failed=exc.message,
+            errors={},
+            typed={"username": username},
+        )
+        locked.headers.update(exc.headers or {})
+        return locked
     if user is None:
         return page(
             request,
