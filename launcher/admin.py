@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic_core import PydanticCustomError
+from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shared.calendar import OfficeCalendar
@@ -86,9 +88,13 @@ def unlock_user(username: str, *, address: str | None = None) -> int:
     with unit_of_work() as session:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             raise AdminError(f"pengguna {username} tidak ada")
-    cleared = limiter().unlock(username)
-    if address:
-        cleared += limiter().unlock_address(address)
+    try:
+        cleared = limiter().unlock(username)
+        if address:
+            cleared += limiter().unlock_address(address)
+    except (RedisError, SQLAlchemyError) as exc:
+        kind = type(exc).__name__
+        raise AdminError(f"penyimpan hitungan batas tidak dapat dihubungi ({kind}); coba lagi") from exc
     return cleared
 
 
