@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
@@ -27,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from shared.delivery import AttemptOutcome, DeliveryState, NotificationStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +61,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: str, values: type[StrEnum]) -> str:
+    """The CHECK of a column holding one of an enum's values (NULL passes, as CHECKs let it)."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -157,6 +165,7 @@ class Complaint(Base):
         # The worklist: a role's steps, arrived, oldest deadline first.
         Index("ix_complaints_queue", "step", "handoff_pending", "step_due_at"),
         Index("ix_complaints_unit_queue", "unit_code", "step", "step_due_at"),
+        CheckConstraint(one_of("delivery_state", DeliveryState), name="delivery_state_known"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -200,8 +209,8 @@ class Complaint(Base):
     # When the complaint arrived at its current step; unlike step_entered_at, not moved by a
     # resumption: the escalations of the whole stay stay in view.
     stay_started_at: Mapped[datetime | None]
-    # The answer on its way through a gateway, or why it did not arrive: sending / unreachable /
-    # ambiguous; None when no electronic delivery is under way or in trouble.
+    # The answer on its way through a gateway, or why it did not arrive (shared.delivery's
+    # DeliveryState); None when no electronic delivery is under way or in trouble.
     delivery_state: Mapped[str | None] = mapped_column(String(20))
     delivery_note: Mapped[str | None] = mapped_column(Text)
 
@@ -306,10 +315,12 @@ class DeliveryAttempt(Base):
     """One try at handing the answer over: by a person (in person, phone, letter) or a gateway.
 
     `outcome`: delivered / unreachable, or for a gateway while it works: sending, then delivered,
-    unreachable (refused for good or given up after the retries) or ambiguous (may have arrived).
+    unreachable (refused for good or given up after the retries) or ambiguous (may have arrived);
+    shared.delivery's AttemptOutcome and its allowed moves.
     """
 
     __tablename__ = "delivery_attempts"
+    __table_args__ = (CheckConstraint(one_of("outcome", AttemptOutcome), name="outcome_known"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     method: Mapped[str] = mapped_column(String(20))
@@ -371,7 +382,8 @@ class Notification(Base):
     by a worker), sent (the gateway accepted it), delivered (the gateway's receipt confirmed it),
     failed (refused for good, or dead-lettered after the retries), ambiguous (may have been sent:
     never re-sent blindly), cancelled (a staff notice whose complaint moved on before it was
-    due). The body is rendered at send time and not kept (it holds the tracking code).
+    due): shared.delivery's NotificationStatus and its allowed moves. The body is rendered at
+    send time and not kept (it holds the tracking code).
     """
 
     __tablename__ = "notifications"
@@ -385,6 +397,7 @@ class Notification(Base):
         ),
         Index("ix_notifications_provider", "gateway", "provider_id"),
         Index("ix_notifications_status", "status", "created_at"),
+        CheckConstraint(one_of("status", NotificationStatus), name="status_known"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)

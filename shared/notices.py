@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared import office_days
 from shared.clock import Calendar, calendar_for
+from shared.delivery import NOTIFICATION_MOVES, NotificationStatus, check_move
 from shared.models import Escalation, Notification, User
 from shared.numbering import insert_ignoring_conflicts
 from shared.settings import Settings
@@ -82,7 +83,7 @@ def queue_staff_notice(
                 "audience": STAFF,
                 "context": context,
                 "gateway": "pending",
-                "status": "pending",
+                "status": check_move(NOTIFICATION_MOVES, None, NotificationStatus.PENDING).value,
                 "created_at": now,
                 "next_attempt_at": send_at,
                 "attempts": 0,
@@ -101,7 +102,7 @@ def reschedule(session: Session, *, calendar: Calendar, now: datetime) -> int:
         update(Notification)
         .where(
             Notification.audience == STAFF,
-            Notification.status == "pending",
+            Notification.status == NotificationStatus.PENDING.value,
             Notification.attempts == 0,
             Notification.next_attempt_at > now,
             Notification.next_attempt_at != opening,
@@ -128,7 +129,11 @@ def dispatch_due(session: Session, *, now: datetime, settings: Settings) -> list
     """
     rows = session.scalars(
         select(Notification)
-        .where(Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now)
+        .where(
+            # waiting for their time, or claimed by a worker that died (its lease ran out)
+            Notification.status.in_((NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)),
+            Notification.next_attempt_at <= now,
+        )
         .order_by(Notification.next_attempt_at)
         .limit(settings.outbox_batch)
         .with_for_update(skip_locked=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.delivery import AttemptOutcome, known
 from shared.validation import NO_NIK, NOT_BLANK, PhoneNumber
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class Deliver(Inputs):
     (in person, by phone, by letter, or a message it sent by hand)."""
 
     method: ReplyMethod
-    outcome: Literal["delivered", "unreachable"] | None = None
+    outcome: Literal[AttemptOutcome.DELIVERED, AttemptOutcome.UNREACHABLE] | None = None
     to_whom: Annotated[str, StringConstraints(max_length=200), NO_NIK] | None = None
     phone_called: PhoneNumber | None = None  # stored E.164; default: the complainant's
     note: Note | None = None
@@ -213,7 +214,7 @@ def _record_answer(act: Act, data: SubmitAnswer) -> None:
 def _answer_at_desk(act: Act, data: ResolveAtDesk) -> None:
     act.complaint.answer = data.answer
     act.detail["method"] = data.delivery_method.value
-    act.record_attempt(method=data.delivery_method, outcome="delivered", note=data.note)
+    act.record_attempt(method=data.delivery_method, outcome=AttemptOutcome.DELIVERED, note=data.note)
 
 
 def _dispose(act: Act, data: Dispose) -> None:
@@ -238,7 +239,7 @@ def _unit_gives_back(act: Act, _data: Return) -> None:
 
 def _delivered(data: Deliver) -> bool:
     # Without an outcome the notify service sends the answer: its gateway's result closes it.
-    return data.outcome == "delivered"
+    return data.outcome == AttemptOutcome.DELIVERED
 
 
 STEPS: dict[Step, StepSpec] = {
@@ -454,10 +455,19 @@ def find_action(step: Step, name: str) -> ActionSpec | None:
     return ACTIONS.get((step, name))
 
 
+CLOSED_LABEL = "Selesai"  # an outcome this version does not know (read from a newer database)
+
+
+def outcome_label(outcome: str) -> str:
+    """The Indonesian label of a complaint's outcome; one this version does not know reads as closed."""
+    known_outcome = known(Outcome, outcome)
+    return OUTCOME_LABELS[known_outcome] if known_outcome else CLOSED_LABEL
+
+
 def public_status(step: str | None, outcome: str | None) -> tuple[str, str]:
     """The citizen-facing status code and Indonesian label of a complaint at `step` / `outcome`."""
     if outcome is not None:
-        return "closed", OUTCOME_LABELS[Outcome(outcome)]
+        return "closed", outcome_label(outcome)
     at = Step(step or Step.VERIFICATION)
     code = {Step.VERIFICATION: "received", Step.DELIVERY: "answer_ready"}.get(at, "in_process")
     return code, STEPS[at].public_label
@@ -528,8 +538,8 @@ CHOICE_LABELS: dict[str, str] = {
     ReplyMethod.EMAIL: "E-mail",
     ReplyMethod.WHATSAPP: "WhatsApp",
     ReplyMethod.LETTER: "Surat",
-    "delivered": "Tersampaikan",
-    "unreachable": "Pengadu tidak dapat dihubungi",
+    AttemptOutcome.DELIVERED: "Tersampaikan",
+    AttemptOutcome.UNREACHABLE: "Pengadu tidak dapat dihubungi",
 }
 
 # History rows written by the system rather than an SOP action (those carry their label).

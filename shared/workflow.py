@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shared import history, notices, office_days, outbox, sla
 from shared.calendar import Override
 from shared.clock import WIB, calendar_for, step_due, step_standard
+from shared.delivery import ATTEMPT_MOVES, DELIVERY_STATE_AFTER, AttemptOutcome, DeliveryState, check_move
 from shared.models import Complaint, Deadline, DeliveryAttempt, Disposition, Unit
 from shared.numbering import next_number
 from shared.settings import Settings, get_settings
@@ -167,13 +168,13 @@ class Act:
     now: datetime
     detail: dict[str, Any] = field(default_factory=dict)  # the history row's detail; hooks may add
 
-    def record_attempt(self, *, method: ReplyMethod, outcome: str, note: str | None) -> None:
+    def record_attempt(self, *, method: ReplyMethod, outcome: AttemptOutcome, note: str | None) -> None:
         """An attempt at handing the answer over whose outcome the officer saw."""
         self.session.add(
             DeliveryAttempt(
                 complaint_id=self.complaint.id,
                 method=method.value,
-                outcome=outcome,
+                outcome=check_move(ATTEMPT_MOVES, None, outcome).value,
                 note=note,
                 actor=self.actor.name,
                 at=self.now,
@@ -195,7 +196,8 @@ class Act:
 
 def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Actor, now: datetime) -> None:
     """Step 6: a person records the outcome, or the answer is handed to the notify service."""
-    if complaint.delivery_state == "sending" and not _abandon_lost_send(session, complaint, now=now):
+    sending = complaint.delivery_state == DeliveryState.SENDING
+    if sending and not _abandon_lost_send(session, complaint, now=now):
         raise Conflict(
             "delivery_in_progress", "Jawaban sedang dikirim melalui gateway; tunggu hasilnya lebih dulu."
         )
@@ -212,15 +214,14 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
             DeliveryAttempt(
                 complaint_id=complaint.id,
                 method=data.method.value,
-                outcome="sending",
+                outcome=AttemptOutcome.SENDING.value,
                 note=data.note,
                 actor=actor.name,
                 at=now,
                 recipient=address,
             )
         )
-        complaint.delivery_state = "sending"
-        complaint.delivery_note = None
+        _set_delivery_state(complaint, AttemptOutcome.SENDING, note=None)
         payload: NotifyPayload = {
             "complaint_id": complaint.id,
             "event": NotifyEvent.ANSWER.value,
@@ -244,21 +245,24 @@ def _deliver(session: Session, complaint: Complaint, data: Deliver, *, actor: Ac
         DeliveryAttempt(
             complaint_id=complaint.id,
             method=data.method.value,
-            outcome=data.outcome,
+            outcome=check_move(ATTEMPT_MOVES, None, data.outcome).value,
             note=data.note,
             actor=actor.name,
             at=now,
             result_at=now,
             recipient=recipient,
-            to_whom=data.to_whom or (complaint.complainant_name if data.outcome == "delivered" else None),
+            to_whom=data.to_whom
+            or (complaint.complainant_name if data.outcome == AttemptOutcome.DELIVERED else None),
         )
     )
-    if data.outcome == "unreachable":
-        complaint.delivery_state = "unreachable"
-        complaint.delivery_note = data.note or "Pengadu tidak dapat dihubungi."
-    else:
-        complaint.delivery_state = None
-        complaint.delivery_note = None
+    _set_delivery_state(complaint, data.outcome, note=data.note or "Pengadu tidak dapat dihubungi.")
+
+
+def _set_delivery_state(complaint: Complaint, latest: AttemptOutcome, *, note: str | None) -> None:
+    """The complaint's delivery state follows its latest attempt; the note says why it is stuck."""
+    state = DELIVERY_STATE_AFTER[latest]
+    complaint.delivery_state = state.value if state else None
+    complaint.delivery_note = note if state in (DeliveryState.UNREACHABLE, DeliveryState.AMBIGUOUS) else None
 
 
 # A hand-over to the notify service that has produced no message after this long was lost (its
@@ -271,16 +275,24 @@ def _abandon_lost_send(session: Session, complaint: Complaint, *, now: datetime)
     as unreachable, so a late task finds nothing to send."""
     attempt = session.scalar(
         select(DeliveryAttempt).where(
-            DeliveryAttempt.complaint_id == complaint.id, DeliveryAttempt.outcome == "sending"
+            DeliveryAttempt.complaint_id == complaint.id,
+            DeliveryAttempt.outcome == AttemptOutcome.SENDING.value,
         )
     )
     if attempt is not None and (attempt.notification_id is not None or now - attempt.at < LOST_SEND_AFTER):
         return False
     if attempt is not None:
-        attempt.outcome = "unreachable"
+        attempt.outcome = check_move(ATTEMPT_MOVES, attempt.outcome, AttemptOutcome.UNREACHABLE).value
         attempt.result_at = now
         attempt.note = "Tidak pernah dikirim oleh layanan notifikasi."
     return True
+
+
+_GATEWAY_VERDICT_LABELS = {
+    AttemptOutcome.DELIVERED: "Jawaban terkirim melalui gateway",
+    AttemptOutcome.UNREACHABLE: "Jawaban gagal terkirim melalui gateway",
+    AttemptOutcome.AMBIGUOUS: "Status pengiriman jawaban tidak pasti",
+}
 
 
 def settle_delivery(
@@ -288,7 +300,7 @@ def settle_delivery(
     *,
     complaint_id: int,
     notification_id: int,
-    outcome: str,
+    outcome: AttemptOutcome | str,
     gateway: str,
     provider_id: str | None,
     note: str | None,
@@ -300,14 +312,16 @@ def settle_delivery(
     up after the retries) or ambiguous (may have arrived); both stay in the front office's
     delivery queue with the reason. False when the attempt was already settled (a redelivery).
     """
+    outcome = AttemptOutcome(outcome)
     attempt = session.scalar(
         select(DeliveryAttempt).where(
-            DeliveryAttempt.notification_id == notification_id, DeliveryAttempt.outcome == "sending"
+            DeliveryAttempt.notification_id == notification_id,
+            DeliveryAttempt.outcome == AttemptOutcome.SENDING.value,
         )
     )
     if attempt is None:
         return False
-    attempt.outcome = outcome
+    attempt.outcome = check_move(ATTEMPT_MOVES, attempt.outcome, outcome).value
     attempt.gateway = gateway
     attempt.provider_id = provider_id
     attempt.result_at = now
@@ -317,33 +331,23 @@ def settle_delivery(
     if complaint is None or complaint.status != Status.OPEN or complaint.step != Step.DELIVERY:
         return True
     version = complaint.version + 1
-    labels = {
-        "delivered": "Jawaban terkirim melalui gateway",
-        "unreachable": "Jawaban gagal terkirim melalui gateway",
-        "ambiguous": "Status pengiriman jawaban tidak pasti",
-    }
+    delivered = outcome == AttemptOutcome.DELIVERED
     with session.no_autoflush:
-        if outcome == "delivered":
-            complaint.delivery_state = None
-            complaint.delivery_note = None
-            _move(session, complaint, Outcome.ANSWERED, now=now, version=version)
-        else:
-            complaint.delivery_state = outcome
-            complaint.delivery_note = note
-            complaint.updated_at = now
+        _set_delivery_state(complaint, outcome, note=note)
+        _move(session, complaint, Outcome.ANSWERED if delivered else None, now=now, version=version)
         history.record(
             session,
             complaint_id=complaint.id,
             at=now,
-            action=f"delivery_{outcome}",
+            action=f"delivery_{outcome.value}",
             from_step=Step.DELIVERY.value,
             note=note,
             detail={
-                "label": labels[outcome],
+                "label": _GATEWAY_VERDICT_LABELS[outcome],
                 "method": attempt.method,
                 "gateway": gateway,
                 "provider_id": provider_id,
-                **({"outcome": Outcome.ANSWERED.value} if outcome == "delivered" else {}),
+                **({"outcome": Outcome.ANSWERED.value} if delivered else {}),
             },
             version=version,
         )

@@ -31,6 +31,7 @@ from services.intake.schemas import (
 from shared import history, office_days, outbox
 from shared.api import ApiError
 from shared.clock import WIB
+from shared.delivery import known
 from shared.models import (
     Base,
     Category,
@@ -45,7 +46,7 @@ from shared.models import (
 from shared.numbering import next_ticket_number, ticket_sequence
 from shared.security import cipher, kiosk_key_hash, new_token, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
-from shared.sop import ReplyMethod, Status, Step, public_status
+from shared.sop import Outcome, ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, check_mobile, mask_nik
@@ -523,9 +524,11 @@ async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | No
     events: list[PublicEvent] = []
     referred_to = None
     for h in rows:
-        if h.action == "queued" or (h.to_step is None and not (h.detail or {}).get("outcome")):
+        # A closing row's detail names the complaint's outcome; a delivery attempt's names its own
+        # (delivered, unreachable), which is not one.
+        outcome = known(Outcome, (h.detail or {}).get("outcome"))
+        if h.action == "queued" or (h.to_step is None and outcome is None):
             continue  # arrivals and attempts that left the complaint where it was
-        outcome = (h.detail or {}).get("outcome")
         status, label = public_status(h.to_step, outcome)
         if h.action == "refer":
             referred_to = (h.detail or {}).get("authority")

@@ -30,7 +30,7 @@ from shared.clock import now, to_wib
 from shared.db import async_session_factory
 from shared.ratelimit import RateLimited, async_limiter, client_address
 from shared.settings import get_settings
-from shared.sop import OUTCOME_LABELS, STEPS, Outcome, Status, Step
+from shared.sop import STEPS, Status, Step, outcome_label
 from shared.survey import COMMENT_MAX, SCORE_LABELS
 from shared.validation import FieldError, InputError, errors_of
 
@@ -216,7 +216,7 @@ async def _page(
         office=get_settings().office_name,
         ticket=ticket,
         state=state,
-        outcome_label=OUTCOME_LABELS[Outcome(outcome)] if outcome else None,
+        outcome_label=outcome_label(outcome) if outcome else None,
         closed_at=found.complaint.closed_at if found else None,
         scores=SCORE_LABELS,
         rating=rating,

@@ -21,6 +21,8 @@ from shared import history
 from shared.api import ApiError
 from shared.clock import now
 from shared.db import async_unit_of_work
+from shared.delivery import NOTIFICATION_MOVES, sources
+from shared.delivery import NotificationStatus as Status
 from shared.models import Complaint, Notification
 from shared.tasks import is_answer
 from shared.validation import FieldError, InputError
@@ -88,26 +90,28 @@ async def receipt(
     updated = 0
     async with async_unit_of_work() as session:
         for r in reports:
-            if r.status == "delivered":
-                values: dict[str, Any] = {"status": "delivered", "delivered_at": at}
-            elif r.status == "failed":
+            if r.status == Status.DELIVERED:
+                values: dict[str, Any] = {"delivered_at": at}
+            elif r.status == Status.FAILED:
                 detail = f" ({r.detail[:200]})" if r.detail else ""
-                values = {"status": "failed", "error": f"Laporan gateway: tidak sampai{detail}"}
+                values = {"error": f"Laporan gateway: tidak sampai{detail}"}
             else:
                 continue  # "sent": nothing new
+            reported = Status(r.status)
             result = await session.execute(
                 update(Notification)
                 .where(
                     Notification.gateway == gateway,
                     Notification.provider_id == r.provider_id,
-                    Notification.status.in_(("sent", "ambiguous")),
+                    # what the gateway took (sent, or ambiguous): a receipt settles only those
+                    Notification.status.in_(sources(NOTIFICATION_MOVES, Status.DELIVERED)),
                 )
-                .values(**values)
+                .values(status=reported.value, **values)
                 .returning(Notification.complaint_id, Notification.event)
             )
             rows = result.all()
             updated += len(rows)
-            if r.status == "failed":
+            if reported == Status.FAILED:
                 for complaint_id, event in rows:
                     if is_answer(event):
                         await _answer_bounced(session, complaint_id, gateway, values["error"], at)

@@ -28,6 +28,8 @@ from services.notify.messages import render
 from shared import notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
+from shared.delivery import ATTEMPT_OF_MESSAGE, NOTIFICATION_MOVES, AttemptOutcome, check_move, known, sources
+from shared.delivery import NotificationStatus as Status
 from shared.links import console_url, track_page_url
 from shared.models import Complaint, DeliveryAttempt, Notification, User, table_of
 from shared.numbering import insert_ignoring_conflicts
@@ -66,7 +68,7 @@ def citizen_targets(complaint: Complaint, event: NotifyEvent, method: str | None
 
 def _sending_values(now: datetime, settings: Settings) -> dict[str, Any]:
     return {
-        "status": "sending",
+        "status": check_move(NOTIFICATION_MOVES, None, Status.SENDING).value,
         "attempts": 1,
         "last_attempt_at": now,
         "next_attempt_at": now + timedelta(seconds=settings.notify_send_lease),
@@ -92,7 +94,7 @@ def prepare(
         attempt = session.scalar(
             select(DeliveryAttempt).where(
                 DeliveryAttempt.complaint_id == complaint_id,
-                DeliveryAttempt.outcome == "sending",
+                DeliveryAttempt.outcome == AttemptOutcome.SENDING.value,
                 DeliveryAttempt.method == method,
             )
         )
@@ -154,14 +156,16 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     if n is None:
         return None
     lease = timedelta(seconds=settings.notify_send_lease)
-    crashed = n.status == "sending" and n.last_attempt_at is not None and n.last_attempt_at + lease <= now
-    if n.status != "pending" and not crashed:
+    status = known(Status, n.status)
+    crashed = status == Status.SENDING and n.last_attempt_at is not None and n.last_attempt_at + lease <= now
+    if status != Status.PENDING and not crashed:
         return None
     if crashed and n.resent_after_crash:
         _finish(session, n, SendResult(Verdict.AMBIGUOUS, n.gateway, n.provider_id, _CRASHED_TWICE), now=now)
         return None
     if n.audience == notices.STAFF and not _still_relevant(session, n):
-        n.status = "cancelled"  # queued for the opening, but the complaint has moved on since
+        # queued for the opening, but the complaint has moved on since
+        n.status = check_move(NOTIFICATION_MOVES, n.status, Status.CANCELLED).value
         n.error = "Tidak dikirim: pengaduan sudah berpindah tahap."
         n.next_attempt_at = None
         return None
@@ -173,7 +177,7 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
             Notification.attempts == n.attempts,
         )
         .values(
-            status="sending",
+            status=check_move(NOTIFICATION_MOVES, n.status, Status.SENDING).value,
             attempts=n.attempts + 1,
             last_attempt_at=now,
             next_attempt_at=now + lease,
@@ -262,7 +266,7 @@ def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now:
             _accepted(session, message.notification_id, result, now=now)
             continue
         n = session.get(Notification, message.notification_id)
-        if n is None or n.status != "sending":
+        if n is None or n.status != Status.SENDING:
             continue  # settled meanwhile (a receipt from the gateway, a crash recovery)
         _finish(session, n, result, now=now)
 
@@ -272,9 +276,12 @@ def _accepted(session: Session, notification_id: int, result: SendResult, *, now
     more to do: it settles step 6."""
     event = session.execute(
         update(NOTIFICATIONS)
-        .where(NOTIFICATIONS.c.id == notification_id, NOTIFICATIONS.c.status == "sending")
+        .where(
+            NOTIFICATIONS.c.id == notification_id,
+            NOTIFICATIONS.c.status.in_(sources(NOTIFICATION_MOVES, Status.SENT)),
+        )
         .values(
-            status="sent",
+            status=Status.SENT.value,
             sent_at=now,
             gateway=result.gateway,
             provider_id=result.provider_id,
@@ -297,30 +304,31 @@ def _finish(session: Session, n: Notification, result: SendResult, *, now: datet
     n.error = result.error
     n.next_attempt_at = None
     if result.verdict == Verdict.TRANSIENT and n.attempts < settings.notify_max_attempts:
-        n.status = "pending"
+        n.status = check_move(NOTIFICATION_MOVES, n.status, Status.PENDING).value
         n.next_attempt_at = now + backoff(n.attempts, settings)
         if n.audience == notices.STAFF:  # a retry falling after closing time waits for the opening
             calendar = calendar_for(settings, office_days.overrides(session))
             n.next_attempt_at = calendar.next_open(n.next_attempt_at)
         return  # the answer is still on its way: nothing to settle yet
     if result.verdict == Verdict.TRANSIENT:
-        n.status = "failed"  # the dead letter: GET /api/v1/notifications?status=failed
+        # the dead letter: GET /api/v1/notifications?status=failed
+        n.status = check_move(NOTIFICATION_MOVES, n.status, Status.FAILED).value
         n.error = f"{result.error or 'gagal sementara'}; menyerah setelah {n.attempts} percobaan"
         log.error("notify #%s: dead-lettered after %s attempts", n.id, n.attempts)
     else:
-        n.status = "failed" if result.verdict == Verdict.PERMANENT else "ambiguous"
+        verdict = Status.FAILED if result.verdict == Verdict.PERMANENT else Status.AMBIGUOUS
+        n.status = check_move(NOTIFICATION_MOVES, n.status, verdict).value
     if is_answer(n.event):
         _settle(session, n, now=now)
 
 
 def _settle(session: Session, n: Notification, *, now: datetime) -> None:
     """The answer's message has its final status: step 6 follows (delivered, unreachable, ambiguous)."""
-    outcome = {"sent": "delivered", "failed": "unreachable", "ambiguous": "ambiguous"}[n.status]
     settle_delivery(
         session,
         complaint_id=n.complaint_id,
         notification_id=n.id,
-        outcome=outcome,
+        outcome=ATTEMPT_OF_MESSAGE[Status(n.status)],
         gateway=n.gateway,
         provider_id=n.provider_id,
         note=_delivery_note(n),
@@ -329,10 +337,10 @@ def _settle(session: Session, n: Notification, *, now: datetime) -> None:
 
 
 def _delivery_note(n: Notification) -> str | None:
-    if n.status == "sent":
+    if n.status == Status.SENT:
         # the log channel (nothing configured for this kind) only records: say so on the proof
         return LOG_ONLY if n.gateway == LogChannel.name else None
-    if n.status == "ambiguous":
+    if n.status == Status.AMBIGUOUS:
         return (
             "Status pengiriman tidak pasti (gateway tidak menjawab setelah pesan dikirim): "
             "pastikan ke pengadu sebelum mengirim ulang. " + (n.error or "")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from services.routing.volume import OpenNow, open_now
 from shared import office_days, survey
 from shared.clock import Calendar, calendar_for, now, step_standard, to_wib
+from shared.delivery import AttemptOutcome
 from shared.models import Complaint, DeliveryAttempt, Feedback, History
 from shared.settings import Settings, get_settings
 from shared.sla import file_complete_at
@@ -202,7 +203,7 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
         session.execute(
             select(DeliveryAttempt.complaint_id, DeliveryAttempt.at)
             .where(
-                DeliveryAttempt.outcome == "delivered",
+                DeliveryAttempt.outcome == AttemptOutcome.DELIVERED.value,
                 DeliveryAttempt.complaint_id.in_([r[0] for r in received]),
             )
             .order_by(DeliveryAttempt.at.desc())

@@ -32,6 +32,7 @@ from services.routing.schemas import (
 )
 from shared import notices, sla
 from shared.api import ApiError
+from shared.delivery import AttemptOutcome, NotificationStatus
 from shared.models import (
     Complaint,
     DeliveryAttempt,
@@ -46,14 +47,13 @@ from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
     NOTIFICATION_ROLES,
-    OUTCOME_LABELS,
     READ_ALL_ROLES,
     STEPS,
-    Outcome,
     Role,
     Status,
     Step,
     actions_at,
+    outcome_label,
     steps_of,
 )
 from shared.survey import SCORE_LABELS
@@ -169,21 +169,30 @@ def failed_notifications(session: Session, user: StaffUser) -> int:
         session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.status == "failed", Notification.audience == notices.CITIZEN)
+            .where(
+                Notification.status == NotificationStatus.FAILED.value,
+                Notification.audience == notices.CITIZEN,
+            )
         )
         or 0
     )
 
 
 def notifications(
-    session: Session, user: StaffUser, *, status: str | None, ticket: str | None, limit: int, offset: int
+    session: Session,
+    user: StaffUser,
+    *,
+    status: NotificationStatus | None,
+    ticket: str | None,
+    limit: int,
+    offset: int,
 ) -> NotificationList:
     """Messages by status, newest first: `failed` is the dead-letter list."""
     if user.role not in NOTIFICATION_ROLES:
         raise ApiError(403, "role_not_allowed", "Peran Anda tidak dapat melihat daftar pesan.")
     where: list[ColumnElement[bool]] = []
     if status:
-        where.append(Notification.status == status)
+        where.append(Notification.status == status.value)
     if ticket:
         where.append(Complaint.ticket == ticket)
     base = select(Notification, Complaint.ticket).join(Complaint, Complaint.id == Notification.complaint_id)
@@ -423,7 +432,7 @@ def _legal_clocks(
 ) -> LegalClocks:
     settings = get_settings()
     first_reply_due = c.received_at + settings.legal_first_reply
-    replied = min((d.at for d in deliveries if d.outcome == "delivered"), default=c.closed_at)
+    replied = min((d.at for d in deliveries if d.outcome == AttemptOutcome.DELIVERED), default=c.closed_at)
     complete = sla.file_complete_at(
         c.received_at,
         paused_at=c.paused_at,
@@ -507,7 +516,7 @@ def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
         ticket=c.ticket,
         status=c.status,
         outcome=c.outcome,
-        outcome_label=OUTCOME_LABELS[Outcome(c.outcome)] if c.outcome else None,
+        outcome_label=outcome_label(c.outcome) if c.outcome else None,
         channel=c.channel,
         subject=c.subject,
         description=c.description,

@@ -50,6 +50,7 @@ from shared import office_days
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
+from shared.delivery import NotificationStatus
 from shared.models import Category, Unit
 from shared.ratelimit import client_address
 from shared.settings import get_settings
@@ -124,9 +125,7 @@ def _me(session: SessionDep, user: CurrentUser) -> Me:
 def notifications(
     session: SessionDep,
     user: CurrentUser,
-    status: Annotated[
-        str | None, Query(pattern="^(pending|sending|sent|delivered|failed|ambiguous|cancelled)$")
-    ] = None,
+    status: NotificationStatus | None = None,
     ticket: Annotated[str | None, Query(max_length=30)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

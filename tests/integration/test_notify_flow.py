@@ -376,6 +376,12 @@ def test_bad_delivery_and_receipt_input_is_refused_with_field_errors_and_writes_
     assert unknown.status_code == 404
 
 
+def test_the_message_list_takes_a_known_status_only(w: World) -> None:
+    r = w.stack.staff("fo", "GET", "/notifications", params={"status": "lost"})
+    assert r.status_code == 422, r.text
+    assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [("query.status", "invalid_choice")]
+
+
 def test_a_complaint_without_contact_still_tells_the_front_office(w: World) -> None:
     # A walk-in who leaves no phone and no e-mail gets no receipt, but the front office must still
     # hear of the new item in its queue (it used to ride on the receipt, queued only with a contact).

@@ -189,3 +189,28 @@ def test_an_unknown_format_is_a_field_error(site: Site, ticket: str) -> None:
     body = r.json()
     assert body["code"] == "validation_failed"
     assert [(e["field"], e["code"]) for e in body["errors"]] == [("query.format", "invalid_choice")]
+
+
+def test_an_answer_that_did_not_reach_the_complainant_keeps_the_page_open(site: Site) -> None:
+    """The front office phoned and could not reach the complainant: an `unreachable` attempt on
+    the record; the tracking page still reads (it took it for an outcome once, and gave a 500)."""
+    with Session(site.engine) as s, s.begin():
+        c = s.get_one(Complaint, _filed(site, "ADU-2026-700004").id)
+        path: list[tuple[Actor, str, dict[str, Any]]] = [
+            (FO, "forward", {"identity_verified": True, "id_document": "KTP"}),
+            (KASUBAG, "forward", {}),
+            (SEKDIS, "dispose", DISPOSE),
+            (HI, "submit_answer", {"answer": ANSWER}),
+            (KASUBAG, "approve", {}),
+        ]
+        for who, action, inputs in path:
+            act(s, c, who, action, **inputs)
+            land(s, c)
+        act(s, c, FO, "deliver", method="phone", outcome="unreachable", note="tidak diangkat")
+    r = site.get("/api/v1/track/ADU-2026-700004", params={"code": CODE})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert (view["status"], view["outcome"], view["answer"]) == ("answer_ready", None, None)
+    assert [e["status"] for e in view["history"]][-1] == "answer_ready"
+    page = _page(site, "ADU-2026-700004")
+    assert view["status_label"] in page and "tidak diangkat" not in page
