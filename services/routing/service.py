@@ -239,9 +239,13 @@ def search(
     unit: str | None,
     limit: int,
     offset: int,
+    narrow: QueueFilter | None = None,
+    outcome: str | None = None,
+    received: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[ComplaintSummary], int]:
-    """Every complaint this user may read (a bidang: its own unit's), newest first."""
-    where: list[ColumnElement[bool]] = []
+    """Every complaint this user may read (a bidang: its own unit's), newest first; `narrow` adds
+    the console's category and ticket/subject search, `received` a half-open period of receipt."""
+    where: list[ColumnElement[bool]] = [*(narrow.conditions() if narrow else [])]
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
     elif user.role not in READ_ALL_ROLES:
@@ -252,6 +256,10 @@ def search(
         where.append(Complaint.step == step)
     if unit:
         where.append(Complaint.unit_code == unit)
+    if outcome:
+        where.append(Complaint.outcome == outcome)
+    if received:
+        where.extend((Complaint.received_at >= received[0], Complaint.received_at < received[1]))
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
     rows = session.scalars(
         select(Complaint).where(*where).order_by(Complaint.id.desc()).limit(limit).offset(offset)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,16 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.integration.stack import PASSWORD, Stack, embedded_stack, postgres_stack, running
+from tests.integration.stack import (
+    FORWARD,
+    PASSWORD,
+    Stack,
+    complaint_body,
+    embedded_stack,
+    postgres_stack,
+    running,
+)
+from tests.integration.test_flow import ANSWER, advance
 from tests.integration.test_survey_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.integration
@@ -349,3 +358,197 @@ def test_a_complaint_through_all_six_steps_only_in_the_console(
     expect(fo.get_by_role("heading", name="Arsip Pengaduan Masyarakat")).to_be_visible()
     expect(fo.get_by_text("Selesai (diarsipkan)")).to_be_visible()
     assert len(pdf_pages(fo.pdf(prefer_css_page_size=True))) >= 1
+
+
+# --- the other roles, lists and guards ---------------------------------------------------------------
+
+
+def test_the_kepala_dinas_reads_every_complaint_and_gets_no_forms(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    page = officer("kadis").sign_in(lands_on="Semua pengaduan")
+    page.get_by_label("Cari nomor tiket atau perihal").fill(ticket)
+    page.get_by_role("button", name="Terapkan").click()
+    page.get_by_role("link", name=ticket, exact=True).click()
+    expect(page.get_by_text("Peran Anda hanya dapat membaca pengaduan.").first).to_be_visible()
+    assert page.locator("form[action*='/tindakan/']").count() == 0
+    assert axe_violations(page) == []
+
+
+def test_a_bidang_of_another_unit_gets_404_and_reads_only_its_own(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    version = advance(stack, ticket, 2)
+    dispose = {"unit": "hi_jamsos", "instructions": ["Siapkan jawaban"], "urgency": "biasa"}
+    assert stack.act("sekdis", ticket, "dispose", version, **dispose).status_code == 202
+    stack.wait_in_queue("hi", ticket)
+    other = officer("penempatan").sign_in(PASSWORDS.get("penempatan"))
+    response = other.goto(f"/pengaduan/{ticket}")
+    assert response is not None and response.status == 404
+    expect(other.get_by_role("heading", name="Pengaduan tidak ditemukan")).to_be_visible()
+    hi = officer("hi").sign_in()
+    hi.get_by_role("link", name="Pengaduan bidang").click()
+    expect(hi.get_by_role("link", name=ticket, exact=True)).to_be_visible()
+
+
+def test_a_stale_form_says_another_officer_was_first_and_shows_the_fresh_state(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    first, second = officer("fo").sign_in(), officer("fo2").sign_in()
+    for page in (first, second):
+        page.goto(f"/pengaduan/{ticket}")
+    take(
+        first,
+        "forward",
+        tick=("Identitas pengadu sudah diperiksa dan sesuai",),
+        fill={"Dokumen identitas yang diperiksa": "KTP asli"},
+    )
+    done(first, "Teruskan")
+    take(
+        second,
+        "reject",
+        fill={"Alasan": "Bukan wewenang dinas"},
+        tick=("Saya yakin: tindakan ini menutup pengaduan.",),
+    )
+    expect(second.get_by_role("alert")).to_contain_text("Pengaduan ini sudah diproses oleh petugas lain")
+    expect(second.locator("dl.record").first).to_contain_text("Telaah")
+    record = stack.record("fo", ticket)
+    assert record["status"] == "open" and record["step"] == "review"
+
+
+def test_closing_asks_for_confirmation_and_path_b_closes_at_the_desk(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    fo = officer("fo").sign_in()
+    fo.goto(f"/pengaduan/{ticket}")
+    answer = "Sesuai PP 36/2021, THR wajib dibayar paling lambat H-7."
+    fill = {"Jawaban": answer}
+    choose = {"Cara penyampaian jawaban": "Langsung di kantor"}
+    tick = ("Identitas pengadu sudah diperiksa dan sesuai",)
+    take(fo, "resolve", fill=fill, choose=choose, tick=tick)  # without the confirmation
+    box = fo.locator("#tindakan-resolve")
+    expect(box.locator(".field-error")).to_have_text(
+        ["Galat: Centang untuk memastikan pengaduan ini ditutup."]
+    )
+    assert box.get_by_label("Jawaban", exact=True).input_value() == answer  # what was typed is kept
+    assert stack.record("fo", ticket)["status"] == "open"
+    take(fo, "resolve", tick=(*tick, "Saya yakin: tindakan ini menutup pengaduan."))
+    done(fo, "Jawab langsung di loket")
+    expect(fo.get_by_text("Selesai - dijawab langsung di loket pengaduan")).to_be_visible()
+
+
+def test_a_return_and_a_pause_for_documents(stack: Stack, officer: Callable[..., Officer]) -> None:
+    ticket = stack.file().json()["ticket"]
+    advance(stack, ticket, 1)
+    kasubag = officer("kasubag").sign_in()
+    kasubag.goto(f"/pengaduan/{ticket}")
+    take(kasubag, "return", fill={"Alasan": "Fotokopi KTP belum ada"})
+    done(kasubag, "Kembalikan")
+
+    fo = officer("fo").sign_in()
+    open_from_queue(fo, ticket)
+    take(fo, "request_info", fill={"Alasan": "Bawa fotokopi KTP dan slip gaji"})
+    done(fo, "Minta kelengkapan dari pengadu")
+    fo.get_by_role("link", name="Antrean saya", exact=True).click()
+    expect(fo.get_by_role("link", name=ticket, exact=True)).to_have_count(0)
+    fo.get_by_role("link", name="Menunggu kelengkapan (waktu dihentikan)").click()
+    open_from_queue(fo, ticket)
+    take(fo, "info_received", fill={"Catatan (tidak wajib)": "Dokumen lengkap"})
+    done(fo, "Kelengkapan sudah diterima")
+    fo.get_by_role("link", name="Antrean saya", exact=True).click()
+    expect(fo.get_by_role("link", name=ticket, exact=True)).to_be_visible()
+
+
+def test_the_queue_page_shows_a_forwarded_complaint_within_2_s_without_a_reload(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    page = officer("kasubag", viewport={"width": 1366, "height": 768}).sign_in()
+    assert axe_violations(page) == []
+    page.evaluate("window.stillTheSamePage = true")
+    r = stack.act("fo", ticket, "forward", 1, **FORWARD)
+    assert r.status_code == 202, r.text
+    stack.wait_in_queue("kasubag", ticket)  # in the queue (either API process answers)
+    landed = time.monotonic()
+    expect(page.get_by_role("link", name=ticket, exact=True)).to_be_visible(timeout=2_000)
+    assert time.monotonic() - landed <= 2.0
+    assert page.evaluate("window.stillTheSamePage") is True
+    shot(page, f"antrean-{stack.name}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, f"antrean-ponsel-{stack.name}")
+
+
+def test_the_front_office_desk_escalations_and_the_archive(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    at_desk = stack.file().json()["ticket"]
+    advance(stack, at_desk, 5)
+    rejected = stack.file(complaint_body(subject="Pungli di loket AK.1")).json()["ticket"]
+    r = stack.act("fo", rejected, "reject", 1, reason="Bukan pengaduan ketenagakerjaan")
+    assert r.status_code == 202, r.text
+
+    desk_officer = officer("fo", viewport={"width": 1366, "height": 768})
+    fo = desk_officer.sign_in()
+    fo.get_by_role("link", name="Penyampaian jawaban").click()
+    desk = fo.get_by_role("article").filter(has=fo.get_by_role("link", name=at_desk, exact=True))
+    expect(desk).to_contain_text("+6281234567890")
+    expect(desk).to_contain_text(ANSWER)
+    shot(fo, f"penyampaian-{stack.name}")
+    fo.get_by_role("link", name="Pengingat & eskalasi").click()
+    expect(fo.get_by_role("heading", name="Pengingat dan eskalasi untuk saya")).to_be_visible()
+
+    fo.get_by_role("link", name="Arsip", exact=True).click()
+    fo.get_by_label("Cari nomor tiket atau perihal").fill("pungli")
+    fo.get_by_label("Hasil").select_option(label="Ditolak - bukan pengaduan yang dapat diproses")
+    today = datetime.now(UTC).astimezone(timezone(timedelta(hours=7))).date().isoformat()
+    fo.get_by_label("Diterima sejak").fill(today)
+    fo.get_by_label("Diterima sampai").fill(today)
+    fo.get_by_role("button", name="Cari").click()
+    expect(fo.get_by_role("link", name=rejected, exact=True)).to_be_visible()
+    expect(fo.get_by_role("link", name=at_desk, exact=True)).to_have_count(0)
+    assert axe_violations(fo) == []
+    with httpx.Client(base_url=stack.staff_url, cookies=cookie_jar(desk_officer)) as client:
+        bad = client.get("/arsip", params={"dari": "2026-13-40"})
+        assert bad.status_code == 422 and "Tanggal tidak valid" in bad.text
+
+
+def test_an_action_posted_without_its_csrf_token_is_refused_and_writes_nothing(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    fo = officer("fo")
+    fo.sign_in()
+    with httpx.Client(base_url=stack.staff_url, cookies=cookie_jar(fo)) as client:
+        form = {"version": "1", "identity_verified": "ya", "id_document": "KTP"}
+        refused = client.post(f"/pengaduan/{ticket}/tindakan/forward", data=form)
+        assert refused.status_code == 403 and "Formulir ditolak" in refused.text
+    record = stack.record("fo", ticket)
+    assert record["version"] == 1 and record["step"] == "verification" and len(record["history"]) == 1
+
+
+def test_the_main_path_works_with_javascript_off(stack: Stack, officer: Callable[..., Officer]) -> None:
+    ticket = stack.file().json()["ticket"]
+    fo = officer("fo", java_script_enabled=False).sign_in()
+    fo.get_by_role("link", name=ticket, exact=True).click()
+    take(
+        fo,
+        "forward",
+        tick=("Identitas pengadu sudah diperiksa dan sesuai",),
+        fill={"Dokumen identitas yang diperiksa": "KTP asli"},
+    )
+    done(fo, "Teruskan")
+    kasubag = officer("kasubag", java_script_enabled=False).sign_in()
+    stack.wait_in_queue("kasubag", ticket)
+    kasubag.reload()
+    kasubag.get_by_role("link", name=ticket, exact=True).click()
+    take(kasubag, "forward")
+    done(kasubag, "Teruskan")
+
+
+def cookie_jar(o: Officer) -> dict[str, str]:
+    """The officer's browser cookies, for a hand-made request (as a forged form would come)."""
+    return {c["name"]: c["value"] for c in o.context.cookies()}

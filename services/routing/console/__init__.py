@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.routing.console import account, prints
+from services.routing.console import account, lists, prints
 from services.routing.console import session as cookies
 from services.routing.console.pages import STATIC, page
 from services.routing.console.views import router
@@ -31,6 +31,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(prints.router)
     app.include_router(account.router)
+    app.include_router(lists.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)

@@ -40,6 +40,37 @@ def history_label(h: HistoryView) -> str:
     return EVENT_LABELS.get(h.action) or ACTION_TITLES.get(h.action, h.action)
 
 
+# Messages and deliveries as the office reads them (the API gives the codes).
+MESSAGE_STATES = {
+    "pending": "Menunggu dikirim",
+    "sending": "Sedang dikirim",
+    "sent": "Terkirim",
+    "delivered": "Diterima",
+    "failed": "Gagal",
+    "ambiguous": "Belum pasti terkirim",
+    "cancelled": "Dibatalkan",
+}
+MESSAGE_EVENTS = {
+    "receipt": "Tanda terima",
+    "closing": "Penutupan",
+    "answer": "Jawaban",
+    "queued": "Masuk antrean",
+    "reminder": "Pengingat",
+    "breach": "Eskalasi",
+    "second": "Eskalasi ke Kepala Dinas",
+}
+DELIVERY_STATES = {
+    "sending": "sedang dikirim",
+    "unreachable": "tidak tersampaikan",
+    "ambiguous": "belum pasti sampai",
+}
+
+
+def message_label(event: str) -> str:
+    """What a message is about (its key may carry more: `answer:12`, `queued:review:3`)."""
+    return MESSAGE_EVENTS.get(event.split(":", 1)[0], event)
+
+
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -56,6 +87,9 @@ templates.globals["ACTION_TITLES"] = ACTION_TITLES
 templates.globals["CHOICE_LABELS"] = CHOICE_LABELS
 templates.globals["OUTCOME_LABELS"] = {o.value: label for o, label in OUTCOME_LABELS.items()}
 templates.globals["history_label"] = history_label
+templates.globals["message_label"] = message_label
+templates.globals["MESSAGE_STATES"] = MESSAGE_STATES
+templates.globals["DELIVERY_STATES"] = DELIVERY_STATES
 templates.globals["Step"] = Step
 templates.globals["Role"] = Role
 

@@ -236,6 +236,8 @@ def queue_page(
     kategori: Filter = None,
     cari: Filter = None,
 ) -> Response:
+    if not steps_of(user.role):  # the Kepala Dinas and the admin read; they work no queue
+        return _see_other("/semua")
     query = _queue_query(daftar, tahap, bidang, kategori, cari)
     rows_html, seen, context = _queue_list(request, session, user, query)
     return page(
@@ -413,6 +415,7 @@ def take_action(
         version = int(form.text("version"))
     except ValueError:
         return again(422, problem="Versi pengaduan tidak terbaca; muat ulang halaman ini.")
+    session.rollback()  # end the reads above: the action is its own transaction
     try:
         service.act(
             session,
