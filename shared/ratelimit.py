@@ -30,7 +30,10 @@ import limits.strategies
 from fastapi import Request
 from limits.errors import StorageError
 from redis import Redis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry as SyncRetry
 from sqlalchemy import Connection, Engine, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -52,6 +55,8 @@ T = TypeVar("T")
 NAMESPACE = "aduan"
 REDIS_PREFIX = "aduan-limits"
 REDIS_TIMEOUT = 2.0  # seconds; a store that answers slower than this is as good as gone
+# After a failure the store is left alone this long (requests pass): no connect attempt per request.
+RETRY_STORE_AFTER = 1.0
 
 
 class Rule(StrEnum):
@@ -152,9 +157,18 @@ class _Health:
 
     def __init__(self) -> None:
         self.down_since: float | None = None
+        self.retry_at = 0.0
         self.passed = 0  # requests let through, uncounted, while it was down
 
+    def resting(self) -> bool:
+        """True shortly after a failure: the call is skipped (and passes) without trying the store."""
+        if self.down_since is not None and time.monotonic() < self.retry_at:
+            self.passed += 1
+            return True
+        return False
+
     def failed(self, exc: Exception) -> None:
+        self.retry_at = time.monotonic() + RETRY_STORE_AFTER
         if self.down_since is None:
             self.down_since = time.monotonic()
             log.warning(
@@ -191,6 +205,8 @@ class Limiter:
         self.health = _Health()
 
     def _safely(self, fn: Callable[..., T], *args: Any) -> T | None:
+        if self.health.resting():
+            return None
         try:
             result = fn(*args)
         except _STORE_ERRORS as exc:
@@ -256,6 +272,8 @@ class AsyncLimiter:
         self.health = _Health()
 
     async def _safely(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T | None:
+        if self.health.resting():
+            return None
         try:
             result = await fn(*args)
         except _STORE_ERRORS as exc:
@@ -425,22 +443,36 @@ def prune(session: Session, *, at: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def redis_storage(url: str) -> limits.storage.RedisStorage:
+    """Counters in Redis, for synchronous code; a call fails at once when Redis is gone."""
+    return limits.storage.RedisStorage(
+        url,
+        key_prefix=REDIS_PREFIX,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        # redis-py retries for seconds by default (limits types its options too narrowly for this)
+        retry=SyncRetry(NoBackoff(), 0),  # type: ignore[arg-type]
+    )
+
+
+def async_redis_storage(url: str) -> limits.aio.storage.RedisStorage:
+    """Counters in Redis, for the event loop; a call fails at once when Redis is gone."""
+    return limits.aio.storage.RedisStorage(
+        f"async+{url}",
+        implementation="redispy",
+        key_prefix=REDIS_PREFIX,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        retry=AsyncRetry(NoBackoff(), 0),  # type: ignore[arg-type]
+    )
+
+
 @lru_cache
 def limiter() -> Limiter:
     """The process-wide limiter for synchronous code."""
     settings = get_settings()
     url = redis_url(settings)
-    storage: limits.storage.Storage
-    if url is not None:
-        storage = limits.storage.RedisStorage(
-            url,
-            key_prefix=REDIS_PREFIX,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-        )
-    else:
-        storage = SqlStorage(engine())
-    return Limiter(settings, storage)
+    return Limiter(settings, redis_storage(url) if url else SqlStorage(engine()))
 
 
 @lru_cache
@@ -448,18 +480,7 @@ def async_limiter() -> AsyncLimiter:
     """The process-wide limiter for the intake API's event loop."""
     settings = get_settings()
     url = redis_url(settings)
-    storage: limits.aio.storage.Storage
-    if url is not None:
-        storage = limits.aio.storage.RedisStorage(
-            f"async+{url}",
-            implementation="redispy",
-            key_prefix=REDIS_PREFIX,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-        )
-    else:
-        storage = AsyncSqlStorage(async_engine())
-    return AsyncLimiter(settings, storage)
+    return AsyncLimiter(settings, async_redis_storage(url) if url else AsyncSqlStorage(async_engine()))
 
 
 def client_address(request: Request) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -22,12 +26,16 @@ from shared.ratelimit import (
     RateLimited,
     Rule,
     SqlStorage,
+    async_redis_storage,
     lookup_counts,
     part,
     prune,
+    redis_storage,
     sign_in_counts,
 )
 from shared.settings import ConfigError, Settings, get_settings, load_settings
+from tests.integration.stack import REDIS_DB_SHIFT, REDIS_URL
+from tests.support.gateway_server import closed_port
 
 SMALL = {
     "limit_lookup_address": "5/minute",
@@ -209,3 +217,73 @@ def test_the_defaults_let_a_kiosk_file_every_30_seconds_all_day() -> None:
 
     filing = limits.parse(Settings().limit_filing_kiosk)
     assert filing.amount / filing.get_expiry() >= 1 / 30
+
+
+__all__ = ["closed_port"]  # a fixture
+
+
+async def _close(storage: AsyncRedisStorage) -> None:
+    assert isinstance(storage.bridge, RedispyBridge)
+    await storage.bridge.storage.aclose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis db index of this machine's test Redis, emptied before and after."""
+    url = f"{REDIS_URL}/{(14 + REDIS_DB_SHIFT) % 16}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+def test_on_redis_the_sync_and_async_limiters_share_the_counters(redis_url: str) -> None:
+    sync = Limiter(small_settings(), redis_storage(redis_url))
+    counts = lookup_counts("10.0.3.1", "ADU-2026-000600")
+    sync.count(*counts)
+    sync.count(*counts)
+
+    async def run() -> None:
+        storage = async_redis_storage(redis_url)
+        alimiter = AsyncLimiter(small_settings(), storage)
+        await alimiter.count(*counts)  # the ticket's third wrong code
+        with pytest.raises(RateLimited) as refused:
+            await alimiter.check(*counts)
+        assert 50 < refused.value.retry_after <= 60
+        await _close(storage)  # the loop ends here; a process keeps its client
+
+    asyncio.run(run())
+    with pytest.raises(RateLimited):
+        sync.check(*counts)
+    assert redis.Redis.from_url(redis_url).keys("aduan-limits:aduan/lookup_ticket/ADU-2026-000600/*")
+    # Unlock on Redis: a username's counters, found by their prefix.
+    sync.count(*sign_in_counts("fo", "10.0.3.2", known=False))
+    sync.count(*sign_in_counts("fo2", "10.0.3.2", known=False))
+    assert sync.unlock("fo") == 2
+    assert sync.unlock("fo") == 0
+
+
+def test_a_redis_that_is_gone_fails_fast_and_lets_requests_through(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"redis://127.0.0.1:{closed_port}/0"
+    sync = Limiter(small_settings(), redis_storage(url))
+    counts = lookup_counts("10.0.3.3", "ADU-2026-000700")
+    started = time.monotonic()
+    for _ in range(20):
+        sync.check(*counts)
+        sync.count(*counts)
+        sync.take(Count.of(Rule.FILING_KIOSK, 9))
+
+    async def run() -> None:
+        storage = async_redis_storage(url)
+        alimiter = AsyncLimiter(small_settings(), storage)
+        for _ in range(20):
+            await alimiter.check(*counts)
+            await alimiter.take(Count.of(Rule.FILING_KIOSK, 9))
+        await _close(storage)
+
+    asyncio.run(run())
+    assert time.monotonic() - started < 2  # no retries with backoff per call
+    down = [r.message for r in caplog.records if "counter store unreachable" in r.message]
+    assert len(down) == 2, down  # one per limiter (process), not one per request
