@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kombu.connection import Connection
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +26,7 @@ from shared.validation import FieldError, InputError, bad_characters, field_erro
 log = logging.getLogger(__name__)
 
 VALIDATION_MESSAGE = "Data yang dikirim belum benar; periksa isian yang ditandai."
+UNREADABLE_BODY = "Isi permintaan tidak dapat dibaca (harus UTF-8, JSON atau formulir yang utuh)."
 
 _STATUS_CODES = {
     400: ("bad_request", "Permintaan tidak valid."),
@@ -34,6 +36,53 @@ _STATUS_CODES = {
     405: ("method_not_allowed", "Metode tidak diizinkan."),
     409: ("conflict", "Data telah berubah; muat ulang lalu coba lagi."),
 }
+
+
+class FieldErrorBody(BaseModel):
+    """One field at fault: a dotted path (`complainant.phone`, `query.offset`), a code, a message."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error's body: a stable code for programs and an Indonesian message for people."""
+
+    code: str
+    message: str
+    errors: list[FieldErrorBody] | None = None  # the fields at fault, when the error is about some
+
+
+_RESPONSE_DESCRIPTIONS = {
+    401: "Not signed in: no, an expired or an invalid token (staff) or kiosk key (intake)",
+    403: "The caller's role may not do this",
+    404: "No such record (or not one the caller may read)",
+    409: "The record changed meanwhile, or the request was already handled",
+    422: "Invalid input: `errors` names each field at fault",
+    429: "Too many requests: try again after `Retry-After` seconds",
+    503: "A service the request needs (database, broker) is unreachable",
+}
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def error_responses(*statuses: int, html: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route answers, each with the error body's schema;
+    with `html`, either that JSON or the page a browser gets (a form post, `format=html`)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        responses[status] = {"description": _RESPONSE_DESCRIPTIONS[status]}
+        if html:  # the schema by reference: `model` would land under the route's own media type
+            responses[status]["content"] = {"application/json": {"schema": _ERROR_REF}, **HTML_CONTENT}
+        else:
+            responses[status]["model"] = ErrorBody
+    return responses
+
+
+# An HTML page in OpenAPI `content`.
+HTML_CONTENT: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 
 
 class ApiError(Exception):
@@ -85,6 +134,8 @@ async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
+    if exc.status_code == 400:  # a body that cannot be read (not UTF-8, a broken form): bad input
+        return validation_response([FieldError("body", "unreadable_body", UNREADABLE_BODY)])
     code, message = _STATUS_CODES.get(exc.status_code, ("error", str(exc.detail)))
     return JSONResponse(
         status_code=exc.status_code,
@@ -271,15 +322,25 @@ def broker_reachable() -> bool:
         return False
 
 
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str  # ready / not_ready (503)
+    database: str  # ok / unreachable
+    broker: str
+
+
 def health_router(database_check: Callable[[], Awaitable[bool]]) -> APIRouter:
     """`/healthz` (the process is up) and `/readyz` (database and broker reachable)."""
-    router = APIRouter(tags=["health"])
+    router = APIRouter(tags=["health"], responses=error_responses(422))
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def readyz() -> JSONResponse:
         database = await database_check()
         broker = await run_in_threadpool(broker_reachable)

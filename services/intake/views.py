@@ -25,7 +25,7 @@ from services.intake.schemas import (
     TrackView,
 )
 from shared import ratelimit
-from shared.api import ApiError
+from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.clock import now, to_wib
 from shared.db import async_session_factory
 from shared.ratelimit import RateLimited, async_limiter, client_address
@@ -35,7 +35,7 @@ from shared.survey import COMMENT_MAX, SCORE_LABELS
 from shared.validation import FieldError, InputError, errors_of
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=error_responses(422))
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
@@ -61,7 +61,7 @@ async def current_kiosk(session: SessionDep, x_kiosk_key: Annotated[str | None, 
     "/complaints",
     status_code=201,
     response_model=ComplaintCreated,
-    responses={429: {"description": "This kiosk filed more than ADUAN_LIMIT_FILING_KIOSK (Retry-After)"}},
+    responses=error_responses(401, 409, 429),
 )
 async def file_complaint(
     body: ComplaintIn,
@@ -90,14 +90,12 @@ _templates.filters["wib"] = _wib
 
 # The tracking code travels in the URL: keep the pages out of caches and out of Referer headers.
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-_TOO_MANY: dict[str, Any] = {
-    "description": "Too many wrong tracking codes from this address or for this ticket (Retry-After)"
-}
 _TRACK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {}}, "description": "The view; with `format=html`, the page"},
-    404: {"description": "Unknown ticket or wrong code (with `format=html`, one page for both)"},
-    429: _TOO_MANY,
+    **error_responses(404, 422, 429, html=True),
+    200: {"content": HTML_CONTENT, "description": "The view; with `format=html`, the page"},
 }
+_TRACK_RESPONSES[404]["description"] = "Unknown ticket or wrong code (with `format=html`, one page for both)"
+_TRACK_RESPONSES[429]["description"] = "Too many wrong codes from one address or for one ticket"
 
 
 async def _may_look_up(request: Request, ticket: str) -> tuple[ratelimit.Count, ...]:
@@ -229,7 +227,11 @@ async def _page(
     return HTMLResponse(page, status_code=status_code or default, headers=_PAGE_HEADERS)
 
 
-@router.get("/track/{ticket}/feedback", response_class=HTMLResponse, responses={429: _TOO_MANY})
+@router.get(
+    "/track/{ticket}/feedback",
+    response_class=HTMLResponse,
+    responses={200: {"content": HTML_CONTENT}, **error_responses(404, 422, 429, html=True)},
+)
 async def feedback_page(
     ticket: str, request: Request, session: SessionDep, code: CodeQuery = ""
 ) -> HTMLResponse:
@@ -249,7 +251,7 @@ async def feedback_page(
     status_code=201,
     response_model=FeedbackOut,
     openapi_extra=_FEEDBACK_BODY,
-    responses={429: _TOO_MANY},
+    responses={201: {"content": HTML_CONTENT}, **error_responses(404, 409, 422, 429, html=True)},
 )
 async def rate(ticket: str, request: Request, session: SessionDep, code: CodeQuery = "") -> Response:
     """Rate a closed complaint once (SKM score 1-4 and a comment); a form post is answered in HTML."""

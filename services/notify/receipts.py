@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.channels import ConfigError, get_channels
 from shared import history
-from shared.api import ApiError
+from shared.api import ApiError, error_responses
 from shared.clock import now
 from shared.db import async_unit_of_work
 from shared.delivery import NOTIFICATION_MOVES, sources
@@ -27,7 +27,7 @@ from shared.models import Complaint, Notification
 from shared.tasks import is_answer
 from shared.validation import FieldError, InputError
 
-router = APIRouter(prefix="/api/v1/notify")
+router = APIRouter(prefix="/api/v1/notify", responses=error_responses(422))
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +62,7 @@ async def _answer_bounced(
     )
 
 
-@router.post("/receipts/{gateway}")
+@router.post("/receipts/{gateway}", responses=error_responses(401, 404))
 async def receipt(
     gateway: str,
     request: Request,

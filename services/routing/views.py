@@ -47,7 +47,7 @@ from services.routing.schemas import (
 )
 from services.routing.volume import VolumeReport
 from shared import office_days
-from shared.api import ApiError
+from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
 from shared.delivery import NotificationStatus
@@ -57,8 +57,14 @@ from shared.settings import get_settings
 from shared.sop import Role
 from shared.validation import MAX_OFFSET, YEARS, FieldError, InputError, OfficeDate
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=error_responses(401, 422))
 
+_CSV: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}}}  # a report with `format=csv`
+_XLSX: dict[str, Any] = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}
+    }
+}
 _templates = Environment(
     loader=PackageLoader("services.routing", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -66,11 +72,7 @@ _templates = Environment(
 _templates.filters["wib"] = lambda dt: to_wib(dt).strftime("%d-%m-%Y %H:%M WIB") if dt else "-"
 
 
-@router.post(
-    "/auth/token",
-    response_model=Token,
-    responses={429: {"description": "Too many failed sign-ins: a lockout (Retry-After)"}},
-)
+@router.post("/auth/token", response_model=Token, responses=error_responses(429))
 def token(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
@@ -97,7 +99,7 @@ def me(session: SessionDep, user: CurrentUser) -> Me:
     return _me(session, user)
 
 
-@router.patch("/me", response_model=Me)
+@router.patch("/me", response_model=Me, responses=error_responses(404))
 def edit_me(body: MePatch, session: SessionDep, user: CurrentUser) -> Me:
     """An officer's own profile: name, jabatan and NIP for prints, e-mail and the e-mail-notices switch."""
     changes = body.model_dump(exclude_unset=True)
@@ -121,7 +123,7 @@ def _me(session: SessionDep, user: CurrentUser) -> Me:
     )
 
 
-@router.get("/notifications", response_model=NotificationList)
+@router.get("/notifications", response_model=NotificationList, responses=error_responses(403))
 def notifications(
     session: SessionDep,
     user: CurrentUser,
@@ -181,12 +183,17 @@ def complaints(
     return ComplaintList(items=items, total=total)
 
 
-@router.get("/complaints/{ticket}", response_model=ComplaintView)
+@router.get("/complaints/{ticket}", response_model=ComplaintView, responses=error_responses(403, 404))
 def complaint(ticket: str, session: SessionDep, user: CurrentUser) -> ComplaintView:
     return service.complaint_view(session, user, ticket, at=now())
 
 
-@router.post("/complaints/{ticket}/actions", status_code=202, response_model=ActionAccepted)
+@router.post(
+    "/complaints/{ticket}/actions",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses=error_responses(403, 404, 409),
+)
 def act(ticket: str, body: ActionIn, session: SessionDep, user: CurrentUser) -> ActionAccepted:
     """Take the SOP action `body.action` at the complaint's current step."""
     inputs: dict[str, Any] = dict(body.model_extra or {})
@@ -195,7 +202,11 @@ def act(ticket: str, body: ActionIn, session: SessionDep, user: CurrentUser) -> 
     )
 
 
-@router.get("/complaints/{ticket}/archive", response_model=ArchiveView)
+@router.get(
+    "/complaints/{ticket}/archive",
+    response_model=ArchiveView,
+    responses={200: {"content": HTML_CONTENT}, **error_responses(403, 404)},
+)
 def archive(
     ticket: str,
     session: SessionDep,
@@ -231,7 +242,7 @@ def disposition_instructions(session: SessionDep, _user: CurrentUser) -> Instruc
     return InstructionList(instructions=service.disposition_instructions(session))
 
 
-@router.put("/disposition-instructions", response_model=InstructionList)
+@router.put("/disposition-instructions", response_model=InstructionList, responses=error_responses(403))
 def set_disposition_instructions(
     body: InstructionList, session: SessionDep, _admin: AdminUser
 ) -> InstructionList:
@@ -245,7 +256,7 @@ def categories(session: SessionDep, _user: CurrentUser) -> list[CategoryView]:
     return [_category_view(c) for c in rows]
 
 
-@router.post("/categories", status_code=201, response_model=CategoryView)
+@router.post("/categories", status_code=201, response_model=CategoryView, responses=error_responses(403))
 def add_category(body: CategoryIn, session: SessionDep, _admin: AdminUser) -> CategoryView:
     with session.begin():
         if session.get(Category, body.code) is not None:
@@ -258,7 +269,7 @@ def add_category(body: CategoryIn, session: SessionDep, _admin: AdminUser) -> Ca
     return _category_view(category)
 
 
-@router.patch("/categories/{code}", response_model=CategoryView)
+@router.patch("/categories/{code}", response_model=CategoryView, responses=error_responses(403, 404))
 def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: AdminUser) -> CategoryView:
     with session.begin():
         category = session.get(Category, code)
@@ -310,7 +321,7 @@ def _calendar_days(session: Session, dates: list[date]) -> list[CalendarDay]:
     ]
 
 
-@router.put("/calendar/overrides/{day}", response_model=CalendarDay)
+@router.put("/calendar/overrides/{day}", response_model=CalendarDay, responses=error_responses(403))
 def set_override(day: OfficeDate, body: OverrideIn, session: SessionDep, admin: AdminUser) -> CalendarDay:
     """Close a day (or open it despite a holiday); pending deadlines are recomputed."""
     with session.begin():
@@ -321,7 +332,7 @@ def set_override(day: OfficeDate, body: OverrideIn, session: SessionDep, admin: 
     return shown
 
 
-@router.delete("/calendar/overrides/{day}", status_code=204)
+@router.delete("/calendar/overrides/{day}", status_code=204, responses=error_responses(403, 404))
 def clear_override(day: OfficeDate, session: SessionDep, _admin: AdminUser) -> Response:
     with session.begin():
         found = office_days.clear_override(session, day, now=now())
@@ -330,7 +341,9 @@ def clear_override(day: OfficeDate, session: SessionDep, _admin: AdminUser) -> R
     return Response(status_code=204)
 
 
-@router.get("/reports/sla", response_model=SlaReport)
+@router.get(
+    "/reports/sla", response_model=SlaReport, responses={200: {"content": _CSV}, **error_responses(403)}
+)
 def sla_report(
     session: SessionDep,
     user: CurrentUser,
@@ -347,7 +360,11 @@ def sla_report(
     return report
 
 
-@router.get("/reports/satisfaction", response_model=SatisfactionReport)
+@router.get(
+    "/reports/satisfaction",
+    response_model=SatisfactionReport,
+    responses={200: {"content": _CSV}, **error_responses(403)},
+)
 def satisfaction_report(
     session: SessionDep,
     user: CurrentUser,
@@ -366,7 +383,7 @@ def satisfaction_report(
     return report
 
 
-@router.get("/reports/volume", response_model=VolumeReport)
+@router.get("/reports/volume", response_model=VolumeReport, responses=error_responses(403))
 def volume_report(
     session: SessionDep,
     user: CurrentUser,
@@ -379,7 +396,14 @@ def volume_report(
     return volume.volume_report(session, since, until)
 
 
-@router.get("/reports/recap", response_model=Recap)
+@router.get(
+    "/reports/recap",
+    response_model=Recap,
+    responses={
+        200: {"content": {**_CSV, **_XLSX, **HTML_CONTENT}},
+        **error_responses(403),
+    },
+)
 def recap_report(
     session: SessionDep,
     user: CurrentUser,

@@ -196,3 +196,15 @@ def _admin_token(stack: Stack) -> str:
         [password] = [line.removeprefix("admin / ") for line in lines if line.startswith("admin / ")]
         stack.tokens["admin"] = stack.login("admin", password)
     return stack.tokens["admin"]
+
+
+def test_a_body_that_cannot_be_read_is_bad_input(stack: Stack) -> None:
+    before = _counts(stack)
+    r = httpx.post(
+        f"{stack.intake_url}/api/v1/complaints",
+        content=b'{"subject": "\xff\xfe"}',
+        headers={"X-Kiosk-Key": stack.kiosk_key, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert {e["field"]: e["code"] for e in r.json()["errors"]} == {"body": "unreadable_body"}
+    assert _counts(stack) == before
