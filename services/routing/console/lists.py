@@ -17,6 +17,7 @@ from services.routing.console.pages import ConsoleUser, page
 from services.routing.console.views import names
 from shared import notices
 from shared.clock import WIB, now
+from shared.delivery import NotificationStatus
 from shared.sop import OUTCOME_LABELS, Outcome, Role, Step
 
 router = APIRouter(include_in_schema=False)
@@ -220,8 +221,12 @@ def delivery_desk(request: Request, session: SessionDep, user: ConsoleUser) -> R
     to_deliver, total = service.worklist(
         session, user, at=at, limit=PAGE_SIZE, offset=0, narrow=service.QueueFilter(step=Step.DELIVERY.value)
     )
-    failed = service.notifications(session, user, status="failed", ticket=None, limit=PAGE_SIZE, offset=0)
-    unsure = service.notifications(session, user, status="ambiguous", ticket=None, limit=PAGE_SIZE, offset=0)
+    failed = service.notifications(
+        session, user, status=NotificationStatus.FAILED, ticket=None, limit=PAGE_SIZE, offset=0
+    )
+    unsure = service.notifications(
+        session, user, status=NotificationStatus.AMBIGUOUS, ticket=None, limit=PAGE_SIZE, offset=0
+    )
     return page(
         request,
         "delivery_desk.html.j2",
