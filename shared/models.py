@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from shared import identity
 from shared.delivery import AttemptOutcome, DeliveryState, NotificationStatus
 
 NAMING = {
@@ -188,11 +189,15 @@ class Complaint(Base):
     confidential: Mapped[bool] = mapped_column(Boolean)
 
     complainant_name: Mapped[str] = mapped_column(String(200))
+    # Identity at rest (shared/identity): encrypted; the NIK and phone also by blind index, the
+    # only way they are searched. `phone`, `email` and `address` below read and write them.
     nik_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     nik_masked: Mapped[str | None] = mapped_column(String(16))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
-    address: Mapped[str | None] = mapped_column(String(500))
+    nik_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
 
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
@@ -225,6 +230,32 @@ class Complaint(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    @property
+    def phone(self) -> str | None:
+        """The complainant's phone number (E.164), decrypted."""
+        return identity.unseal(self.phone_enc, field="phone")
+
+    @phone.setter
+    def phone(self, value: str | None) -> None:
+        self.phone_enc = identity.seal(value, field="phone")
+        self.phone_index = identity.blind_index(value, field="phone") if value else None
+
+    @property
+    def email(self) -> str | None:
+        return identity.unseal(self.email_enc, field="email")
+
+    @email.setter
+    def email(self, value: str | None) -> None:
+        self.email_enc = identity.seal(value, field="email")
+
+    @property
+    def address(self) -> str | None:
+        return identity.unseal(self.address_enc, field="address")
+
+    @address.setter
+    def address(self, value: str | None) -> None:
+        self.address_enc = identity.seal(value, field="address")
 
 
 class Deadline(Base):

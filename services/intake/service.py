@@ -32,6 +32,7 @@ from shared import history, office_days, outbox
 from shared.api import ApiError
 from shared.clock import WIB
 from shared.delivery import known
+from shared.identity import identity_columns
 from shared.models import (
     Base,
     Category,
@@ -49,7 +50,7 @@ from shared.settings import get_settings
 from shared.sop import Outcome, ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
-from shared.validation import FieldError, InputError, check_mobile, mask_nik
+from shared.validation import FieldError, InputError, check_mobile
 from shared.workflow import plan_arrival
 
 _PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
@@ -313,11 +314,7 @@ class _Filing:
             "preferred_reply": self.body.preferred_reply.value,
             "confidential": self.body.confidential,
             "complainant_name": who.name,
-            "nik_enc": cipher().encrypt(who.nik, field="nik") if who.nik else None,
-            "nik_masked": mask_nik(who.nik) if who.nik else None,
-            "phone": who.phone,
-            "email": who.email,
-            "address": who.address or None,
+            **identity_columns(nik=who.nik, phone=who.phone, email=who.email, address=who.address or None),
             "kiosk_id": self.kiosk_id,
             "unit_code": None,
             "answer": None,

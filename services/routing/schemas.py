@@ -152,6 +152,17 @@ class FeedbackView(BaseModel):
     created_at: datetime
 
 
+class EarlierComplaint(BaseModel):
+    """An earlier complaint by the same complainant, found by the blind index of the NIK or phone."""
+
+    ticket: str
+    received_at: datetime
+    step: str | None
+    outcome: str | None
+    state: str  # the step it is at, or how it ended (Indonesian)
+    matched_by: list[str]  # "nik", "phone"
+
+
 class ComplaintView(BaseModel):
     ticket: str
     status: str
@@ -182,6 +193,8 @@ class ComplaintView(BaseModel):
     escalation_level: int
     legal: LegalClocks
     feedback: FeedbackView | None = None
+    # The same person's earlier complaints (by NIK or phone); None for a role not shown identity.
+    earlier: list[EarlierComplaint] | None = None
 
 
 class ActionIn(BaseModel):

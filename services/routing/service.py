@@ -21,6 +21,7 @@ from services.routing.schemas import (
     DeliveryContact,
     DeliveryView,
     DispositionView,
+    EarlierComplaint,
     EscalationItem,
     EscalationList,
     FeedbackView,
@@ -48,6 +49,7 @@ from shared.settings import get_settings
 from shared.sop import (
     NOTIFICATION_ROLES,
     READ_ALL_ROLES,
+    STEP_NAMES,
     STEPS,
     Role,
     Status,
@@ -432,7 +434,50 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         escalation_level=c.escalation_level,
         legal=_legal_clocks(c, deliveries, history, at),
         feedback=_feedback(session, c.id),
+        earlier=None if hidden or user.role not in READ_ALL_ROLES else earlier_complaints(session, c),
     )
+
+
+def earlier_complaints(session: Session, complaint: Complaint) -> list[EarlierComplaint]:
+    """The same person's earlier complaints, newest first: same NIK or phone, by blind index."""
+    same = []
+    if complaint.nik_index:
+        same.append(Complaint.nik_index == complaint.nik_index)
+    if complaint.phone_index:
+        same.append(Complaint.phone_index == complaint.phone_index)
+    if not same:
+        return []
+    rows = session.execute(
+        select(
+            Complaint.ticket,
+            Complaint.received_at,
+            Complaint.step,
+            Complaint.outcome,
+            Complaint.nik_index,
+            Complaint.phone_index,
+        )
+        .where(or_(*same), Complaint.id < complaint.id)
+        .order_by(Complaint.id.desc())
+        .limit(50)
+    ).all()
+    return [
+        EarlierComplaint(
+            ticket=r.ticket,
+            received_at=r.received_at,
+            step=r.step,
+            outcome=r.outcome,
+            state=outcome_label(r.outcome) if r.outcome else STEP_NAMES[Step(r.step)],
+            matched_by=[
+                field
+                for field, index, own in (
+                    ("nik", r.nik_index, complaint.nik_index),
+                    ("phone", r.phone_index, complaint.phone_index),
+                )
+                if own and index == own
+            ],
+        )
+        for r in rows
+    ]
 
 
 def _legal_clocks(

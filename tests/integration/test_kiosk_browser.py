@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.integration.stack import Stack, run_cli
+from tests.integration.stack import PASSWORD, Stack, complaint_body, run_cli
 from tests.integration.test_console import axe_violations
 from tests.integration.test_survey_browser import CHROMIUM, FLAGS
 
@@ -263,3 +263,46 @@ def test_a_revoked_kiosk_is_refused_and_an_enrolment_link_works_once(stack: Stac
     bare = httpx.get(f"{stack.intake_url}/kios")
     assert bare.status_code == 403 and "belum terdaftar sebagai kios" in bare.text
     assert bare.headers["cache-control"] == "no-store"
+
+
+def test_the_front_office_sees_earlier_complaints_by_the_same_person(
+    stack: Stack, kiosk: Kiosk, browser: Browser
+) -> None:
+    nik = "3307016505850003"  # a woman born 25-05-1985; no other test files this one
+    first = stack.file(
+        complaint_body(
+            complainant={"name": "Ani Lestari", "nik": nik, "phone": "081398765432"},
+            subject=f"Pertama {stack.name} {next(_counter)}",
+        )
+    )
+    assert first.status_code == 201, first.text
+    # The second, at the kiosk, with the NIK typed with dots and another phone number.
+    kiosk.enrol()
+    page = kiosk.page
+    subject = f"Kedua {stack.name} {next(_counter)}"
+    fill(
+        page,
+        subject,
+        **{"NIK (Nomor Induk Kependudukan)": "3307.0165.0585.0003", "Nomor telepon atau HP": "081311112222"},
+    )
+    page.get_by_role("button", name="Kirim pengaduan").click()
+    second = page.locator("[data-ticket]").inner_text().strip()
+
+    record = stack.record("fo", second)
+    assert [(e["ticket"], e["matched_by"]) for e in record["earlier"]] == [(first.json()["ticket"], ["nik"])]
+    assert stack.record("fo", first.json()["ticket"])["earlier"] == []
+
+    staff = browser.new_context(base_url=stack.staff_url)
+    try:
+        console = staff.new_page()
+        console.goto("/masuk")
+        console.get_by_label("Nama pengguna").fill("fo")
+        console.get_by_label("Kata sandi").fill(PASSWORD)
+        console.get_by_role("button", name="Masuk").click()
+        console.goto(f"/pengaduan/{second}")
+        section = console.locator("section[aria-labelledby=h-earlier]")
+        expect(section).to_contain_text("Pengaduan sebelumnya dari pengadu yang sama")
+        expect(section.get_by_role("link", name=first.json()["ticket"])).to_be_visible()
+        expect(section).to_contain_text("sama NIK")
+    finally:
+        staff.close()

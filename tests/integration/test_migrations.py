@@ -53,3 +53,44 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
     upgrade(settings)
     command.downgrade(alembic_config(settings), "base")
     assert _diff(settings) == []
+
+
+def test_existing_complaints_get_sealed_and_indexed(tmp_path: Path) -> None:
+    """0012 encrypts the phone, e-mail and address of earlier rows and indexes their NIK and phone."""
+    from sqlalchemy import text
+
+    from shared.identity import blind_index, unseal
+    from shared.security import cipher
+
+    settings = _settings(tmp_path)
+    upgrade(settings, "0011")
+    engine = make_engine(settings)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO complaints (ticket, tracking_code_enc, status, step, version,"
+                    " handoff_pending, channel, subject, description, waiting_on_site, preferred_reply,"
+                    " confidential,"
+                    " complainant_name, nik_enc, nik_masked, phone, email, address, escalation_level,"
+                    " step_used_s, received_at, updated_at) VALUES ('ADU-2026-000001', :code, 'open',"
+                    " 'verification', 1, false, 'kiosk', 'THR', 'THR belum dibayar', false, 'sms', true,"
+                    " 'Siti', :nik, '3307********0001', '+6281234567890', 'siti@example.co.id',"
+                    " 'Jl. Sabuk Alu 1', 0, 0, '2026-12-01 01:00:00', '2026-12-01 01:00:00')"
+                ),
+                {
+                    "code": cipher().encrypt("ABCD2345", field="tracking_code"),
+                    "nik": cipher().encrypt("3307015203900001", field="nik"),
+                },
+            )
+        upgrade(settings)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT * FROM complaints")).one()._mapping
+    finally:
+        engine.dispose()
+    assert not {"phone", "email", "address"} & set(row)
+    assert unseal(row["phone_enc"], field="phone") == "+6281234567890"
+    assert unseal(row["email_enc"], field="email") == "siti@example.co.id"
+    assert unseal(row["address_enc"], field="address") == "Jl. Sabuk Alu 1"
+    assert row["phone_index"] == blind_index("0812-3456-7890", field="phone")
+    assert row["nik_index"] == blind_index("3307.0152.0390.0001", field="nik")
