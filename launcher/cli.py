@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -355,38 +356,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name")
     p.add_argument("--email", help="send this officer's notices (new items, reminders) by e-mail")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p.set_defaults(func=cmd_users_add)
+    p.set_defaults(func=cmd_users_add, database=True)
     p = users.add_parser(
         "unlock", parents=[common], help="lift an account's sign-in lockout (failed passwords)"
     )
     p.add_argument("username")
     p.add_argument("--address", help="also lift the lockout of this client address (any username)")
-    p.set_defaults(func=cmd_users_unlock)
+    p.set_defaults(func=cmd_users_unlock, database=True)
 
     kiosks = sub.add_parser("kiosks", help="kiosk keys").add_subparsers(dest="sub", required=True)
     p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")
     p.add_argument("name")
     p.add_argument("--enrol", action="store_true", help="also print a one-time link enrolling its browser")
-    p.set_defaults(func=cmd_kiosks_add)
+    p.set_defaults(func=cmd_kiosks_add, database=True)
     p = kiosks.add_parser("enrol", parents=[common], help="a new one-time link enrolling a kiosk's browser")
     p.add_argument("name")
-    p.set_defaults(func=cmd_kiosks_enrol)
+    p.set_defaults(func=cmd_kiosks_enrol, database=True)
     p = kiosks.add_parser("revoke", parents=[common], help="deactivate a kiosk (its key and its page)")
     p.add_argument("name")
-    p.set_defaults(func=cmd_kiosks_revoke)
+    p.set_defaults(func=cmd_kiosks_revoke, database=True)
 
     cal = sub.add_parser("calendar", help="office calendar").add_subparsers(dest="sub", required=True)
     for name, what in (("close", "close a day (extra holiday)"), ("open", "open a day despite a holiday")):
         p = cal.add_parser(name, parents=[common], help=what)
         p.add_argument("day", type=_day, help="YYYY-MM-DD")
         p.add_argument("--reason", required=True)
-        p.set_defaults(func=cmd_calendar_set, command_name=name)
+        p.set_defaults(func=cmd_calendar_set, command_name=name, database=True)
     p = cal.add_parser("clear", parents=[common], help="remove a day's override")
     p.add_argument("day", type=_day, help="YYYY-MM-DD")
-    p.set_defaults(func=cmd_calendar_clear)
+    p.set_defaults(func=cmd_calendar_clear, database=True)
     p = cal.add_parser("show", parents=[common], help="open hours and closed days of a month")
     p.add_argument("month", type=_month, help="YYYY-MM")
-    p.set_defaults(func=cmd_calendar_show)
+    p.set_defaults(func=cmd_calendar_show, database=True)
 
     p = sub.add_parser("serve", parents=[common], help="run one HTTP API")
     p.add_argument("service", choices=sorted(SERVICES))
@@ -419,11 +420,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "data_dir", None):
         os.environ["ADUAN_DATA_DIR"] = str(args.data_dir)
     try:
+        if getattr(args, "database", False):
+            _prepare_database()
         result: int = args.func(args)
     except ConfigError as exc:
         print(f"aduan: konfigurasi tidak lengkap atau salah: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG
+    except DatabaseUnavailable as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
     return result
+
+
+class DatabaseUnavailable(Exception):
+    """The database of the instance cannot be reached or prepared; the message is for the operator."""
+
+
+def _prepare_database() -> None:
+    """An administrative command works on an up-to-date schema: migrate first, as `up` does, so that
+    `aduan users add` on a data folder `up` never saw works; on failure remove what this run made."""
+    from pathlib import Path
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shared.migrate import upgrade
+    from shared.settings import get_settings
+
+    folder = Path(os.environ.get("ADUAN_DATA_DIR", "var")).expanduser().resolve()
+    new_folder = not folder.exists()
+    settings = get_settings()
+    new_database = settings.embedded and not settings.sqlite_path.exists()
+    try:
+        upgrade(settings)
+    except (SQLAlchemyError, OSError) as exc:
+        if new_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif new_database:
+            settings.sqlite_path.unlink(missing_ok=True)
+        where = settings.sqlite_path if settings.embedded else "ADUAN_DATABASE_URL"
+        raise DatabaseUnavailable(
+            f"basis data ({where}) tidak dapat disiapkan: {type(exc).__name__}. Periksa alamat dan hak "
+            "aksesnya, lalu jalankan `aduan migrate` (atau `aduan up`) sebelum perintah ini."
+        ) from exc
 
 
 if __name__ == "__main__":

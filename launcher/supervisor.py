@@ -26,6 +26,9 @@ from shared.settings import Settings, get_settings
 
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
+# A child that ran this long before it stopped was healthy: its restart back-off starts over at 1 s.
+STABLE_AFTER = 60.0
+MAX_RESTART_DELAY = 30
 
 
 @dataclass
@@ -37,8 +40,9 @@ class Child:
     ready_url: str | None = None
     nice: int = 0  # added to this child's nice level (lower CPU priority)
     proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    restarts: int = 0  # restarts in a row, each after less than STABLE_AFTER of running
     next_start: float = 0.0
+    started_at: float = 0.0
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self, run_dir: Path) -> None:
@@ -54,6 +58,15 @@ class Child:
             preexec_fn=_niced(self.nice) if self.nice else None,
         )
         (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
+        self.started_at = time.monotonic()
+
+    def restart_delay(self, now: float) -> int:
+        """Seconds to wait before starting this stopped child again: 1, 2, 4 ... 30 while it keeps
+        stopping soon after each start, 1 again once it had run for STABLE_AFTER."""
+        if now - self.started_at >= STABLE_AFTER:
+            self.restarts = 0
+        self.restarts += 1
+        return min(1 << min(self.restarts - 1, 5), MAX_RESTART_DELAY)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -354,8 +367,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
             if stopping or c.alive():
                 continue
             if c.next_start == 0.0:
-                c.restarts += 1
-                delay = min(2 ** min(c.restarts - 1, 5), 30)
+                delay = c.restart_delay(time.monotonic())
                 c.next_start = time.monotonic() + delay
                 print(
                     f"aduan: {c.name} berhenti (kode {c.proc.returncode if c.proc else '?'}); "

@@ -1,0 +1,60 @@
+"""Operations that confused a new user: administrative commands on a data folder `up` never saw."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.integration.stack import PASSWORD, _base_env, run_cli
+from tests.support.gateway_server import unused_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_admin_commands_on_a_new_data_folder_migrate_it_first(tmp_path: Path) -> None:
+    folder = tmp_path / "baru"
+    env = _base_env({})
+    added = run_cli(env, "kiosks", "add", "kios-1", "--data-dir", str(folder))
+    assert added.returncode == 0, added.stderr
+    assert "Traceback" not in added.stderr and added.stdout.strip().splitlines()[-1].startswith("kio_")
+    made = run_cli(
+        env,
+        "users",
+        "add",
+        "budi",
+        "--role",
+        "front_office",
+        "--password-stdin",
+        "--data-dir",
+        str(folder),
+        stdin=PASSWORD + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    engine = create_engine(f"sqlite:///{folder / 'aduan.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name FROM kiosks")).scalars().all() == ["kios-1"]
+            assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["budi"]
+    finally:
+        engine.dispose()
+
+
+def test_an_unreachable_database_is_said_in_indonesian_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "tidak-ada"
+    env = _base_env(
+        {
+            "ADUAN_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{unused_port()}/aduan",
+            "ADUAN_BROKER_URL": "filesystem://",
+            "ADUAN_SECRET_KEY": secrets.token_urlsafe(32),
+            "ADUAN_DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        }
+    )
+    out = run_cli(env, "kiosks", "add", "kios-1", "--data-dir", str(folder))
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert "basis data" in out.stderr and "aduan migrate" in out.stderr
+    assert not folder.exists()
