@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from kombu.connection import Connection
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -330,6 +331,37 @@ class Readiness(BaseModel):
     status: str  # ready / not_ready (503)
     database: str  # ok / unreachable
     broker: str
+
+
+class ApiIndex(BaseModel):
+    """What `/api/v1` answers: where the API's description is."""
+
+    name: str
+    version: str
+    docs: str  # Swagger UI, served by the app itself (no CDN): it works on a closed network
+    redoc: str
+    openapi: str
+
+
+def create_api_app(title: str, **kwargs: Any) -> FastAPI:
+    """A FastAPI app whose /docs and /redoc pages load Swagger UI and ReDoc from the app itself
+    (fastapi-offline's copies), not from a CDN a closed office network cannot reach."""
+    app = FastAPIOffline(title=title, version="1", **kwargs)
+    app.include_router(index_router(app))
+    return app
+
+
+def index_router(app: FastAPI) -> APIRouter:
+    """`GET /api/v1`, the address the banner prints: the API's name and where its description is."""
+    router = APIRouter(tags=["health"], responses=error_responses(422))
+
+    @router.get("/api/v1", response_model=ApiIndex)
+    async def api_index() -> ApiIndex:
+        return ApiIndex(
+            name=app.title, version=app.version, docs="/docs", redoc="/redoc", openapi=app.openapi_url or ""
+        )
+
+    return router
 
 
 def health_router(database_check: Callable[[], Awaitable[bool]]) -> APIRouter:

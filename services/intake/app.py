@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from services.intake.kiosk import install_kiosk
 from services.intake.views import router
-from shared.api import health_router, install_error_handlers
+from shared.api import create_api_app, health_router, install_error_handlers
 from shared.db import async_engine
 from shared.settings import get_settings
 
@@ -32,7 +32,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Aduan - API Pengaduan (intake)", version="1", lifespan=_lifespan)
+    app = create_api_app("Aduan - API Pengaduan (intake)", lifespan=_lifespan)
     install_error_handlers(app)
     app.include_router(router)
     install_kiosk(app)

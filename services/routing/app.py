@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from services.routing.console import install_console
 from services.routing.views import router
-from shared.api import health_router, install_error_handlers
+from shared.api import create_api_app, health_router, install_error_handlers
 from shared.db import engine
 from shared.settings import get_settings
 
@@ -37,7 +37,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Aduan - API Petugas (staff)", version="1", lifespan=_lifespan)
+    app = create_api_app("Aduan - API Petugas (staff)", lifespan=_lifespan)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(health_router(_database_ok))

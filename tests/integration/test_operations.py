@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.integration.stack import PASSWORD, _base_env, run_cli
+from tests.integration.stack import PASSWORD, Stack, _base_env, run_cli
 from tests.support.gateway_server import unused_port
 
 pytestmark = pytest.mark.integration
@@ -58,3 +60,28 @@ def test_an_unreachable_database_is_said_in_indonesian_and_leaves_nothing_behind
     assert "Traceback" not in out.stderr
     assert "basis data" in out.stderr and "aduan migrate" in out.stderr
     assert not folder.exists()
+
+
+def test_every_url_the_banner_prints_answers(stack: Stack) -> None:
+    urls = re.findall(r"https?://[^\s)]+", stack.banner)
+    assert any(url.endswith("/api/v1") for url in urls), stack.banner
+    for url in urls:
+        if url.startswith(("redis://", "filesystem://")):
+            continue
+        r = httpx.get(url, timeout=10, follow_redirects=True)
+        assert r.status_code == 200, (url, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_api_documentation_loads_nothing_from_outside(stack: Stack, page: str) -> None:
+    for base in (stack.intake_url, stack.staff_url):
+        r = httpx.get(f"{base}{page}", timeout=10)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        assert "http://" not in r.text and "https://" not in r.text and "//cdn" not in r.text
+        assets = re.findall(r"(?:src|href)=\"([^\"]+)\"", r.text)
+        assert assets
+        for asset in assets:
+            assert asset.startswith("/"), asset
+            assert httpx.get(f"{base}{asset}", timeout=10).status_code == 200, asset
+        spec = httpx.get(f"{base}/openapi.json", timeout=10)
+        assert spec.status_code == 200 and spec.json()["paths"]
