@@ -178,6 +178,31 @@ def test_a_kiosk_filing_past_its_limit_gets_429(limited: Stack) -> None:
     assert s.file().status_code == 201
 
 
+def _kiosk_form() -> dict[str, str]:
+    """The kiosk page's form as a citizen fills it (ComplaintIn's fields, dotted, and the consent)."""
+    body = complaint_body()
+    form = {f"complainant.{k}": v for k, v in body.pop("complainant").items()}
+    form.update({k: str(v) for k, v in body.items()})
+    return {**form, "waiting_on_site": "false", "consent": "yes"}
+
+
+def test_the_kiosk_page_past_its_kiosk_limit_says_so_and_keeps_the_input(limited: Stack) -> None:
+    s = limited
+    printed = run_cli(s.env, "kiosks", "add", "kios-halaman", "--enrol", "--data-dir", str(s.data_dir))
+    link = next(line for line in printed.stdout.splitlines() if "/kios/daftar/" in line).strip()
+    path = link[link.index("/kios/daftar/") :]
+    with httpx.Client(base_url=s.intake_url, timeout=10) as browser:
+        assert browser.post(path).status_code in (200, 303)
+        for n in range(4):
+            filed = browser.post("/kios", data={**_kiosk_form(), "idempotency_key": f"kios-{n}-{'0' * 30}"})
+            assert filed.status_code == 200 and "ADU-" in filed.text, filed.text
+        refused = browser.post("/kios", data={**_kiosk_form(), "idempotency_key": "kios-9-" + "0" * 30})
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) > 3000
+    assert "Kios ini mengirim terlalu banyak pengaduan" in refused.text
+    assert "THR belum dibayar" in refused.text  # what the citizen typed is still there
+
+
 def test_the_counters_live_in_redis_or_in_the_database(limited: Stack) -> None:
     s, address = limited, an_address()
     assert _track(s.intake_url, "ADU-2000-000100", "SALAH123", address).status_code == 404

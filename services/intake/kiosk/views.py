@@ -175,9 +175,11 @@ async def file(request: Request, session: SessionDep, kiosk_id: KioskDep) -> HTM
             # sending again files the changed text as a new complaint, under a new key.
             return await _form(session, status_code=409, values=posted, errors=[_SENT_BEFORE])
         return await _form(session, status_code=422, values=posted, errors=exc.errors, idempotency_key=key)
-    except ApiError as exc:  # a concurrent send of this form is still being filed
+    except ApiError as exc:  # a concurrent send of this form is still being filed, or too many filings
         errors = [FieldError("form", exc.code, exc.message)]
-        return await _form(session, status_code=exc.status, values=posted, errors=errors, idempotency_key=key)
+        page = await _form(session, status_code=exc.status, values=posted, errors=errors, idempotency_key=key)
+        page.headers.update(exc.headers or {})  # a 429's Retry-After
+        return page
     return receipt(ComplaintCreated.model_validate(filed))
 
 
