@@ -37,18 +37,23 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, *, single_statements: bool = False) -> None:
     event.listen(engine, "connect", _sqlite_tuning)
-    event.listen(engine, "begin", _sqlite_begin)
+    if not single_statements:
+        event.listen(engine, "begin", _sqlite_begin)
 
 
-def make_engine(settings: Settings) -> Engine:
-    """A synchronous engine for the configured database."""
+def make_engine(settings: Settings, *, single_statements: bool = False) -> Engine:
+    """A synchronous engine for the configured database.
+
+    `single_statements` (SQLite): no BEGIN, each statement is its own transaction, so a read takes
+    no write lock; for work that is one statement at a time (the rate-limit counters).
+    """
     url = settings.sync_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, single_statements=single_statements)
         return engine
     return create_engine(
         url,
@@ -58,13 +63,13 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def make_async_engine(settings: Settings) -> AsyncEngine:
-    """An asyncio engine for the configured database."""
+def make_async_engine(settings: Settings, *, single_statements: bool = False) -> AsyncEngine:
+    """An asyncio engine for the configured database (`single_statements`: as make_engine's)."""
     url = settings.async_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _install_sqlite_hooks(engine.sync_engine)
+        _install_sqlite_hooks(engine.sync_engine, single_statements=single_statements)
         return engine
     # No pre-ping on the hot intake path (it costs a round trip per request); connections are
     # recycled instead, and a dead one fails one request rather than every request.

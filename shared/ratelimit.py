@@ -45,7 +45,7 @@ from sqlalchemy.sql import Delete, Select
 from shared import when
 from shared.api import ApiError
 from shared.clock import now
-from shared.db import async_engine, engine
+from shared.db import async_engine, engine, make_async_engine, make_engine
 from shared.models import RateCounter
 from shared.settings import Settings, get_settings
 
@@ -128,11 +128,9 @@ def lookup_counts(address: str, ticket: str) -> tuple[Count, ...]:
 
 
 def sign_in_counts(username: str, address: str, *, known: bool) -> tuple[Count, ...]:
-    """What a failed sign-in counts against.
-
-    From an address the account signed in from before, only that pair's own failures count: an
-    attacker elsewhere, failing on the same username, cannot lock the officer out there.
-    """
+    """What a failed sign-in counts against (at a `known` address, only the pair's own failures)."""
+    # An attacker elsewhere, failing on the same username, cannot lock the officer out at a
+    # computer the account signed in from before.
     pair = Count.of(Rule.SIGN_IN_PAIR, username, address)
     if known:
         return (pair,)
@@ -141,7 +139,11 @@ def sign_in_counts(username: str, address: str, *, known: bool) -> tuple[Count, 
 
 def item_of(settings: Settings, rule: Rule) -> limits.RateLimitItem | None:
     """The rule's limit as set (None: turned off)."""
-    text: str = getattr(settings, f"limit_{rule.value}")
+    return _item(getattr(settings, f"limit_{rule.value}"))
+
+
+@lru_cache(maxsize=64)
+def _item(text: str) -> limits.RateLimitItem | None:
     if text.strip().lower() == "off":
         return None
     parsed = limits.parse(text)
@@ -472,7 +474,12 @@ def limiter() -> Limiter:
     """The process-wide limiter for synchronous code."""
     settings = get_settings()
     url = redis_url(settings)
-    return Limiter(settings, redis_storage(url) if url else SqlStorage(engine()))
+    if url:
+        return Limiter(settings, redis_storage(url))
+    # On SQLite the counters have an engine of their own: one statement each, reads without a lock.
+    return Limiter(
+        settings, SqlStorage(make_engine(settings, single_statements=True) if settings.embedded else engine())
+    )
 
 
 @lru_cache
@@ -480,7 +487,10 @@ def async_limiter() -> AsyncLimiter:
     """The process-wide limiter for the intake API's event loop."""
     settings = get_settings()
     url = redis_url(settings)
-    return AsyncLimiter(settings, async_redis_storage(url) if url else AsyncSqlStorage(async_engine()))
+    if url:
+        return AsyncLimiter(settings, async_redis_storage(url))
+    sql = make_async_engine(settings, single_statements=True) if settings.embedded else async_engine()
+    return AsyncLimiter(settings, AsyncSqlStorage(sql))
 
 
 def client_address(request: Request) -> str:

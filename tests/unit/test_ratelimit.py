@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from shared.clock import now, set_clock
-from shared.db import make_async_engine
+from shared.db import make_async_engine, make_engine
 from shared.models import RateCounter
 from shared.ratelimit import (
     AsyncLimiter,
@@ -287,3 +287,23 @@ def test_a_redis_that_is_gone_fails_fast_and_lets_requests_through(
     assert time.monotonic() - started < 2  # no retries with backoff per call
     down = [r.message for r in caplog.records if "counter store unreachable" in r.message]
     assert len(down) == 2, down  # one per limiter (process), not one per request
+
+
+def test_on_sqlite_a_check_reads_without_waiting_for_a_writer(engine: Engine, limiter: Limiter) -> None:
+    database = engine.url.database
+    assert database is not None
+    settings = small_settings().model_copy(update={"data_dir": Path(database).parent})
+    counters = make_engine(settings, single_statements=True)
+    own = Limiter(small_settings(), SqlStorage(counters))
+    counts = lookup_counts("10.0.4.1", "ADU-2026-000800")
+    for _ in range(3):
+        own.count(*counts)
+    with engine.connect() as writer:
+        writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the database's write lock, held
+        started = time.monotonic()
+        with pytest.raises(RateLimited):
+            own.check(*counts)
+        assert time.monotonic() - started < 1  # not the 30 s busy timeout
+        assert own.health.down_since is None
+        writer.rollback()
+    counters.dispose()
