@@ -36,17 +36,21 @@ class Message:
     payload: Mapping[str, Any]
 
 
+def values(task: TaskName, payload: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The columns of an outbox row due for re-sending after the grace period."""
+    return {
+        "task": task.value,
+        "queue": TASK_QUEUES[task].value,
+        "payload": dict(payload),
+        "created_at": now,
+        "next_attempt_at": now + timedelta(seconds=get_settings().outbox_grace),
+        "attempts": 0,
+    }
+
+
 def new_row(task: TaskName, payload: Mapping[str, Any], *, now: datetime) -> Outbox:
     """An outbox row due for re-sending after the grace period."""
-    grace = timedelta(seconds=get_settings().outbox_grace)
-    return Outbox(
-        task=task.value,
-        queue=TASK_QUEUES[task].value,
-        payload=dict(payload),
-        created_at=now,
-        next_attempt_at=now + grace,
-        attempts=0,
-    )
+    return Outbox(**values(task, payload, now=now))
 
 
 def enqueue(session: Session, task: TaskName, payload: Mapping[str, Any], *, now: datetime) -> Outbox:

@@ -7,20 +7,17 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
+    pass
 
+from services.intake.filing import Filed, Filing, relay_receipts, write_in_one_statement, write_row_by_row
 from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import (
-    ComplaintCreated,
     ComplaintIn,
     FeedbackIn,
     FeedbackOut,
@@ -28,28 +25,22 @@ from services.intake.schemas import (
     TrackFeedback,
     TrackView,
 )
-from shared import history, office_days, outbox
+from shared import office_days
 from shared.api import ApiError
 from shared.clock import WIB
 from shared.delivery import known
-from shared.identity import identity_columns
 from shared.models import (
-    Base,
     Category,
     Complaint,
-    Deadline,
     Feedback,
     History,
     IdempotencyKey,
     Kiosk,
-    Outbox,
 )
-from shared.numbering import next_ticket_number, ticket_sequence
 from shared.security import cipher, kiosk_key_hash, new_token, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
 from shared.sop import Outcome, ReplyMethod, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
-from shared.tasks import TASK_QUEUES, NotifyEvent, NotifyPayload, TaskName
 from shared.validation import FieldError, InputError, check_mobile
 from shared.workflow import plan_arrival
 
@@ -200,12 +191,6 @@ async def _check_category(session: AsyncSession, code: str | None) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Filed:
-    response: dict[str, Any]
-    messages: list[outbox.Message]
-
-
 async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str) -> dict[str, Any] | None:
     """The first response to an Idempotency-Key, or None if the key is new; 422 if the body differs."""
     row = await session.scalar(
@@ -228,18 +213,6 @@ async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str)
     return {**row.response, "tracking_code": cipher().decrypt(sealed, field="tracking_code")}
 
 
-async def _insert(
-    session: AsyncSession, model: type[Base], values: dict[str, Any], *, returning: bool = True
-) -> int:
-    """A Core INSERT of one row (cheaper than the ORM's bulk path on this hot path); its id."""
-    table = cast("Table", model.__table__)
-    stmt = insert(table).values(values)
-    if not returning:
-        await session.execute(stmt)
-        return 0
-    return int((await session.execute(stmt.returning(table.c.id))).scalar_one())
-
-
 async def file_complaint(
     session: AsyncSession,
     body: ComplaintIn,
@@ -248,230 +221,28 @@ async def file_complaint(
     idempotency: tuple[str, str] | None,
     now: datetime,
 ) -> Filed | None:
-    """Write the complaint, its history row, its outbox rows (and idempotency key) in one transaction.
+    """Write the complaint, its history row, its timers, its receipt (and idempotency key) at once.
 
     None when `idempotency` names a key this kiosk already used (the caller replays it).
     """
     _check_contact(body)
     await _check_category(session, body.category)
     settings = get_settings()
-    stay = plan_arrival(
-        Step.VERIFICATION, at=now, settings=settings, overrides=await office_days.overrides_async(session)
-    )
-    filing = _Filing(
+    filing = Filing(
         body=body,
         kiosk_id=kiosk_id,
         idempotency=idempotency,
         now=now,
         year=now.astimezone(WIB).year,
         code=new_tracking_code(),
-        due=stay.due,
-        timers=stay.timers,
+        stay=plan_arrival(
+            Step.VERIFICATION, at=now, settings=settings, overrides=await office_days.overrides_async(session)
+        ),
+        relayed=relay_receipts(),
     )
     if session.get_bind().dialect.name == "postgresql":
-        return await _write_in_one_statement(session, filing)
-    return await _write_row_by_row(session, filing)
-
-
-@dataclass(frozen=True)
-class _Filing:
-    """Everything a filing writes that is known before the database numbers it."""
-
-    body: ComplaintIn
-    kiosk_id: int
-    idempotency: tuple[str, str] | None
-    now: datetime
-    year: int
-    code: str
-    due: datetime | None
-    timers: list[dict[str, Any]]
-
-    def response(self, ticket: str) -> dict[str, Any]:
-        """The 201 body without the tracking code (the idempotency row keeps only this)."""
-        return ComplaintCreated(
-            ticket=ticket,
-            tracking_code="",
-            status=public_status(Step.VERIFICATION, None)[0],
-            step=Step.VERIFICATION.value,
-            received_at=self.now,
-            step_due_at=self.due,
-        ).model_dump(mode="json", exclude={"tracking_code"})
-
-    def complaint_values(self) -> dict[str, Any]:
-        who = self.body.complainant
-        return {
-            "tracking_code_enc": cipher().encrypt(self.code, field="tracking_code"),
-            "status": Status.OPEN.value,
-            "step": Step.VERIFICATION.value,
-            "outcome": None,
-            "version": 1,
-            "handoff_pending": False,
-            "channel": self.body.channel.value,
-            "subject": self.body.subject,
-            "description": self.body.description,
-            "category_code": self.body.category,
-            "waiting_on_site": self.body.waiting_on_site,
-            "preferred_reply": self.body.preferred_reply.value,
-            "confidential": self.body.confidential,
-            "complainant_name": who.name,
-            **identity_columns(nik=who.nik, phone=who.phone, email=who.email, address=who.address or None),
-            "kiosk_id": self.kiosk_id,
-            "unit_code": None,
-            "answer": None,
-            "escalation_level": 0,
-            "received_at": self.now,
-            "step_entered_at": self.now,
-            "stay_started_at": self.now,
-            "step_due_at": self.due,
-            "closed_at": None,
-            "updated_at": self.now,
-        }
-
-
-async def _write_row_by_row(session: AsyncSession, filing: _Filing) -> Filed:
-    """SQLite: one Core INSERT per row in the caller's transaction; published after commit."""
-    seq = await next_ticket_number(session, filing.year)
-    ticket = f"{get_settings().ticket_prefix}-{filing.year}-{seq:06d}"
-    complaint_id = await _insert(session, Complaint, {"ticket": ticket, **filing.complaint_values()})
-    await _insert(
-        session,
-        History,
-        history.values(
-            complaint_id=complaint_id,
-            at=filing.now,
-            actor=f"kiosk:{filing.kiosk_id}",
-            action="received",
-            to_step=Step.VERIFICATION.value,
-            detail={"channel": filing.body.channel.value},
-            version=1,
-        ),
-        returning=False,
-    )
-    if filing.timers:
-        await session.execute(
-            insert(Deadline).values([{**t, "complaint_id": complaint_id} for t in filing.timers])
-        )
-    # Always, contact or not: the notify worker sends the receipt to each known contact and tells
-    # the front office of the new item in its queue (a walk-in without contact too).
-    payload: NotifyPayload = {
-        "complaint_id": complaint_id,
-        "event": NotifyEvent.RECEIPT.value,
-        "method": None,
-    }
-    row = outbox.new_row(TaskName.NOTIFY, payload, now=filing.now)
-    columns = ("task", "queue", "payload", "created_at", "next_attempt_at", "attempts")
-    outbox_id = await _insert(session, Outbox, {c: getattr(row, c) for c in columns})
-    messages = [outbox.Message(outbox_id, row.task, row.queue, row.payload)]
-    response = filing.response(ticket)
-    if filing.idempotency is not None:
-        key, digest = filing.idempotency
-        await _insert(
-            session,
-            IdempotencyKey,
-            {
-                "kiosk_id": filing.kiosk_id,
-                "key": key,
-                "body_hash": digest,
-                "complaint_id": complaint_id,
-                "response": response,
-                "created_at": filing.now,
-            },
-            returning=False,
-        )
-    return Filed({**response, "tracking_code": filing.code}, messages)
-
-
-# Built only from the model's column names and numbered placeholders: no input reaches the text.
-_FILING_SQL = """
-WITH n AS (SELECT nextval('{sequence}') AS seq{guard}),
-c AS (INSERT INTO complaints (ticket, {columns})
-      SELECT $1::text || CASE WHEN n.seq < 1000000 THEN lpad(n.seq::text, 6, '0') ELSE n.seq::text END,
-             {values}
-      FROM n RETURNING id, ticket, kiosk_id, channel, step, received_at),
-h AS (INSERT INTO history (complaint_id, at, actor, role, action, from_step, to_step, note, detail, version)
-      SELECT c.id, c.received_at, ${actor}::text, NULL, 'received', NULL, c.step, NULL,
-             json_build_object('channel', c.channel), 1 FROM c),
-d AS (INSERT INTO deadlines (complaint_id, step, entered_at, kind, due_at)
-      SELECT c.id, c.step, c.received_at, t.kind, t.due_at
-      FROM c, unnest(${kinds}::text[], ${dues}::timestamptz[]) AS t(kind, due_at)),
-o AS (INSERT INTO outbox (task, queue, payload, created_at, next_attempt_at, attempts)
-      SELECT ${task}::text, ${queue}::text,
-             json_build_object('complaint_id', c.id, 'event', ${event}::text, 'method', NULL),
-             c.received_at, c.received_at, 0 FROM c){more}
-SELECT id, ticket FROM c"""
-_GUARD_SQL = """
-      WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE kiosk_id = {kiosk} AND key = ${key}::text)"""
-_IDEMPOTENCY_SQL = """,
-k AS (INSERT INTO idempotency_keys (kiosk_id, key, body_hash, complaint_id, response, created_at)
-      SELECT c.kiosk_id, ${key}::text, ${digest}::text, c.id,
-             json_build_object('ticket', c.ticket, 'status', ${status}::text, 'step', c.step,
-                               'received_at', ${received}::text, 'step_due_at', ${due}::text),
-             c.received_at FROM c)"""
-
-
-@lru_cache
-def _statement(sequence: str, columns: tuple[str, ...], *, idempotent: bool) -> str:
-    """The one-statement filing for this shape; parameters follow `_write_in_one_statement`."""
-    table = cast("Table", Complaint.__table__)
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    typed = [f"${i}::{table.c[col].type.compile(dialect=dialect)}" for i, col in enumerate(columns, 2)]
-    n = len(columns) + 2  # $1 is the ticket prefix, then one per column
-    more, guard = "", ""
-    if idempotent:
-        first = n + 6  # after the actor, the timers and the receipt's task, queue and event
-        kiosk = typed[columns.index("kiosk_id")]
-        guard = _GUARD_SQL.format(kiosk=kiosk, key=first)
-        more += _IDEMPOTENCY_SQL.format(
-            key=first, digest=first + 1, status=first + 2, received=first + 3, due=first + 4
-        )
-    return _FILING_SQL.format(
-        sequence=sequence,
-        guard=guard,
-        columns=", ".join(columns),
-        values=", ".join(typed),
-        actor=n,
-        kinds=n + 1,
-        dues=n + 2,
-        task=n + 3,
-        queue=n + 4,
-        event=n + 5,
-        more=more,
-    )
-
-
-async def _write_in_one_statement(session: AsyncSession, filing: _Filing) -> Filed | None:
-    """PostgreSQL: every row of the filing in ONE statement (one round trip, one implicit commit).
-
-    Ticket number, complaint, history, timers, the receipt's outbox row and the idempotency key
-    are one CTE, run on the pooled asyncpg connection itself (SQLAlchemy's per-statement work
-    cost more than the rows here). The receipt's outbox row is written due at once: the sweeper's
-    relay publishes it (PERF: publishing from this process cost ~0.5 ms of CPU per complaint),
-    and the same reconciler re-sends it if the broker loses it.
-    """
-    seq_name = await ticket_sequence(filing.year)
-    values = filing.complaint_values()
-    statement = _statement(seq_name, tuple(values), idempotent=filing.idempotency is not None)
-    kinds = [t["kind"] for t in filing.timers]
-    dues = [t["due_at"] for t in filing.timers]
-    args: list[Any] = [f"{get_settings().ticket_prefix}-{filing.year}-", *values.values()]
-    args += [f"kiosk:{filing.kiosk_id}", kinds, dues]
-    args += [TaskName.NOTIFY.value, TASK_QUEUES[TaskName.NOTIFY].value, NotifyEvent.RECEIPT.value]
-    response = filing.response("")
-    if filing.idempotency is not None:
-        key, digest = filing.idempotency
-        args += [key, digest, response["status"], response["received_at"], response["step_due_at"]]
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    try:
-        row = await driver.fetchrow(statement, *args)
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) == "23505":  # unique_violation: a concurrent retry won
-            raise IntegrityError(statement, None, exc) from exc
-        raise
-    if row is None:  # the idempotency key was already used
-        return None
-    response["ticket"] = row["ticket"]
-    return Filed({**response, "tracking_code": filing.code}, [])
+        return await write_in_one_statement(session, filing)
+    return await write_row_by_row(session, filing)
 
 
 NOT_FOUND = ApiError(404, "not_found", "Nomor tiket atau kode pelacakan tidak cocok.")

@@ -1,0 +1,380 @@
+"""Writing a filing: the complaint and the rows that come with it, from one description of them.
+
+`Filing.rows()` gives every row once, as plain values for the tables, with `NEW_ID` / `NEW_TICKET`
+where the value is the new complaint's own (known only once the database has numbered it). On
+SQLite the rows are written one Core INSERT after another; on PostgreSQL the same rows become one
+statement (a CTE per row, generated from the tables, compiled once per shape and run on the
+pooled asyncpg connection without a BEGIN/COMMIT pair: one round trip per filing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Dialect,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.intake.schemas import ComplaintCreated, ComplaintIn
+from shared import history, outbox
+from shared.identity import identity_columns
+from shared.models import Complaint, Deadline, History, IdempotencyKey, Outbox, table_of
+from shared.numbering import next_ticket_number, ticket_sequence
+from shared.security import cipher
+from shared.settings import get_settings
+from shared.sop import Status, Step, public_status
+from shared.tasks import NotifyEvent, NotifyPayload, TaskName
+from shared.workflow import Arrival
+
+COMPLAINTS = table_of(Complaint)
+HISTORY = table_of(History)
+DEADLINES = table_of(Deadline)
+OUTBOX = table_of(Outbox)
+IDEMPOTENCY_KEYS = table_of(IdempotencyKey)
+
+
+@dataclass(frozen=True)
+class _New:
+    """A column of the new complaint row: its value is the database's, once it has written it."""
+
+    column: str
+
+
+NEW_ID = _New("id")
+NEW_TICKET = _New("ticket")
+
+Row = tuple[Table, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Filed:
+    response: dict[str, Any]
+    messages: list[outbox.Message]
+
+
+def ticket(prefix: str, year: int, seq: int) -> str:
+    """`PREFIX-YEAR-000123`: six digits at least (the statement on PostgreSQL spells the same)."""
+    return f"{prefix}-{year}-{seq:06d}"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Everything a filing writes that is known before the database numbers it."""
+
+    body: ComplaintIn
+    kiosk_id: int
+    idempotency: tuple[str, str] | None  # (Idempotency-Key, hash of the body)
+    now: datetime
+    year: int
+    code: str  # the tracking code
+    stay: Arrival  # the verification step's deadline and timers
+    # The sweeper relays the receipt (PostgreSQL: it does so every ADUAN_RELAY_INTERVAL); otherwise
+    # the caller publishes it after commit.
+    relayed: bool
+
+    def response(self, ticket: str | _New) -> dict[str, Any]:
+        """The 201 body without the tracking code (the idempotency row keeps only this)."""
+        body = ComplaintCreated(
+            ticket="",
+            tracking_code="",
+            status=public_status(Step.VERIFICATION, None)[0],
+            step=Step.VERIFICATION.value,
+            received_at=self.now,
+            step_due_at=self.stay.due,
+        ).model_dump(mode="json", exclude={"tracking_code"})
+        return {**body, "ticket": ticket}
+
+    def complaint(self) -> dict[str, Any]:
+        """The complaint row but its ticket."""
+        who = self.body.complainant
+        return {
+            "tracking_code_enc": cipher().encrypt(self.code, field="tracking_code"),
+            "status": Status.OPEN.value,
+            "step": Step.VERIFICATION.value,
+            "outcome": None,
+            "version": 1,
+            "handoff_pending": False,
+            "channel": self.body.channel.value,
+            "subject": self.body.subject,
+            "description": self.body.description,
+            "category_code": self.body.category,
+            "waiting_on_site": self.body.waiting_on_site,
+            "preferred_reply": self.body.preferred_reply.value,
+            "confidential": self.body.confidential,
+            "complainant_name": who.name,
+            **identity_columns(nik=who.nik, phone=who.phone, email=who.email, address=who.address or None),
+            "kiosk_id": self.kiosk_id,
+            "unit_code": None,
+            "answer": None,
+            "escalation_level": 0,
+            "received_at": self.now,
+            "step_entered_at": self.now,
+            "stay_started_at": self.now,
+            "step_due_at": self.stay.due,
+            "closed_at": None,
+            "updated_at": self.now,
+        }
+
+    def receipt(self) -> dict[str, Any]:
+        """The outbox row of the receipt: always, contact or not (the notify worker sends it to
+        each known contact and tells the front office of the new item in its queue)."""
+        payload: NotifyPayload = {"complaint_id": 0, "event": NotifyEvent.RECEIPT.value, "method": None}
+        row = outbox.values(TaskName.NOTIFY, {**payload, "complaint_id": NEW_ID}, now=self.now)
+        return {**row, "next_attempt_at": self.now} if self.relayed else row
+
+    def rows(self) -> list[Row]:
+        """The rows written with the complaint, in order."""
+        rows: list[Row] = [
+            (
+                HISTORY,
+                history.values(
+                    complaint_id=NEW_ID,  # type: ignore[arg-type]  # the writer fills it in
+                    at=self.now,
+                    actor=f"kiosk:{self.kiosk_id}",
+                    action="received",
+                    to_step=Step.VERIFICATION.value,
+                    detail={"channel": self.body.channel.value},
+                    version=1,
+                ),
+            ),
+            *((DEADLINES, {**t, "complaint_id": NEW_ID}) for t in self.stay.timers),
+            (OUTBOX, self.receipt()),
+        ]
+        if self.idempotency is not None:
+            key, digest = self.idempotency
+            response = self.response(NEW_TICKET)
+            rows.append(
+                (
+                    IDEMPOTENCY_KEYS,
+                    {
+                        "kiosk_id": self.kiosk_id,
+                        "key": key,
+                        "body_hash": digest,
+                        "complaint_id": NEW_ID,
+                        "response": response,
+                        "created_at": self.now,
+                    },
+                )
+            )
+        return rows
+
+    def filed(self, ticket: str, complaint_id: int, outbox_id: int) -> Filed:
+        """The 201 body, and the receipt to publish after commit unless the sweeper relays it."""
+        response = {**self.response(ticket), "tracking_code": self.code}
+        if self.relayed:
+            return Filed(response, [])
+        row = _resolved(self.receipt(), {"id": complaint_id})
+        return Filed(response, [outbox.Message(outbox_id, row["task"], row["queue"], row["payload"])])
+
+
+def _resolved(values: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with the new complaint's own values in place (in a JSON object too)."""
+
+    def one(v: Any) -> Any:
+        if isinstance(v, _New):
+            return new[v.column]
+        if isinstance(v, dict):
+            return {k: one(x) for k, x in v.items()}
+        return v
+
+    return {k: one(v) for k, v in values.items()}
+
+
+# --- SQLite: one Core INSERT per row, in the caller's transaction ---------------------------------
+
+
+async def write_row_by_row(session: AsyncSession, filing: Filing) -> Filed:
+    seq = await next_ticket_number(session, filing.year)
+    new: dict[str, Any] = {"ticket": ticket(get_settings().ticket_prefix, filing.year, seq)}
+    stmt = insert(COMPLAINTS).values({**filing.complaint(), "ticket": new["ticket"]})
+    new["id"] = (await session.execute(stmt.returning(COMPLAINTS.c.id))).scalar_one()
+    outbox_id = 0
+    for table, values in filing.rows():
+        stmt = insert(table).values(_resolved(values, new))
+        if table is OUTBOX:
+            outbox_id = (await session.execute(stmt.returning(table.c.id))).scalar_one()
+        else:
+            await session.execute(stmt)
+    return filing.filed(new["ticket"], new["id"], outbox_id)
+
+
+# --- PostgreSQL: the same rows as one statement ---------------------------------------------------
+
+# How each value of a row enters the statement: a parameter, a column of the new complaint, or a
+# JSON object holding some (its keys and how each of their values enters).
+_Kind = str | tuple[tuple[str, str], ...]
+_Shape = tuple[tuple[str, tuple[tuple[str, _Kind], ...]], ...]
+_JSON_TYPES: dict[str, Any] = {"String": String, "Integer": Integer, "Boolean": Boolean, "JSON": JSON}
+
+
+def _json_type(value: Any) -> str:
+    """The SQL type of a plain value inside a JSON object (None: a typed NULL)."""
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    return "String" if value is None or isinstance(value, str) else "JSON"
+
+
+def _kind(value: Any) -> _Kind:
+    if isinstance(value, _New):
+        return f"new:{value.column}"
+    if isinstance(value, dict) and any(isinstance(v, _New) for v in value.values()):
+        return tuple(
+            (k, f"new:{v.column}" if isinstance(v, _New) else _json_type(v)) for k, v in value.items()
+        )
+    return "value"
+
+
+def _shape(rows: list[Row]) -> _Shape:
+    return tuple((table.name, tuple((col, _kind(v)) for col, v in values.items())) for table, values in rows)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters in `$n` order
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    constants: Mapping[str, Any]  # parameters the statement carries itself (lpad's width)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [params[n] if n in params else self.constants[n] for n in self.names]
+        return [p(v) if p else v for v, p in zip(values, self.processors, strict=True)]
+
+
+@lru_cache(maxsize=16)
+def _statement(complaint: tuple[str, ...], shape: _Shape, dialect: Dialect) -> _Compiled:
+    """The filing of this shape as one statement: ticket number, complaint, then each row."""
+    idempotent = any(name == IDEMPOTENCY_KEYS.name for name, _ in shape)
+    seq = select(func.nextval(cast(bindparam("sequence", type_=Text), REGCLASS)).label("seq"))
+    if idempotent:  # a key this kiosk used already files nothing (and returns no row)
+        seq = seq.where(
+            ~exists().where(
+                IDEMPOTENCY_KEYS.c.kiosk_id
+                == bindparam("guard_kiosk", type_=IDEMPOTENCY_KEYS.c.kiosk_id.type),
+                IDEMPOTENCY_KEYS.c.key == bindparam("guard_key", type_=IDEMPOTENCY_KEYS.c.key.type),
+            )
+        )
+    n = seq.cte("n")
+    number = cast(n.c.seq, Text)
+    ticket_sql = bindparam("ticket_prefix", type_=Text) + case(
+        (n.c.seq < 1_000_000, func.lpad(number, 6, "0")), else_=number
+    )
+    new = (
+        insert(COMPLAINTS)
+        .from_select(
+            ["ticket", *complaint],
+            select(ticket_sql, *(bindparam(f"c_{col}", type_=COMPLAINTS.c[col].type) for col in complaint)),
+            include_defaults=False,
+        )
+        .returning(COMPLAINTS.c.id, COMPLAINTS.c.ticket)
+        .cte("c")
+    )
+    tables = {t.name: t for t in (HISTORY, DEADLINES, OUTBOX, IDEMPOTENCY_KEYS)}
+    ctes = []
+    outbox_id: ColumnElement[Any] | None = None
+    for i, (name, columns) in enumerate(shape):
+        table = tables[name]
+        exprs = [_expr(new, table, f"r{i}_{col}", col, kind) for col, kind in columns]
+        stmt = insert(table).from_select(
+            [col for col, _ in columns], select(*exprs).select_from(new), include_defaults=False
+        )
+        if table is OUTBOX:
+            done = stmt.returning(table.c.id).cte(f"r{i}")
+            outbox_id = select(done.c.id).scalar_subquery()
+        else:
+            done = stmt.cte(f"r{i}")
+        ctes.append(done)
+    assert outbox_id is not None  # noqa: S101 - every filing writes its receipt
+    final = select(new.c.id, new.c.ticket, outbox_id.label("outbox_id")).add_cte(*ctes)
+    compiled = final.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    binds = {n: compiled.binds[n] for n in names}
+    return _Compiled(
+        sql=compiled.string,
+        names=names,
+        processors=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds.values()),
+        constants={n: b.value for n, b in binds.items() if b.value is not None},
+    )
+
+
+def _expr(new: Any, table: Table, param: str, col: str, kind: _Kind) -> ColumnElement[Any]:
+    if isinstance(kind, tuple):  # a JSON object holding some of the new complaint's values
+        parts: list[Any] = []
+        for key, inner in kind:
+            value = (
+                new.c[inner.split(":", 1)[1]]
+                if inner.startswith("new:")
+                else bindparam(f"{param}.{key}", type_=_JSON_TYPES[inner])
+            )
+            parts += [key, value]
+        return cast(func.json_build_object(*parts), JSON)
+    if kind.startswith("new:"):
+        return new.c[kind.split(":", 1)[1]]  # type: ignore[no-any-return]
+    return bindparam(param, type_=table.c[col].type)
+
+
+def _params(filing: Filing, complaint: Mapping[str, Any], rows: list[Row], sequence: str) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "sequence": sequence,
+        "ticket_prefix": f"{get_settings().ticket_prefix}-{filing.year}-",
+        **{f"c_{col}": v for col, v in complaint.items()},
+    }
+    if filing.idempotency is not None:
+        params["guard_kiosk"], params["guard_key"] = filing.kiosk_id, filing.idempotency[0]
+    for i, (_table, values) in enumerate(rows):
+        for col, v in values.items():
+            if isinstance(_kind(v), tuple):
+                params.update({f"r{i}_{col}.{k}": x for k, x in v.items() if not isinstance(x, _New)})
+            elif not isinstance(v, _New):
+                params[f"r{i}_{col}"] = v
+    return params
+
+
+async def write_in_one_statement(session: AsyncSession, filing: Filing) -> Filed | None:
+    """Every row of the filing in ONE statement: one round trip, committed on its own.
+
+    Run on the pooled asyncpg connection itself (SQLAlchemy's per-statement work cost more than
+    the rows here). None when the idempotency key was already used.
+    """
+    sequence = await ticket_sequence(filing.year)
+    complaint, rows = filing.complaint(), filing.rows()
+    connection = await session.connection()
+    statement = _statement(tuple(complaint), _shape(rows), connection.dialect)
+    args = statement.args(_params(filing, complaint, rows, sequence))
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    try:
+        row = await driver.fetchrow(statement.sql, *args)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == "23505":  # unique_violation: a concurrent retry won
+            raise IntegrityError(statement.sql, None, exc) from exc
+        raise
+    if row is None:  # the idempotency key was already used
+        return None
+    return filing.filed(row["ticket"], row["id"], row["outbox_id"])
+
+
+def relay_receipts() -> bool:
+    """True where the sweeper relays due outbox rows often (PostgreSQL), so the API need not publish."""
+    return not get_settings().embedded
