@@ -106,18 +106,9 @@ def worklist(
     narrow: QueueFilter | None = None,
 ) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
-    steps = [s.value for s in steps_of(user.role)]
-    if not steps:
+    where = _queue_where(user, waiting, narrow)
+    if where is None:
         return [], 0
-    where: list[ColumnElement[bool]] = [
-        Complaint.step.in_(steps),
-        Complaint.handoff_pending.is_(False),
-        *(narrow.conditions() if narrow else []),
-    ]
-    if user.role == Role.BIDANG:
-        where.append(Complaint.unit_code == user.unit)
-    # paused complaints (waiting for the complainant's documents) leave the active queue
-    where.append(Complaint.paused_at.is_not(None) if waiting else Complaint.paused_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
     rows = session.scalars(
         select(Complaint)
@@ -136,6 +127,45 @@ def worklist(
     if user.role == Role.FRONT_OFFICE:
         _add_delivery_details(session, items, [c for c in rows])
     return items, int(total)
+
+
+def _queue_where(
+    user: StaffUser, waiting: bool, narrow: QueueFilter | None
+) -> list[ColumnElement[bool]] | None:
+    """The conditions of the caller's queue (None: the role works no queue)."""
+    steps = [s.value for s in steps_of(user.role)]
+    if not steps:
+        return None
+    where: list[ColumnElement[bool]] = [
+        Complaint.step.in_(steps),
+        Complaint.handoff_pending.is_(False),
+        *(narrow.conditions() if narrow else []),
+    ]
+    if user.role == Role.BIDANG:
+        where.append(Complaint.unit_code == user.unit)
+    # paused complaints (waiting for the complainant's documents) leave the active queue
+    where.append(Complaint.paused_at.is_not(None) if waiting else Complaint.paused_at.is_(None))
+    return where
+
+
+def queue_stamp(
+    session: Session, user: StaffUser, *, waiting: bool = False, narrow: QueueFilter | None = None
+) -> tuple[Any, ...]:
+    """What changes whenever a complaint comes into or leaves the caller's queue, or one in it
+    moves (a transition bumps its version, an escalation its level): one aggregate, no rows."""
+    where = _queue_where(user, waiting, narrow)
+    if where is None:
+        return ()
+    row = session.execute(
+        select(
+            func.count(),
+            func.max(Complaint.updated_at),
+            func.sum(Complaint.version),
+            func.sum(Complaint.escalation_level),
+            func.max(Complaint.id),
+        ).where(*where)
+    ).one()
+    return tuple(row)
 
 
 def _add_delivery_details(session: Session, items: list[WorklistItem], rows: list[Complaint]) -> None:

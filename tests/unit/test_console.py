@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.routing import service
-from services.routing.auth import profile, update_profile
+from services.routing.auth import StaffUser, profile, update_profile
 from services.routing.console import forms
 from services.routing.console.prints import instruction_ticks, qr_svg
 from services.routing.console.session import safe_next, secure_cookies
@@ -18,9 +18,9 @@ from shared import when
 from shared.clock import AlwaysOpen
 from shared.models import User
 from shared.settings import Settings
-from shared.sop import ACTION_TITLES, ACTIONS, INPUT_LABELS, Dispose, ForwardVerified, RequestInfo
+from shared.sop import ACTION_TITLES, ACTIONS, INPUT_LABELS, Dispose, ForwardVerified, RequestInfo, Role
 from shared.validation import InputError
-from tests.unit.conftest import add_officer
+from tests.unit.conftest import add_officer, complaint_row
 
 
 def test_times_read_as_people_say_them() -> None:
@@ -148,3 +148,21 @@ def test_an_officer_keeps_a_profile_for_the_prints(session: Session) -> None:
         update_profile(session, user_id, {"email": "", "notify_by_email": True})
     assert [e.code for e in refused.value.errors] == ["email_required"]
     assert profile(session, user_id).nip == "197001011990032005"
+
+
+def test_the_queue_stamp_moves_when_a_complaint_comes_leaves_or_escalates(session: Session) -> None:
+    fo = StaffUser(1, "fo", Role.FRONT_OFFICE, None)
+    empty = service.queue_stamp(session, fo)
+    first = complaint_row(ticket="ADU-2026-900001")
+    session.add(first)
+    session.flush()
+    one = service.queue_stamp(session, fo)
+    assert one != empty and one[0] == 1
+    first.escalation_level = 1
+    session.flush()
+    escalated = service.queue_stamp(session, fo)
+    assert escalated != one
+    first.step = "review"  # left the front office's queue
+    session.flush()
+    assert service.queue_stamp(session, fo)[0] == 0
+    assert service.queue_stamp(session, StaffUser(2, "kadis", Role.KEPALA_DINAS, None)) == ()

@@ -36,7 +36,7 @@ from shared.validation import FieldError, InputError
 
 router = APIRouter(include_in_schema=False)
 
-QUEUE_SIZE = 200  # rows on one queue page; the rest by the filters and the search box
+QUEUE_SIZE = 100  # rows on one queue page (as the JSON worklist's default); the rest by filters and search
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -212,13 +212,20 @@ def _queue_rows(session: Session, user: StaffUser, query: QueueQuery) -> tuple[l
 
 def _queue_list(
     request: Request, session: Session, user: StaffUser, query: QueueQuery
-) -> tuple[str, str, dict[str, Any]]:
-    """The live part of the queue page, its fingerprint, and the names it shows."""
+) -> tuple[str, dict[str, Any]]:
+    """The live part of the queue page, and the names it shows."""
     rows, total = _queue_rows(session, user, query)
     units, categories = names(session)
     context: dict[str, Any] = {"rows": rows, "total": total, "units": units, "categories": categories}
-    rows_html = render(request, "queue_rows.html.j2", user=user, query=query, **context)
-    return rows_html, hashlib.sha256(rows_html.encode()).hexdigest()[:16], context
+    return render(request, "queue_rows.html.j2", user=user, query=query, **context), context
+
+
+def _fingerprint(session: Session, user: StaffUser, query: QueueQuery) -> str:
+    """Changes when the queue's list would read differently: a complaint came, left or moved (the
+    queue's stamp), or a minute turned (the clocks' words). Costs one aggregate query, no render."""
+    stamp = service.queue_stamp(session, user, waiting=query.tab == "menunggu", narrow=query.narrow)
+    minute = now().replace(second=0, microsecond=0).isoformat()
+    return hashlib.sha256(repr((stamp, minute, query.url())).encode()).hexdigest()[:16]
 
 
 QueueParams = Annotated[str, Query(pattern="^(aktif|menunggu)$")]
@@ -239,7 +246,8 @@ def queue_page(
     if not steps_of(user.role):  # the Kepala Dinas and the admin read; they work no queue
         return _see_other("/semua")
     query = _queue_query(daftar, tahap, bidang, kategori, cari)
-    rows_html, seen, context = _queue_list(request, session, user, query)
+    seen = _fingerprint(session, user, query)
+    rows_html, context = _queue_list(request, session, user, query)
     return page(
         request,
         "queue.html.j2",
@@ -266,9 +274,10 @@ def queue_update(
 ) -> Response:
     """The queue's list for the page's poll: 204 while nothing on it changed."""
     query = _queue_query(daftar, tahap, bidang, kategori, cari)
-    rows_html, fingerprint, context = _queue_list(request, session, user, query)
+    fingerprint = _fingerprint(session, user, query)
     if seen == fingerprint:
         return Response(status_code=204)
+    rows_html, context = _queue_list(request, session, user, query)
     return page(
         request,
         "queue_list.html.j2",
