@@ -65,7 +65,7 @@ def seed(url: str, complaints: int, open_per_step: int, tracking: bytes) -> dict
             """
             INSERT INTO complaints (ticket, tracking_code_enc, status, step, outcome, version,
                 handoff_pending, channel, subject, description, category_code, unit_code,
-                waiting_on_site, preferred_reply, confidential, complainant_name, phone,
+                waiting_on_site, preferred_reply, confidential, complainant_name,
                 escalation_level, answer, received_at, step_entered_at, stay_started_at,
                 step_due_at, closed_at, updated_at)
             SELECT 'ADU-' || (2020 + g %% 6) || '-' || lpad(g::text, 7, '0'), %(tracking)s,
@@ -76,7 +76,7 @@ def seed(url: str, complaints: int, open_per_step: int, tracking: bytes) -> dict
                 'THR belum dibayar nomor ' || g, 'Perusahaan belum membayar THR tahun ini.',
                 (ARRAY['thr','upah','phk','bpjs','k3','kontrak','penempatan'])[1 + g %% 7],
                 CASE WHEN g %% 2 = 0 THEN 'hi_jamsos' ELSE 'penempatan' END,
-                g %% 50 = 0, 'whatsapp', false, 'Siti Aminah', '+6281234567890',
+                g %% 50 = 0, 'whatsapp', false, 'Siti Aminah',
                 CASE WHEN g > %(closed)s THEN g %% 3 ELSE 0 END,
                 'Perusahaan wajib membayar THR paling lambat H-7.',
                 %(now)s - make_interval(mins => (%(n)s - g)),
