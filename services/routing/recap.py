@@ -13,6 +13,7 @@ import io
 from collections import defaultdict
 from datetime import date, datetime, time
 
+from jinja2 import Environment, PackageLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -272,8 +273,17 @@ def _text(value: object) -> object:
     return reports.safe_cell(value) if isinstance(value, str) else "" if value is None else value
 
 
-def page_context(r: Recap) -> dict[str, object]:
-    """What the printable page (templates/recap.html.j2) shows."""
+_pages = Environment(
+    loader=PackageLoader("services.routing", "templates"), autoescape=select_autoescape(["html", "j2"])
+)
+
+
+def render_page(r: Recap) -> str:
+    """The printable page (templates/recap.html.j2, A4 landscape)."""
+    return _pages.get_template("recap.html.j2").render(_page_context(r))
+
+
+def _page_context(r: Recap) -> dict[str, object]:
     return {
         "r": r,
         "columns": [header for header, _ in COLUMNS],

@@ -353,7 +353,7 @@ def sla_report(
 ) -> Any:
     """Per step (and per bidang for drafting): count, share within standard, median and p90 in
     office minutes, for stays that ended between `from` and `to` (WIB days, inclusive)."""
-    since, until = _report_period(user, from_, to)
+    since, until = report_period(user, from_, to)
     report = reports.sla_report(session, since, until)
     if format == "csv":
         return _csv(reports.as_csv(report), f"sla-{from_}-{to}.csv")
@@ -376,7 +376,7 @@ def satisfaction_report(
     """The satisfaction survey (SKM, PermenPANRB 14/2017) over the complaints closed between `from`
     and `to` (WIB days, inclusive): response rate, scores, NRR, index and grade, per outcome and per
     bidang, and the latest comments."""
-    since, until = _report_period(user, from_, to)
+    since, until = report_period(user, from_, to)
     report = reports.satisfaction_report(session, since, until, comments=comments)
     if format == "csv":
         return _csv(reports.satisfaction_csv(report), f"skm-{from_}-{to}.csv")
@@ -392,7 +392,7 @@ def volume_report(
 ) -> VolumeReport:
     """Complaints received between `from` and `to` (WIB days, inclusive) per category, channel,
     bidang and outcome, and per month over the 12 months ending with `to`'s month."""
-    since, until = _report_period(user, from_, to)
+    since, until = report_period(user, from_, to)
     return volume.volume_report(session, since, until)
 
 
@@ -414,7 +414,7 @@ def recap_report(
     category, subject (confidential ones: "Rahasia"), bidang, status, office time and SKM score, and
     the month's totals; as JSON, an XLSX workbook, CSV or a printable page (A4 landscape)."""
     first = _first_of(month)
-    _report_period(user, first, first)
+    report_period(user, first, first)
     result = recap.recap(session, first)
     if format == "xlsx":
         return Response(
@@ -425,7 +425,7 @@ def recap_report(
     if format == "csv":
         return _csv(recap.as_csv(result), f"rekap-{month}.csv")
     if format == "html":
-        return HTMLResponse(_templates.get_template("recap.html.j2").render(recap.page_context(result)))
+        return HTMLResponse(recap.render_page(result))
     return result
 
 
@@ -443,7 +443,7 @@ REPORT_ROLES = frozenset({Role.KASUBAG_UMUM, Role.SEKRETARIS, Role.KEPALA_DINAS,
 REPORT_MAX_DAYS = 366
 
 
-def _report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, datetime]:
+def report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, datetime]:
     """[since, until) of a report on WIB days `from_`..`to`, for a role that may read reports."""
     if user.role not in REPORT_ROLES:
         raise ApiError(403, "report_not_allowed", "Laporan hanya untuk pimpinan dan admin.")

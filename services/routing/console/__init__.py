@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.routing.console import account, lists, prints
 from services.routing.console import session as cookies
+from services.routing.console.dashboard import router as dashboard_router
 from services.routing.console.pages import STATIC, page
 from services.routing.console.views import router
 
@@ -32,6 +33,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(prints.router)
     app.include_router(account.router)
     app.include_router(lists.router)
+    app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)
