@@ -297,6 +297,17 @@ def test_a_complaint_through_all_six_steps_only_in_the_console(
 
     sekdis_officer = officer("sekdis", **office)
     sekdis = sekdis_officer.sign_in()
+    sekdis.get_by_role("link", name="Profil").click()  # the name, jabatan and NIP the sheet prints
+    sekdis.get_by_label("Nama lengkap (dengan gelar)").fill("Dra. Sri Wahyuni, M.M.")
+    sekdis.get_by_label("Jabatan").fill("Sekretaris Dinas")
+    sekdis.get_by_label("NIP (18 angka)").fill("1970 0101")
+    sekdis.get_by_role("button", name="Simpan profil").click()
+    expect(sekdis.locator(".field-error")).to_have_text(["Galat: NIP terdiri dari 18 angka."])
+    assert sekdis.get_by_label("Jabatan").input_value() == "Sekretaris Dinas"
+    sekdis.get_by_label("NIP (18 angka)").fill("19700101 199003 2 005")
+    sekdis.get_by_role("button", name="Simpan profil").click()
+    expect(sekdis.get_by_role("status")).to_have_text("Profil sudah disimpan.")
+    sekdis.get_by_role("link", name="Antrean saya", exact=True).click()
     open_from_queue(sekdis, ticket)
     sekdis.locator("#tindakan-dispose summary").click()
     assert axe_violations(sekdis) == []
@@ -320,7 +331,15 @@ def test_a_complaint_through_all_six_steps_only_in_the_console(
     expect(sekdis.get_by_role("heading", name="Lembar Disposisi")).to_be_visible()
     shot(sekdis, f"lembar-disposisi-{stack.name}")
     sheet = sekdis.content()
-    for text in (agenda, ticket, "THR belum dibayar", "Bidang Penempatan Tenaga Kerja", "Panggil perusahaan"):
+    for text in (
+        agenda,
+        ticket,
+        "THR belum dibayar",
+        "Bidang Penempatan Tenaga Kerja",
+        "Panggil perusahaan",
+        "Dra. Sri Wahyuni, M.M.",
+        "NIP. 197001011990032005",
+    ):
         assert text in sheet
     for paper, size in (("a4", (210, 297)), ("f4", (215, 330))):
         sekdis.goto(f"/pengaduan/{ticket}/lembar-disposisi/1?kertas={paper}")
@@ -374,6 +393,8 @@ def test_the_kepala_dinas_reads_every_complaint_and_gets_no_forms(
     expect(page.get_by_text("Peran Anda hanya dapat membaca pengaduan.").first).to_be_visible()
     assert page.locator("form[action*='/tindakan/']").count() == 0
     assert axe_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, f"pengaduan-ponsel-{stack.name}")
 
 
 def test_a_bidang_of_another_unit_gets_404_and_reads_only_its_own(
