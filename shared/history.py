@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from shared import identity
 from shared.models import History
 
 # The actor of rows the system writes (arrivals, timers, gateways' verdicts) rather than a person.
@@ -48,7 +49,7 @@ def values(**row: Unpack[Row]) -> dict[str, Any]:
         "from_step": row.get("from_step"),
         "to_step": row.get("to_step"),
         "note": row.get("note"),
-        "detail": row.get("detail"),
+        "detail": identity.masked_phones(detail) if isinstance(detail := row.get("detail"), dict) else detail,
         "version": row["version"],
     }
 

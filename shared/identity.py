@@ -14,11 +14,11 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from shared.security import cipher
+from shared.security import cipher, mask_contact
 from shared.settings import get_settings
 from shared.validation import mask_nik, parse_phone
 
-Indexed = Literal["nik", "phone"]
+Indexed = Literal["nik", "phone", "recipient"]
 _NOT_DIGITS = re.compile(r"\D")
 
 
@@ -30,9 +30,12 @@ def _index_key() -> bytes:
 
 
 def normalise(value: str, *, field: Indexed) -> str:
-    """The form a value is indexed in: a NIK's 16 digits; a phone number in E.164 (`+62…`)."""
+    """The form a value is indexed in: a NIK's 16 digits; a phone number in E.164 (`+62…`); a
+    message's recipient as its phone number, or its e-mail address in lower case."""
     if field == "nik":
         return _NOT_DIGITS.sub("", value)
+    if field == "recipient" and "@" in value:
+        return value.strip().lower()
     try:
         return parse_phone(value).e164
     except ValueError:
@@ -66,3 +69,19 @@ def identity_columns(
         "email_enc": seal(email, field="email"),
         "address_enc": seal(address, field="address"),
     }
+
+
+def recipient_columns(recipient: str | None) -> dict[str, Any]:
+    """A message's recipient (a phone number or an e-mail address) as the notifications row keeps it."""
+    return {
+        "recipient_enc": seal(recipient, field="recipient"),
+        "recipient_index": blind_index(recipient, field="recipient") if recipient else None,
+    }
+
+
+def masked_phones(detail: dict[str, Any]) -> dict[str, Any]:
+    """A history row's detail with the number called masked: the attempt row keeps it sealed."""
+    called = detail.get("phone_called")
+    if isinstance(called, str) and called:
+        return {**detail, "phone_called": mask_contact(called)}
+    return detail

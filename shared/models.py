@@ -362,9 +362,17 @@ class DeliveryAttempt(Base):
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
     gateway: Mapped[str | None] = mapped_column(String(50))
     provider_id: Mapped[str | None] = mapped_column(String(200))
-    recipient: Mapped[str | None] = mapped_column(String(254))  # the address or number used
+    recipient_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the address or number used, sealed
     to_whom: Mapped[str | None] = mapped_column(String(200))  # who received it in person / on the phone
     result_at: Mapped[datetime | None]
+
+    @property
+    def recipient(self) -> str | None:
+        return identity.unseal(self.recipient_enc, field="recipient")
+
+    @recipient.setter
+    def recipient(self, value: str | None) -> None:
+        self.recipient_enc = identity.seal(value, field="recipient")
 
 
 class Outbox(Base):
@@ -419,7 +427,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("complaint_id", "event", "channel", "recipient", name="uq_notifications_once"),
+        UniqueConstraint("complaint_id", "event", "channel", "recipient_index", name="uq_notifications_once"),
         Index(
             "ix_notifications_due",
             "next_attempt_at",
@@ -434,7 +442,9 @@ class Notification(Base):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     event: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(254))
+    # The phone number or e-mail address, sealed (shared/identity); the unique key uses its index.
+    recipient_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    recipient_index: Mapped[str] = mapped_column(String(64))
     gateway: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str | None] = mapped_column(String(300))
@@ -450,6 +460,16 @@ class Notification(Base):
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     resent_after_crash: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    @property
+    def recipient(self) -> str:
+        """The phone number (E.164) or e-mail address the message goes to, decrypted."""
+        return identity.unseal(self.recipient_enc, field="recipient") or ""
+
+    @recipient.setter
+    def recipient(self, value: str) -> None:
+        for column, sealed in identity.recipient_columns(value).items():
+            setattr(self, column, sealed)
 
 
 class Feedback(Base):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import office_days
+from shared import identity, office_days
 from shared.clock import Calendar, calendar_for
 from shared.delivery import NOTIFICATION_MOVES, NotificationStatus, check_move
 from shared.models import Escalation, Notification, User
@@ -79,7 +79,7 @@ def queue_staff_notice(
                 "complaint_id": complaint_id,
                 "event": event,
                 "channel": "email",
-                "recipient": email,
+                **identity.recipient_columns(email),
                 "audience": STAFF,
                 "context": context,
                 "gateway": "pending",

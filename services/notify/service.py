@@ -30,6 +30,7 @@ from shared.calendar import WIB
 from shared.clock import calendar_for
 from shared.delivery import ATTEMPT_OF_MESSAGE, NOTIFICATION_MOVES, AttemptOutcome, check_move, known, sources
 from shared.delivery import NotificationStatus as Status
+from shared.identity import recipient_columns, unseal
 from shared.links import console_url, track_page_url
 from shared.models import Complaint, DeliveryAttempt, Notification, User, table_of
 from shared.numbering import insert_ignoring_conflicts
@@ -113,7 +114,7 @@ def prepare(
                         "complaint_id": complaint.id,
                         "event": key,
                         "channel": channel,
-                        "recipient": address,
+                        **recipient_columns(address),
                         "audience": notices.CITIZEN,
                         "gateway": get_channels().for_kind(channel).name,
                         "created_at": now,
@@ -122,9 +123,10 @@ def prepare(
                     for channel, address in targets
                 ]
             )
-            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient)
+            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient_enc)
         ).all()
-        for notification_id, channel, address in inserted:
+        for notification_id, channel, sealed in inserted:
+            address = unseal(sealed, field="recipient") or ""
             if attempt is not None:
                 attempt.notification_id = notification_id
             message = _rendered(

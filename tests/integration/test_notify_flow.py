@@ -501,3 +501,31 @@ def test_the_logs_of_a_full_run_hold_no_nik_number_code_body_or_answer(w: World)
         phone_lines
     )
     assert any("via wa: accepted" in line for line in phone_lines), phone_lines
+
+    # At rest: no column of any table holds the NIK, a phone number or an e-mail address of a
+    # complainant in plain text (complaints, messages, delivery attempts, history, outbox...).
+    plain = [nik, "6281298765432", "081298765432", email, address, NIK, "6281234567890", "081234567890"]
+    plain += ["siti@example.co.id"]
+    assert every_column_holding(s, plain) == []
+
+
+def every_column_holding(s: Stack, values: list[str]) -> list[tuple[str, str]]:
+    """(table, column) of every cell of the database that contains one of `values`."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(s.db_url)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    found = set()
+    for table in tables:
+        for row in s.sql(f"SELECT * FROM {table}"):  # noqa: S608 - names from the database itself
+            for column, value in row._mapping.items():
+                if isinstance(value, memoryview | bytes | bytearray):
+                    cell = bytes(value).decode("latin-1")
+                else:
+                    cell = json.dumps(value, default=str) if not isinstance(value, str) else value
+                if any(v.lower() in cell.lower() for v in values):
+                    found.add((table, column))
+    return sorted(found)

@@ -20,6 +20,7 @@ from shared.delivery import (
     known,
     sources,
 )
+from shared.identity import recipient_columns
 from shared.models import Complaint, DeliveryAttempt, Notification
 from shared.sop import CLOSED_LABEL, OUTCOME_LABELS, Outcome, outcome_label, public_status
 from tests.unit.conftest import T0
@@ -87,7 +88,7 @@ def test_the_database_refuses_a_value_off_the_list(
             "complaint_id": complaint.id,
             "event": "receipt",
             "channel": "sms",
-            "recipient": "+6281234567890",
+            **recipient_columns("+6281234567890"),
             "gateway": "log",
             "created_at": T0,
         },

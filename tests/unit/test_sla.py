@@ -317,6 +317,7 @@ def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     from shared import notices
     from shared.calendar import Override
     from shared.clock import WIB, calendar_for
+    from shared.identity import blind_index
     from shared.models import Notification
 
     add_officer(session, "sekdis", "sekretaris", "sekdis@dinas.go.id")
@@ -327,7 +328,9 @@ def test_staff_notices_of_a_night_escalation_wait_for_the_opening(
     session.flush()
     assert done.fired == 3  # reminder, breach and twice the standard, all past due by midnight
     [notice] = session.scalars(
-        select(Notification).where(Notification.recipient == "sekdis@dinas.go.id")
+        select(Notification).where(
+            Notification.recipient_index == blind_index("sekdis@dinas.go.id", field="recipient")
+        )
     ).all()
     opening = night + timedelta(hours=7, minutes=30)  # Thursday 07:30 WIB
     assert (notice.event, notice.status, notice.next_attempt_at) == ("breach:review:2", "pending", opening)
