@@ -23,6 +23,7 @@ from services.notify.channels import load_channels
 from services.notify.messages import check_templates
 from shared.migrate import upgrade
 from shared.settings import Settings, get_settings
+from shared.sop import CHOICE_LABELS, ReplyMethod
 
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -291,6 +292,18 @@ def _stop_all(children: list[Child], broker: Child | None) -> None:
         broker.close_log()
 
 
+def delivery_methods(settings: Settings) -> str:
+    """The banner's line on how `deliver` can reach a complainant: which message methods really send."""
+    kinds = (ReplyMethod.SMS, ReplyMethod.WHATSAPP, ReplyMethod.EMAIL)
+    sending = [CHOICE_LABELS[k] for k in kinds if k.value not in settings.log_only_kinds()]
+    logged = [CHOICE_LABELS[k] for k in kinds if k.value in settings.log_only_kinds()]
+    line = "langsung, telepon, surat" + (f"; terkirim lewat {', '.join(sending)}" if sending else "")
+    if logged:
+        what = "diterima (demo: ADUAN_DEMO_LOG_CHANNELS)" if settings.demo_log_channels else "ditolak"
+        line += f"; {', '.join(logged)} hanya dicatat, tidak terkirim: {what}"
+    return line
+
+
 def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log_to_console: bool) -> int:
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
@@ -352,6 +365,7 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     print(f"  folder data            {settings.data_dir}")
     for line in channels.describe():
         print(f"  saluran                {line}")
+    print(f"  penyampaian jawaban    {delivery_methods(settings)}")
     print(f"  templat pesan          {templates}")
     if log_dir:
         print(f"  log                    {log_dir}")

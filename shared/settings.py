@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # Which gateway each kind uses (a name from ADUAN_GATEWAYS); unset or `log`: the log channel.
     sms_gateway: str | None = None
     whatsapp_gateway: str | None = None
+    # An answer delivered by a method whose channel only logs would close the complaint `answered`
+    # with nobody told: `deliver` refuses it (422 channel_not_configured) unless this demo switch is on.
+    demo_log_channels: bool = False
 
     # Rate limits, each "N/period" as the `limits` library reads it ("10/15 minutes", "600/hour"),
     # or "off". A window opens at its first count and closes after the period; over the limit the
@@ -249,6 +252,14 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "aduan.db"
+
+    def log_only_kinds(self) -> frozenset[str]:
+        """The message kinds (sms, whatsapp, email) that go to the log channel: nothing is sent."""
+        choices = {"sms": self.sms_gateway, "whatsapp": self.whatsapp_gateway}
+        logged = {kind for kind, choice in choices.items() if choice is None or choice.strip() in ("", "log")}
+        if self.email_backend == "log":
+            logged.add("email")
+        return frozenset(logged)
 
     def sync_database_url(self) -> str:
         """URL for the synchronous engine (workers, staff API, CLI, migrations)."""

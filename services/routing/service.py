@@ -47,6 +47,7 @@ from shared.models import (
 from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
+    CHOICE_LABELS,
     NOTIFICATION_ROLES,
     READ_ALL_ROLES,
     STEP_NAMES,
@@ -539,6 +540,22 @@ STALE_VERSION = [
 ]
 
 
+def _check_channel(action: str, inputs: Mapping[str, Any]) -> None:
+    """Refuse an answer the notify service would "send" by a channel that only logs: the complaint
+    would close `answered` with nobody told (unless ADUAN_DEMO_LOG_CHANNELS says it is a demo)."""
+    method = inputs.get("method")
+    if action != "deliver" or inputs.get("outcome") is not None or not isinstance(method, str):
+        return  # not a send: an outcome the front office records (in person, by phone, by hand)
+    settings = get_settings()
+    if method in settings.log_only_kinds() and not settings.demo_log_channels:
+        label = CHOICE_LABELS.get(method, method)
+        message = (
+            f"{label} belum tersambung ke gateway, jadi jawaban tidak akan sampai. "
+            "Sampaikan jawaban secara langsung atau lewat telepon."
+        )
+        raise InputError([FieldError("method", "channel_not_configured", message)])
+
+
 def act(
     session: Session,
     user: StaffUser,
@@ -550,6 +567,7 @@ def act(
     at: datetime,
 ) -> ActionAccepted:
     """Take an action on a complaint in one transaction; 409 if another officer got there first."""
+    _check_channel(action, inputs)
     try:
         with session.begin():
             complaint = load_visible(session, user, ticket)

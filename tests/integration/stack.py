@@ -373,6 +373,8 @@ def _base_env(extra: dict[str, str]) -> dict[str, str]:
             "ADUAN_SWEEP_INTERVAL": "0.5",
             "ADUAN_OUTBOX_GRACE": "1",
             "ADUAN_LOG_LEVEL": "INFO",
+            # Flows that deliver by SMS/WhatsApp/e-mail on the log channel; tests of the refusal unset it.
+            "ADUAN_DEMO_LOG_CHANNELS": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )

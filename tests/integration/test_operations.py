@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.integration.stack import PASSWORD, Stack, _base_env, run_cli
+from tests.integration.stack import PASSWORD, Stack, _base_env, embedded_stack, run_cli, running
 from tests.support.gateway_server import unused_port
 
 pytestmark = pytest.mark.integration
@@ -85,3 +86,29 @@ def test_the_api_documentation_loads_nothing_from_outside(stack: Stack, page: st
             assert httpx.get(f"{base}{asset}", timeout=10).status_code == 200, asset
         spec = httpx.get(f"{base}/openapi.json", timeout=10)
         assert spec.status_code == 200 and spec.json()["paths"]
+
+
+@pytest.fixture(scope="module")
+def no_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An instance whose messages only log, without the demo switch: as a new office first runs it."""
+    folder = tmp_path_factory.mktemp("stack-no-demo")
+    with running(embedded_stack(folder, {"ADUAN_DEMO_LOG_CHANNELS": "0"})) as s:
+        yield s
+
+
+@pytest.mark.parametrize("method", ["sms", "whatsapp", "email"])
+def test_delivering_by_a_channel_that_only_logs_is_refused(no_demo: Stack, method: str) -> None:
+    ticket = no_demo.file().json()["ticket"]
+    before = no_demo.record("fo", ticket)
+    r = no_demo.act("fo", ticket, "deliver", before["version"], method=method)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert (error["field"], error["code"]) == ("method", "channel_not_configured")
+    assert "langsung atau lewat telepon" in error["message"]
+    after = no_demo.record("fo", ticket)
+    assert (after["version"], len(after["history"])) == (before["version"], len(before["history"]))
+
+
+def test_the_banner_says_which_methods_really_send(no_demo: Stack, stack: Stack) -> None:
+    assert "SMS, WhatsApp, E-mail hanya dicatat, tidak terkirim: ditolak" in no_demo.banner
+    assert "hanya dicatat, tidak terkirim: diterima (demo: ADUAN_DEMO_LOG_CHANNELS)" in stack.banner

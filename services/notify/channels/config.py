@@ -205,7 +205,7 @@ def load_channels(settings: Settings) -> Channels:
         ("sms", "ADUAN_SMS_GATEWAY", settings.sms_gateway),
         ("whatsapp", "ADUAN_WHATSAPP_GATEWAY", settings.whatsapp_gateway),
     ):
-        if choice is None or choice.strip() in ("", "log"):
+        if choice is None or kind in settings.log_only_kinds():
             by_kind[kind], lines[kind] = log_channel, LOG_LINE
             continue
         gateway = gateways.get(choice.strip())
