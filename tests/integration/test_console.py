@@ -26,6 +26,7 @@ from tests.integration.stack import (
     complaint_body,
     embedded_stack,
     postgres_stack,
+    run_cli,
     running,
 )
 from tests.integration.test_flow import ANSWER, advance
@@ -573,3 +574,41 @@ def test_the_main_path_works_with_javascript_off(stack: Stack, officer: Callable
 def cookie_jar(o: Officer) -> dict[str, str]:
     """The officer's browser cookies, for a hand-made request (as a forged form would come)."""
     return {c["name"]: c["value"] for c in o.context.cookies()}
+
+
+def test_the_admin_edits_the_instruction_list_and_the_disposition_form_follows(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    made = run_cli(
+        stack.env,
+        *("users", "add", "admin-konsol", "--role", "admin", "--password-stdin"),
+        *("--data-dir", str(stack.data_dir)),
+        stdin=PASSWORD + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    admin = officer("admin-konsol").sign_in(lands_on="Semua pengaduan")
+    admin.get_by_role("link", name="Instruksi disposisi").click()
+    listed = admin.get_by_label("Instruksi (satu per baris)")
+    seeded = listed.input_value()
+    assert seeded.splitlines()[0] == "Tanggapan dan saran" and len(seeded.splitlines()) == 5
+    listed.fill("Cek lapangan\ncek lapangan")
+    admin.get_by_role("button", name="Simpan daftar").click()
+    expect(admin.locator(".field-error")).to_have_text(["Galat: Ada instruksi yang tertulis dua kali."])
+    admin.get_by_label("Instruksi (satu per baris)").fill(seeded + "\nCek lapangan")
+    admin.get_by_role("button", name="Simpan daftar").click()
+    expect(admin.get_by_role("status")).to_have_text("Daftar instruksi sudah disimpan.")
+
+    ticket = stack.file().json()["ticket"]
+    advance(stack, ticket, 2)
+    sekdis_officer = officer("sekdis")
+    sekdis = sekdis_officer.sign_in()
+    sekdis.goto(f"/pengaduan/{ticket}")
+    sekdis.locator("#tindakan-dispose summary").click()
+    expect(sekdis.locator("#tindakan-dispose").get_by_label("Cek lapangan", exact=True)).to_be_visible()
+    with httpx.Client(base_url=stack.staff_url, cookies=cookie_jar(sekdis_officer)) as client:
+        csrf = client.get("/instruksi-disposisi").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        refused = client.post("/instruksi-disposisi", data={"csrf": csrf, "instructions": "Sesuka hati"})
+        assert refused.status_code == 403
+    admin.get_by_label("Instruksi (satu per baris)").fill(seeded)  # as the other tests expect it
+    admin.get_by_role("button", name="Simpan daftar").click()
+    expect(admin.get_by_role("status")).to_have_text("Daftar instruksi sudah disimpan.")
