@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,8 +73,45 @@ def enqueue_at(
     return row
 
 
+class BrokerWatch:
+    """Whether this process's last publish reached the broker: one log line when it goes away and
+    one when it is back, with how many messages waited in the outbox meanwhile, instead of a
+    traceback per message (thousands while Redis restarts)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self.waited = 0
+
+    def failed(self, msg: Message, exc: BaseException) -> None:
+        with self._lock:
+            self.waited += 1
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+        log.warning(
+            "broker unreachable (%s: %s): messages wait in the outbox for the reconciler (first: %s)",
+            type(exc).__name__,
+            exc,
+            msg.outbox_id,
+        )
+
+    def reached(self) -> None:
+        if self.down_since is None:  # the usual case, without the lock
+            return
+        with self._lock:
+            if self.down_since is None:
+                return
+            away, waited = time.monotonic() - self.down_since, self.waited
+            self.down_since, self.waited = None, 0
+        log.warning("broker back after %.0f s: %d message(s) waited in the outbox", away, waited)
+
+
+broker_watch = BrokerWatch()
+
+
 def publish(messages: Iterable[Message]) -> int:
-    """Send messages to the broker; a failure is logged and left to the reconciler."""
+    """Send messages to the broker; a failure is left to the reconciler (and said once, not per message)."""
     app = celery_app()
     sent = 0
     for msg in messages:
@@ -85,9 +124,11 @@ def publish(messages: Iterable[Message]) -> int:
                 retry=True,
                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
             )
-            sent += 1
-        except Exception:  # the reconciler re-sends; the committed change must not fail
-            log.warning("outbox %s: publish failed, left to the reconciler", msg.outbox_id, exc_info=True)
+        except Exception as exc:  # the reconciler re-sends; the committed change must not fail
+            broker_watch.failed(msg, exc)
+            continue
+        broker_watch.reached()
+        sent += 1
     return sent
 
 
