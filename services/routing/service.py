@@ -64,6 +64,7 @@ from shared.validation import FieldError, InputError
 from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
 
 INSTRUCTION_MAX = 200  # as long as an instruction the Dispose inputs take
+INSTRUCTIONS_MAX = 50  # tick boxes on one lembar disposisi
 
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
@@ -693,6 +694,8 @@ def set_disposition_instructions(session: Session, texts: Sequence[str]) -> list
     ]
     if not kept:
         errors.append(FieldError("instructions", "required", "Isi paling sedikit satu instruksi."))
+    if len(kept) > INSTRUCTIONS_MAX:
+        errors.append(FieldError("instructions", "too_many", f"Paling banyak {INSTRUCTIONS_MAX} instruksi."))
     if len({t.casefold() for t in kept}) != len(kept):
         errors.append(FieldError("instructions", "duplicate", "Ada instruksi yang tertulis dua kali."))
     if errors:

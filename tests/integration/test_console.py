@@ -548,6 +548,19 @@ def test_an_action_posted_without_its_csrf_token_is_refused_and_writes_nothing(
         form = {"version": "1", "identity_verified": "ya", "id_document": "KTP"}
         refused = client.post(f"/pengaduan/{ticket}/tindakan/forward", data=form)
         assert refused.status_code == 403 and "Formulir ditolak" in refused.text
+        for bad in (  # bad input on the console's pages is a 4xx, never a 5xx
+            "/semua?status=semua",
+            "/semua?halaman=0",
+            "/arsip?dari=2026-02-30",
+            "/arsip?hasil=hilang",
+            f"/pengaduan/{ticket}/lembar-disposisi/0",
+            f"/pengaduan/{ticket}/lembar-disposisi/1",
+            f"/pengaduan/{ticket}/arsip?kertas=a3",
+            "/pengaduan/ADU-0000-000000",
+            "/?daftar=semua",
+        ):
+            answer = client.get(bad)
+            assert 400 <= answer.status_code < 500, (bad, answer.status_code)
     record = stack.record("fo", ticket)
     assert record["version"] == 1 and record["step"] == "verification" and len(record["history"]) == 1
 

@@ -108,7 +108,13 @@ def test_the_disposition_instructions_are_the_admins_list(session: Session) -> N
     ]
     kept = service.set_disposition_instructions(session, ["  Cek lapangan ", "", "Untuk diketahui"])
     assert kept == service.disposition_instructions(session) == ["Cek lapangan", "Untuk diketahui"]
-    for bad, code in (([], "required"), (["A", "a"], "duplicate"), (["x" * 201], "too_long")):
+    too_many = [f"Instruksi {i}" for i in range(51)]
+    for bad, code in (
+        ([], "required"),
+        (["A", "a"], "duplicate"),
+        (["x" * 201], "too_long"),
+        (too_many, "too_many"),
+    ):
         with pytest.raises(InputError) as refused:
             service.set_disposition_instructions(session, bad)
         assert [e.code for e in refused.value.errors] == [code]
