@@ -166,6 +166,13 @@ class Complaint(Base):
         # The worklist: a role's steps, arrived, oldest deadline first.
         Index("ix_complaints_queue", "step", "handoff_pending", "step_due_at"),
         Index("ix_complaints_unit_queue", "unit_code", "step", "step_due_at"),
+        # The lists (every complaint, the archive), newest first by status, step, unit or outcome,
+        # and by the date received: each a short walk down an index at a million complaints.
+        Index("ix_complaints_status_id", "status", "id"),
+        Index("ix_complaints_step_id", "step", "id"),
+        Index("ix_complaints_unit_id", "unit_code", "id"),
+        Index("ix_complaints_outcome_id", "outcome", "id"),
+        Index("ix_complaints_received_at", "received_at"),
         CheckConstraint(one_of("delivery_state", DeliveryState), name="delivery_state_known"),
     )
 

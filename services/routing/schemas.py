@@ -74,7 +74,8 @@ class ComplaintSummary(_Summary):
 
 class ComplaintList(BaseModel):
     items: list[ComplaintSummary]
-    total: int
+    total: int  # exact up to 10,000; past that 10,000 with total_exact false
+    total_exact: bool = True
 
 
 class Worklist(BaseModel):

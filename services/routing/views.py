@@ -180,7 +180,9 @@ def complaints(
     items, total = service.search(
         session, user, at=now(), status=status, step=step, unit=unit, limit=limit, offset=offset
     )
-    return ComplaintList(items=items, total=total)
+    return ComplaintList(
+        items=items, total=min(total, service.COUNT_LIMIT), total_exact=total <= service.COUNT_LIMIT
+    )
 
 
 @router.get("/complaints/{ticket}", response_model=ComplaintView, responses=error_responses(403, 404))

@@ -20,7 +20,7 @@ from shared.models import User
 from shared.settings import Settings
 from shared.sop import ACTION_TITLES, ACTIONS, INPUT_LABELS, Dispose, ForwardVerified, RequestInfo, Role
 from shared.validation import InputError
-from tests.unit.conftest import add_officer, complaint_row
+from tests.unit.conftest import T0, add_officer, complaint_row
 
 
 def test_times_read_as_people_say_them() -> None:
@@ -172,3 +172,27 @@ def test_the_queue_stamp_moves_when_a_complaint_comes_leaves_or_escalates(sessio
     session.flush()
     assert service.queue_stamp(session, fo)[0] == 0
     assert service.queue_stamp(session, StaffUser(2, "kadis", Role.KEPALA_DINAS, None)) == ()
+
+
+def test_lists_count_up_to_the_limit_and_say_more_than(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list over many complaints counts them only up to COUNT_LIMIT + 1: the API says 10,000 and
+    total_exact false, the console "Lebih dari 10.000"."""
+    for n in range(5):
+        session.add(
+            complaint_row(ticket=f"ADU-2026-90000{n}", status="closed", step=None, outcome="answered")
+        )
+    session.flush()
+    kadis = StaffUser(2, "kadis", Role.KEPALA_DINAS, None)
+    monkeypatch.setattr(service, "COUNT_LIMIT", 3)
+    items, total = service.search(
+        session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=0
+    )
+    assert (len(items), total) == (2, 4)  # four counted: "more than three"
+    assert [i.ticket for i in items] == ["ADU-2026-900004", "ADU-2026-900003"]  # newest first
+    monkeypatch.setattr(service, "COUNT_LIMIT", 5)
+    assert (
+        service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=4)[1]
+        == 5
+    )

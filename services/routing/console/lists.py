@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from services.routing import service
 from services.routing.auth import SessionDep
-from services.routing.console.pages import ConsoleUser, page
+from services.routing.console.pages import ConsoleUser, page, templates
 from services.routing.console.views import names
 from shared import notices
 from shared.clock import WIB, now
@@ -21,6 +21,7 @@ from shared.delivery import NotificationStatus
 from shared.sop import OUTCOME_LABELS, Outcome, Role, Step
 
 router = APIRouter(include_in_schema=False)
+templates.globals["COUNT_LIMIT"] = service.COUNT_LIMIT  # a list says "lebih dari" past it
 
 PAGE_SIZE = 50
 Filter = Annotated[str | None, Query(max_length=100)]
