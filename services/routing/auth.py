@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
 import jwt
@@ -25,7 +26,14 @@ from shared.validation import FieldError, InputError, check_email
 from shared.workflow import Actor
 
 ALGORITHM = "HS256"
-_DUMMY_HASH = hash_password("aduan-dummy-password")  # equal work for unknown usernames
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for an unknown username (equal work), made at the first sign-in
+    rather than at import: an argon2 hash costs every process that imports this ~0.1 s and memory."""
+    return hash_password("aduan-dummy-password")
+
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -42,7 +50,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, or None."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not user.active or not verify_password(user.password_hash, password):
         return None
