@@ -7,9 +7,10 @@
    years of archive), the open ones with three history rows each; one officer per queue.
 2. `aduan serve staff` (one uvicorn process, as `aduan up` runs it) against that database.
 3. For kasubag_umum's queue (review and answer review: 2 x --open-per-step open complaints, the
-   console shows the first 200): sequential requests on one keep-alive connection, after a warm-up,
+   console shows the first 100): sequential requests on one keep-alive connection, after a warm-up,
    of the JSON worklist (`GET /api/v1/worklist?limit=100`), the queue page (`GET /`), the queue's
-   poll when nothing changed (`GET /antrean?seen=...`, 204), the JSON record and the complaint's page.
+   poll when nothing changed (`GET /antrean?seen=...`, 204), the JSON record and the complaint's page;
+   then, a tenth as often, the list of every complaint (`/semua`) and an archive search (`/arsip`).
    The time is the loopback round trip: the server's time plus well under a millisecond of HTTP.
 
 Progress goes to stderr; the table at the end to stdout.
@@ -237,6 +238,12 @@ def main() -> int:
                 ("queue poll (204 unless changed)", lambda: polled(timed_poll(browser, poll, args.requests))),
                 ("JSON complaint record", lambda: timed(api, f"/api/v1/complaints/{ticket}", args.requests)),
                 ("complaint page", lambda: timed(browser, f"/pengaduan/{ticket}", args.requests)),
+                # The lists over the whole archive, fewer times: they count every complaint they match.
+                ("every complaint /semua (50)", lambda: timed(browser, "/semua", args.requests // 10)),
+                (
+                    "archive search /arsip?cari=",
+                    lambda: timed(browser, "/arsip?cari=nomor+4242", args.requests // 10),
+                ),
             ]
 
             def polled(result: tuple[list[float], int]) -> list[float]:
