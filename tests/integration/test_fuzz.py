@@ -25,15 +25,19 @@ from tests.integration.stack import Stack, postgres_stack, running
 pytestmark = pytest.mark.integration
 
 # Examples per operation and generation mode: ~30 operations, so a few hundred requests in all.
-EXAMPLES = int(os.environ.get("ADUAN_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("ADUAN_FUZZ_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# The staff API as two roles: the front office (its own queue) and the head of office (reads all).
-STAFF_ROLES = ("fo", "kadis")
+# The staff API as three roles: the front office (its own queue), the head of office (reads all)
+# and the admin (writes categories, the calendar, the disposition instructions).
+STAFF_ROLES = ("fo", "kadis", "admin")
 
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running(postgres_stack(tmp_path_factory.mktemp("stack-fuzz"), redis_db=10)) as s:
+        lines = [line.strip() for line in s.banner.splitlines()]
+        [password] = [line.removeprefix("admin / ") for line in lines if line.startswith("admin / ")]
+        s.tokens["admin"] = s.login("admin", password)
         yield s
 
 
