@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # once, within this long.
     kiosk_idle_reset: int = Field(default=90, ge=15, le=3600)
     kiosk_enrol_ttl: timedelta = timedelta(hours=24)
+    # The same form for the public web at /lapor (with a honeypot field, and ADUAN_LIMIT_WEB_FORM_ADDRESS
+    # posts per client address); filed under the kiosk `formulir-web`, which `aduan kiosks revoke` closes.
+    public_web_form: bool = False
     # How long the office keeps a closed complaint's personal data (stated on the kiosk's consent
     # statement, UU 27/2022).
     data_retention_years: int = Field(default=5, ge=1, le=30)

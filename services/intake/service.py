@@ -37,6 +37,7 @@ from shared.models import (
     IdempotencyKey,
     Kiosk,
 )
+from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher, kiosk_key_hash, new_token, new_tracking_code, tracking_code_matches
 from shared.settings import get_settings
 from shared.sop import Outcome, ReplyMethod, Status, Step, public_status
@@ -96,6 +97,27 @@ async def kiosk_for_browser(session: AsyncSession, secret: str) -> KioskBrowser 
         )
     ).first()
     return KioskBrowser(id=row.id, name=row.name, active=row.active) if row is not None else None
+
+
+WEB_FORM_KIOSK = "formulir-web"
+
+
+async def web_form_kiosk(session: AsyncSession) -> KioskBrowser | None:
+    """The kiosk row the public web form files under, or None before its first use."""
+    query = select(Kiosk.id, Kiosk.name, Kiosk.active).where(Kiosk.name == WEB_FORM_KIOSK)
+    row = (await session.execute(query)).first()
+    return KioskBrowser(id=row.id, name=row.name, active=row.active) if row is not None else None
+
+
+async def add_web_form_kiosk(session: AsyncSession, *, now: datetime) -> None:
+    """Make the web form's kiosk row (its key is never shown); a concurrent first use adds nothing."""
+    values = {
+        "name": WEB_FORM_KIOSK,
+        "key_hash": kiosk_key_hash(new_token()),
+        "active": True,
+        "created_at": now,
+    }
+    await session.execute(insert_ignoring_conflicts(session.get_bind().dialect.name, Kiosk).values(values))
 
 
 async def kiosk_for_enrol_token(session: AsyncSession, token: str, *, now: datetime) -> str | None:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.integration.stack import PASSWORD, Stack, complaint_body, run_cli
+from tests.integration.stack import PASSWORD, Stack, complaint_body, run_cli, serving
 from tests.integration.test_console import axe_violations
 from tests.integration.test_survey_browser import CHROMIUM, FLAGS
+from tests.support.gateway_server import unused_port
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +62,8 @@ class Kiosk:
     def __init__(self, browser: Browser, stack: Stack, **options: Any) -> None:
         self.stack = stack
         # bypass_csp: axe-core is injected as an inline script, which the page's CSP forbids.
-        self.context: BrowserContext = browser.new_context(
-            base_url=stack.intake_url, bypass_csp=True, **options
-        )
+        options.setdefault("base_url", stack.intake_url)
+        self.context: BrowserContext = browser.new_context(bypass_csp=True, **options)
         self.requests: list[str] = []
         self.context.on("request", lambda r: self.requests.append(r.url))
         self.page: Page = self.context.new_page()
@@ -306,3 +307,41 @@ def test_the_front_office_sees_earlier_complaints_by_the_same_person(
         expect(section).to_contain_text("sama NIK")
     finally:
         staff.close()
+
+
+def test_the_public_web_form_is_off_by_default_and_when_on_files_as_web(
+    stack: Stack, browser: Browser
+) -> None:
+    assert httpx.get(f"{stack.intake_url}/lapor").status_code == 404
+    env = {**stack.env, "ADUAN_PUBLIC_WEB_FORM": "true", "ADUAN_LIMIT_WEB_FORM_ADDRESS": "4/hour"}
+    with serving("intake", env, stack.data_dir, unused_port()) as url:
+        web = Kiosk(browser, stack, base_url=url)
+        web.stack = replace(stack, intake_url=url)  # its requests go to this API
+        try:
+            page = web.page
+            page.goto("/lapor")
+            subject = f"Lewat web {stack.name} {next(_counter)}"
+            fill(page, subject)
+            assert page.locator("body").get_attribute("data-idle-reset") == "0"  # no reset at home
+            page.get_by_role("button", name="Kirim pengaduan").click()  # post 1
+            expect(page.get_by_role("heading", name="Tanda terima pengaduan")).to_be_visible()
+            assert [row[1] for row in complaints_with(stack, subject)] == ["web"]
+
+            # A robot fills the honeypot: refused, nothing filed (post 2).
+            form = httpx.get(f"{url}/lapor", timeout=30)
+            key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text)
+            assert key is not None
+            robot = {"idempotency_key": key[1], "website": "http://spam.example", "consent": "yes"}
+            robot |= {"complainant.name": "Robot", "subject": f"Spam {stack.name}", "description": "spam"}
+            r = httpx.post(f"{url}/lapor", data=robot, timeout=30)
+            assert r.status_code == 422 and "Jangan isi kolom ini" in r.text
+            assert complaints_with(stack, f"Spam {stack.name}") == []
+
+            # Posts 3 and 4 are let through (with field errors); the fifth within the hour is not.
+            for _ in range(2):
+                assert httpx.post(f"{url}/lapor", data={"consent": "yes"}, timeout=30).status_code == 422
+            r = httpx.post(f"{url}/lapor", data={"consent": "yes"}, timeout=30)
+            assert r.status_code == 429 and "Silakan coba lagi dalam" in r.text
+            assert int(r.headers["retry-after"]) > 0
+        finally:
+            web.close()

@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
-from services.intake.schemas import CitizenReply, ComplaintIn
+from services.intake.schemas import Channel, CitizenReply, ComplaintIn
 from shared.settings import Settings
 from shared.sop import CHOICE_LABELS, ReplyMethod
 from shared.validation import FieldError, InputError, errors_of
@@ -114,10 +114,10 @@ def consent_text(settings: Settings) -> list[str]:
     ]
 
 
-def parse(form: Mapping[str, str]) -> ComplaintIn:
+def parse(form: Mapping[str, str], *, channel: Channel = Channel.KIOSK) -> ComplaintIn:
     """The posted form as the API's body; InputError with every field's error (consent too)."""
-    body: dict[str, Any] = {"complainant": {}}
-    for name in FORM_NAMES:  # only the form's own: the channel is the kiosk's, whatever is posted
+    body: dict[str, Any] = {"complainant": {}, "channel": channel.value}
+    for name in FORM_NAMES:  # only the form's own: the channel is the caller's, whatever is posted
         value = form.get(name, "").strip()
         if not value:
             continue  # a blank optional field is no value; a blank required one is "required"

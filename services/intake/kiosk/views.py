@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from pathlib import Path
@@ -15,18 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import flows, service
 from services.intake.kiosk import forms
-from services.intake.schemas import ComplaintCreated
+from services.intake.schemas import Channel, ComplaintCreated
 from services.intake.views import SessionDep
 from shared import when
 from shared.api import ApiError
 from shared.clock import now
 from shared.links import track_page_url
+from shared.ratelimit import Count, RateLimited, Rule, async_limiter, client_address
 from shared.settings import get_settings
 from shared.validation import FieldError, InputError
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PATH = "/kios"
+WEB_PATH = "/lapor"  # the public web form (ADUAN_PUBLIC_WEB_FORM), off by default
+HONEYPOT = "website"
 COOKIE = "aduan_kios"
 # Chromium keeps a cookie at most 400 days; the kiosk is enrolled again after that.
 COOKIE_MAX_AGE = 400 * 24 * 3600
@@ -45,6 +50,7 @@ HEADERS = {
 }
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
+web_router = APIRouter(prefix=WEB_PATH, include_in_schema=False)
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -57,11 +63,15 @@ templates.filters["long_time"] = when.long_time
 BrowserCookie = Annotated[str | None, Cookie(alias=COOKIE)]
 
 
-def render(template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A kiosk page (never cached)."""
+def render(template: str, *, status_code: int = 200, web: bool = False, **context: Any) -> HTMLResponse:
+    """A kiosk page, or the web form's (no idle reset there); never cached."""
     settings = get_settings()
     html = templates.get_template(template).render(
-        office=settings.office_name, idle_reset=settings.kiosk_idle_reset, home=PATH, **context
+        office=settings.office_name,
+        idle_reset=0 if web else settings.kiosk_idle_reset,
+        home=WEB_PATH if web else PATH,
+        static=f"{PATH}/static",
+        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)
 
@@ -126,12 +136,35 @@ KioskDep = Annotated[int, Depends(current_kiosk)]
 
 
 def refused(exc: KioskRefused) -> HTMLResponse:
-    return render("refused.html.j2", status_code=403, reason=exc.reason)
+    status_code = 404 if exc.reason == "web_off" else 403
+    return render(
+        "refused.html.j2", status_code=status_code, web=exc.reason.startswith("web"), reason=exc.reason
+    )
+
+
+async def web_form_kiosk(session: SessionDep) -> int:
+    """The kiosk row the public web form files under; the form is off unless ADUAN_PUBLIC_WEB_FORM."""
+    if not get_settings().public_web_form:
+        raise KioskRefused("web_off")
+    kiosk = await service.web_form_kiosk(session)
+    if kiosk is None:
+        await service.add_web_form_kiosk(session, now=now())
+        await session.commit()
+        kiosk = await service.web_form_kiosk(session)
+        assert kiosk is not None  # noqa: S101 - added above, or by a concurrent first use
+    await session.rollback()  # end the read; filing opens its own transaction
+    if not kiosk.active:  # `aduan kiosks revoke formulir-web` closes the form
+        raise KioskRefused("web_closed")
+    return kiosk.id
+
+
+WebDep = Annotated[int, Depends(web_form_kiosk)]
 
 
 async def _form(
     session: AsyncSession,
     *,
+    web: bool = False,
     status_code: int = 200,
     values: dict[str, str] | None = None,
     errors: list[FieldError] | None = None,
@@ -144,6 +177,8 @@ async def _form(
     return render(
         "form.html.j2",
         status_code=status_code,
+        web=web,
+        honeypot=HONEYPOT if web else None,
         fields=forms.fields(categories),
         consent=forms.consent_text(get_settings()),
         consent_field=forms.CONSENT,
@@ -164,25 +199,71 @@ async def form_page(session: SessionDep, _kiosk: KioskDep) -> HTMLResponse:
 async def file(request: Request, session: SessionDep, kiosk_id: KioskDep) -> HTMLResponse:
     """File the posted form once (its key makes a double tap or a resend one complaint): the receipt."""
     posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return await _file(session, posted, kiosk_id=kiosk_id, web=False)
+
+
+@web_router.get("", response_class=HTMLResponse)
+async def web_form_page(session: SessionDep, _kiosk: WebDep) -> HTMLResponse:
+    """The public web form: the kiosk's form, without the idle reset, with a honeypot field."""
+    return await _form(session, web=True)
+
+
+@web_router.post("", response_class=HTMLResponse)
+async def file_on_the_web(request: Request, session: SessionDep, kiosk_id: WebDep) -> HTMLResponse:
+    """File from the web: each post counts against its address's limit; a filled honeypot files nothing."""
+    posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        await async_limiter().take(Count.of(Rule.WEB_FORM_ADDRESS, client_address(request)))
+    except RateLimited as exc:
+        return await _refused_post(session, posted, exc, web=True)
+    if posted.get(HONEYPOT, "").strip():
+        log.info("web form: a post with the honeypot field filled was refused")
+        return await _form(session, web=True, status_code=422, values=posted, errors=[_HONEYPOT_FILLED])
+    return await _file(session, posted, kiosk_id=kiosk_id, web=True)
+
+
+async def _file(session: AsyncSession, posted: dict[str, str], *, kiosk_id: int, web: bool) -> HTMLResponse:
     key = posted.get("idempotency_key", "")
     key = key if _IDEMPOTENCY_KEY.match(key) else ""
     try:
-        body = forms.parse(posted)
+        body = forms.parse(posted, channel=Channel.WEB if web else Channel.KIOSK)
         filed = await flows.file_once(session, body, kiosk_id=kiosk_id, idempotency_key=key or None)
     except InputError as exc:
         if any(e.code == "idempotency_key_reused" for e in exc.errors):
             # This form's earlier post was filed (its answer lost), and the text changed since:
             # sending again files the changed text as a new complaint, under a new key.
-            return await _form(session, status_code=409, values=posted, errors=[_SENT_BEFORE])
-        return await _form(session, status_code=422, values=posted, errors=exc.errors, idempotency_key=key)
+            return await _form(session, web=web, status_code=409, values=posted, errors=[_SENT_BEFORE])
+        return await _form(
+            session, web=web, status_code=422, values=posted, errors=exc.errors, idempotency_key=key
+        )
     except ApiError as exc:  # a concurrent send of this form is still being filed, or too many filings
-        errors = [FieldError("form", exc.code, exc.message)]
-        page = await _form(session, status_code=exc.status, values=posted, errors=errors, idempotency_key=key)
-        page.headers.update(exc.headers or {})  # a 429's Retry-After
-        return page
-    return receipt(ComplaintCreated.model_validate(filed))
+        return await _refused_post(session, posted, exc, web=web, idempotency_key=key)
+    return receipt(ComplaintCreated.model_validate(filed), web=web)
 
 
+async def _refused_post(
+    session: AsyncSession, posted: dict[str, str], exc: ApiError, *, web: bool, idempotency_key: str = ""
+) -> HTMLResponse:
+    """The form as posted, the reason at the top (a 429 with its Retry-After)."""
+    errors = [FieldError("form", exc.code, exc.message)]
+    page = await _form(
+        session,
+        web=web,
+        status_code=exc.status,
+        values=posted,
+        errors=errors,
+        idempotency_key=idempotency_key,
+    )
+    page.headers.update(exc.headers or {})
+    return page
+
+
+_HONEYPOT_FILLED = FieldError(
+    "form",
+    "honeypot_filled",
+    'Pengaduan tidak dapat dikirim: kolom "Jangan isi kolom ini" terisi. Kosongkan kolom itu, '
+    "lalu kirim lagi.",
+)
 _SENT_BEFORE = FieldError(
     "form",
     "sent_before",
@@ -191,9 +272,9 @@ _SENT_BEFORE = FieldError(
 )
 
 
-def receipt(filed: ComplaintCreated) -> HTMLResponse:
+def receipt(filed: ComplaintCreated, *, web: bool = False) -> HTMLResponse:
     """The receipt: ticket, tracking code, the first step's time standard, the tracking link's QR."""
     link = track_page_url(get_settings(), filed.ticket, filed.tracking_code)
     qr = segno.make(link, error="m")
     svg = qr.svg_inline(scale=4, border=2, title="Kode QR tautan pelacakan pengaduan", svgclass="qr")
-    return render("receipt.html.j2", filed=filed, qr_svg=svg)
+    return render("receipt.html.j2", web=web, filed=filed, qr_svg=svg)

@@ -8,14 +8,13 @@
   "use strict";
   var body = document.body;
   var home = body.getAttribute("data-home") || "/kios";
-  var idleMs = (parseInt(body.getAttribute("data-idle-reset"), 10) || 90) * 1000;
   var timer = null;
 
   function reset() { window.location.replace(home); }
+  function idleSeconds() { return parseInt(body.getAttribute("data-idle-reset"), 10) || 0; }
   function arm() {
-    var idleMs = (parseInt(body.getAttribute("data-idle-reset"), 10) || 90) * 1000;
     window.clearTimeout(timer);
-    timer = window.setTimeout(reset, idleMs);
+    if (idleSeconds() > 0) { timer = window.setTimeout(reset, idleSeconds() * 1000); }  // 0: the web form
   }
   ["pointerdown", "keydown", "input", "touchstart", "wheel"].forEach(function (kind) {
     document.addEventListener(kind, arm, { passive: true, capture: true });
@@ -34,8 +33,8 @@
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (target && target.closest("[data-print]")) {
-      window.print();  // returns once printed (or the dialog closed): then a fresh form
-      window.setTimeout(reset, 1000);
+      window.print();  // returns once printed (or the dialog closed): then, at a kiosk, a fresh form
+      if (idleSeconds() > 0) { window.setTimeout(reset, 1000); }
       return;
     }
     var link = target && target.closest("a[href]");
