@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -93,9 +93,9 @@ class Filing:
     # the caller publishes it after commit.
     relayed: bool
 
-    def response(self, ticket: str | _New) -> dict[str, Any]:
-        """The 201 body without the tracking code (the idempotency row keeps only this)."""
-        body = ComplaintCreated(
+    @cached_property
+    def _created(self) -> dict[str, Any]:
+        return ComplaintCreated(
             ticket="",
             tracking_code="",
             status=public_status(Step.VERIFICATION, None)[0],
@@ -103,7 +103,10 @@ class Filing:
             received_at=self.now,
             step_due_at=self.stay.due,
         ).model_dump(mode="json", exclude={"tracking_code"})
-        return {**body, "ticket": ticket}
+
+    def response(self, ticket: str | _New) -> dict[str, Any]:
+        """The 201 body without the tracking code (the idempotency row keeps only this)."""
+        return {**self._created, "ticket": ticket}
 
     def complaint(self) -> dict[str, Any]:
         """The complaint row but its ticket."""
@@ -221,11 +224,13 @@ async def write_row_by_row(session: AsyncSession, filing: Filing) -> Filed:
 
 # --- PostgreSQL: the same rows as one statement ---------------------------------------------------
 
-# How each value of a row enters the statement: a parameter, a column of the new complaint, or a
-# JSON object holding some (its keys and how each of their values enters).
-_Kind = str | tuple[tuple[str, str], ...]
-_Shape = tuple[tuple[str, tuple[tuple[str, _Kind], ...]], ...]
+# How each value of a row enters the statement: a parameter (the column's name alone), a column
+# of the new complaint (the column and its `_New`), or a JSON object holding some (the column and,
+# per key, its `_New` or the SQL type of its plain value).
+_Entry = str | tuple[str, "_New | tuple[tuple[str, _New | str], ...]"]
+_Shape = tuple[tuple[str, tuple[_Entry, ...]], ...]
 _JSON_TYPES: dict[str, Any] = {"String": String, "Integer": Integer, "Boolean": Boolean, "JSON": JSON}
+_HEADS, _COMPLAINT = -2, -1  # the statement's own parameters, then the complaint row, then `rows`
 
 
 def _json_type(value: Any) -> str:
@@ -237,68 +242,101 @@ def _json_type(value: Any) -> str:
     return "String" if value is None or isinstance(value, str) else "JSON"
 
 
-def _kind(value: Any) -> _Kind:
-    if isinstance(value, _New):
-        return f"new:{value.column}"
-    if isinstance(value, dict) and any(isinstance(v, _New) for v in value.values()):
-        return tuple(
-            (k, f"new:{v.column}" if isinstance(v, _New) else _json_type(v)) for k, v in value.items()
-        )
-    return "value"
+def _entry(col: str, value: Any) -> _Entry:
+    if type(value) is _New:
+        return (col, value)
+    if any(type(x) is _New for x in value.values()):
+        return (col, tuple((k, x if type(x) is _New else _json_type(x)) for k, x in value.items()))
+    return col
+
+
+_SPECIAL = frozenset({_New, dict})
 
 
 def _shape(rows: list[Row]) -> _Shape:
-    return tuple((table.name, tuple((col, _kind(v)) for col, v in values.items())) for table, values in rows)
+    """What the statement for these rows depends on (its cache key), not their values."""
+    return tuple(
+        (table.name, tuple(col if type(v) not in _SPECIAL else _entry(col, v) for col, v in values.items()))
+        for table, values in rows
+    )
+
+
+# Where a parameter's value is found: (source, column, key in a JSON object or None).
+_Path = tuple[int, str, str | None]
+_CONSTANTS = -3  # the values the statement carries itself (lpad's width), by parameter name
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # the parameters in `$n` order
-    processors: tuple[Callable[[Any], Any] | None, ...]
-    constants: Mapping[str, Any]  # parameters the statement carries itself (lpad's width)
+    paths: tuple[_Path, ...]  # per `$n`, where its value is
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+    constants: Mapping[str, Any]
 
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] if n in params else self.constants[n] for n in self.names]
-        return [p(v) if p else v for v, p in zip(values, self.processors, strict=True)]
+    def args(self, sources: dict[int, Mapping[str, Any]]) -> list[Any]:
+        sources[_CONSTANTS] = self.constants
+        out = [sources[s][c] if k is None else sources[s][c][k] for s, c, k in self.paths]
+        for i, process in self.processors:
+            out[i] = process(out[i])
+        return out
 
 
 @lru_cache(maxsize=16)
 def _statement(complaint: tuple[str, ...], shape: _Shape, dialect: Dialect) -> _Compiled:
     """The filing of this shape as one statement: ticket number, complaint, then each row."""
-    idempotent = any(name == IDEMPOTENCY_KEYS.name for name, _ in shape)
-    seq = select(func.nextval(cast(bindparam("sequence", type_=Text), REGCLASS)).label("seq"))
-    if idempotent:  # a key this kiosk used already files nothing (and returns no row)
+    paths: dict[str, _Path] = {}
+
+    def param(name: str, path: _Path, type_: Any) -> Any:
+        paths[name] = path
+        return bindparam(name, type_=type_)
+
+    seq = select(
+        func.nextval(cast(param("sequence", (_HEADS, "sequence", None), Text), REGCLASS)).label("seq")
+    )
+    if any(name == IDEMPOTENCY_KEYS.name for name, _ in shape):
+        # a key this kiosk used already files nothing (and returns no row)
         seq = seq.where(
             ~exists().where(
-                IDEMPOTENCY_KEYS.c.kiosk_id
-                == bindparam("guard_kiosk", type_=IDEMPOTENCY_KEYS.c.kiosk_id.type),
-                IDEMPOTENCY_KEYS.c.key == bindparam("guard_key", type_=IDEMPOTENCY_KEYS.c.key.type),
+                IDEMPOTENCY_KEYS.c.kiosk_id == param("guard_kiosk", (_HEADS, "guard_kiosk", None), Integer),
+                IDEMPOTENCY_KEYS.c.key == param("guard_key", (_HEADS, "guard_key", None), String),
             )
         )
     n = seq.cte("n")
     number = cast(n.c.seq, Text)
-    ticket_sql = bindparam("ticket_prefix", type_=Text) + case(
+    ticket_sql = param("ticket_prefix", (_HEADS, "ticket_prefix", None), Text) + case(
         (n.c.seq < 1_000_000, func.lpad(number, 6, "0")), else_=number
     )
+    columns = (param(f"c_{col}", (_COMPLAINT, col, None), COMPLAINTS.c[col].type) for col in complaint)
     new = (
         insert(COMPLAINTS)
-        .from_select(
-            ["ticket", *complaint],
-            select(ticket_sql, *(bindparam(f"c_{col}", type_=COMPLAINTS.c[col].type) for col in complaint)),
-            include_defaults=False,
-        )
+        .from_select(["ticket", *complaint], select(ticket_sql, *columns), include_defaults=False)
         .returning(COMPLAINTS.c.id, COMPLAINTS.c.ticket)
         .cte("c")
     )
+
+    def expr(i: int, table: Table, entry: _Entry) -> ColumnElement[Any]:
+        if isinstance(entry, str):
+            return param(f"r{i}_{entry}", (i, entry, None), table.c[entry].type)  # type: ignore[no-any-return]
+        col, how = entry
+        if isinstance(how, _New):
+            return new.c[how.column]
+        parts: list[Any] = []  # a JSON object holding some of the new complaint's values
+        for key, inner in how:
+            if isinstance(inner, _New):
+                parts += [key, new.c[inner.column]]
+            else:
+                parts += [key, param(f"r{i}_{col}.{key}", (i, col, key), _JSON_TYPES[inner])]
+        return cast(func.json_build_object(*parts), JSON)
+
     tables = {t.name: t for t in (HISTORY, DEADLINES, OUTBOX, IDEMPOTENCY_KEYS)}
     ctes = []
     outbox_id: ColumnElement[Any] | None = None
-    for i, (name, columns) in enumerate(shape):
+    for i, (name, entries) in enumerate(shape):
         table = tables[name]
-        exprs = [_expr(new, table, f"r{i}_{col}", col, kind) for col, kind in columns]
         stmt = insert(table).from_select(
-            [col for col, _ in columns], select(*exprs).select_from(new), include_defaults=False
+            [e if isinstance(e, str) else e[0] for e in entries],
+            select(*(expr(i, table, e) for e in entries)).select_from(new),
+            include_defaults=False,
         )
         if table is OUTBOX:
             done = stmt.returning(table.c.id).cte(f"r{i}")
@@ -309,47 +347,25 @@ def _statement(complaint: tuple[str, ...], shape: _Shape, dialect: Dialect) -> _
     assert outbox_id is not None  # noqa: S101 - every filing writes its receipt
     final = select(new.c.id, new.c.ticket, outbox_id.label("outbox_id")).add_cte(*ctes)
     compiled = final.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ())
-    binds = {n: compiled.binds[n] for n in names}
+    binds = [compiled.binds[name] for name in compiled.positiontup or ()]
+    processors = [b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds]
     return _Compiled(
         sql=compiled.string,
-        names=names,
-        processors=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds.values()),
-        constants={n: b.value for n, b in binds.items() if b.value is not None},
+        paths=tuple(paths.get(b.key, (_CONSTANTS, b.key, None)) for b in binds),
+        processors=tuple((i, p) for i, p in enumerate(processors) if p is not None),
+        constants={b.key: b.value for b in binds if b.key not in paths},
     )
 
 
-def _expr(new: Any, table: Table, param: str, col: str, kind: _Kind) -> ColumnElement[Any]:
-    if isinstance(kind, tuple):  # a JSON object holding some of the new complaint's values
-        parts: list[Any] = []
-        for key, inner in kind:
-            value = (
-                new.c[inner.split(":", 1)[1]]
-                if inner.startswith("new:")
-                else bindparam(f"{param}.{key}", type_=_JSON_TYPES[inner])
-            )
-            parts += [key, value]
-        return cast(func.json_build_object(*parts), JSON)
-    if kind.startswith("new:"):
-        return new.c[kind.split(":", 1)[1]]  # type: ignore[no-any-return]
-    return bindparam(param, type_=table.c[col].type)
-
-
-def _params(filing: Filing, complaint: Mapping[str, Any], rows: list[Row], sequence: str) -> dict[str, Any]:
-    params: dict[str, Any] = {
+def _sources(filing: Filing, complaint: Mapping[str, Any], rows: list[Row], sequence: str) -> dict[int, Any]:
+    """Where the statement's parameters are read from (see `_HEADS`)."""
+    heads: dict[str, Any] = {
         "sequence": sequence,
         "ticket_prefix": f"{get_settings().ticket_prefix}-{filing.year}-",
-        **{f"c_{col}": v for col, v in complaint.items()},
     }
     if filing.idempotency is not None:
-        params["guard_kiosk"], params["guard_key"] = filing.kiosk_id, filing.idempotency[0]
-    for i, (_table, values) in enumerate(rows):
-        for col, v in values.items():
-            if isinstance(_kind(v), tuple):
-                params.update({f"r{i}_{col}.{k}": x for k, x in v.items() if not isinstance(x, _New)})
-            elif not isinstance(v, _New):
-                params[f"r{i}_{col}"] = v
-    return params
+        heads["guard_kiosk"], heads["guard_key"] = filing.kiosk_id, filing.idempotency[0]
+    return {_HEADS: heads, _COMPLAINT: complaint, **{i: values for i, (_t, values) in enumerate(rows)}}
 
 
 async def write_in_one_statement(session: AsyncSession, filing: Filing) -> Filed | None:
@@ -362,7 +378,7 @@ async def write_in_one_statement(session: AsyncSession, filing: Filing) -> Filed
     complaint, rows = filing.complaint(), filing.rows()
     connection = await session.connection()
     statement = _statement(tuple(complaint), _shape(rows), connection.dialect)
-    args = statement.args(_params(filing, complaint, rows, sequence))
+    args = statement.args(_sources(filing, complaint, rows, sequence))
     driver: Any = (await connection.get_raw_connection()).driver_connection
     try:
         row = await driver.fetchrow(statement.sql, *args)
