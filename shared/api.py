@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
 from kombu.connection import Connection
 from pydantic import BaseModel
@@ -252,7 +253,10 @@ class RefuseControlCharacters:
             receive = _replay(body, receive)
             errors += await _body_errors(scope, kind, body)
         if errors:
-            await validation_response(_first_per_field(errors))(scope, receive, send)
+            errors = _first_per_field(errors)
+            page = _is_page(scope)
+            response = _refusal_page(errors) if page else validation_response(errors)
+            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -263,6 +267,26 @@ class RefuseControlCharacters:
         if self._patterns is None:
             self._patterns = _path_patterns(scope.get("app"))
         return [e for e in (_text_error(f, v) for f, v in _path_fields(self._patterns, path)) if e]
+
+
+def _is_page(scope: Scope) -> bool:
+    """A browser asking for a page (the console, the kiosk, a survey form), not an API client."""
+    if str(scope["path"]).startswith("/api/"):
+        return False
+    accept = dict(scope.get("headers", ())).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def _refusal_page(errors: list[FieldError]) -> HTMLResponse:
+    """The refusal as a page in Bahasa Indonesia: which fields, and to go back and correct them."""
+    items = "".join(f"<li>{html.escape(e.field)}: {html.escape(e.message)}</li>" for e in errors)
+    body = (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8"><title>Isian tidak dapat diterima</title>'
+        "</head><body><main><h1>Isian tidak dapat diterima</h1><p>Ada karakter yang tidak diizinkan:</p>"
+        f"<ul>{items}</ul><p>Kembali ke halaman sebelumnya, periksa isian tersebut, lalu kirim lagi.</p>"
+        "</main></body></html>"
+    )
+    return HTMLResponse(body, status_code=422)
 
 
 def _content_type(scope: Scope) -> str:

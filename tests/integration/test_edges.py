@@ -208,3 +208,13 @@ def test_a_body_that_cannot_be_read_is_bad_input(stack: Stack) -> None:
     assert r.status_code == 422, r.text
     assert {e["field"]: e["code"] for e in r.json()["errors"]} == {"body": "unreadable_body"}
     assert _counts(stack) == before
+
+
+def test_a_browser_gets_the_refusal_as_a_page(stack: Stack) -> None:
+    r = httpx.post(
+        f"{stack.staff_url}/masuk",
+        data={"username": "fo\x00", "password": PASSWORD},
+        headers={"Accept": "text/html,application/xhtml+xml"},
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Isian tidak dapat diterima" in r.text and "username" in r.text and 'lang="id"' in r.text
