@@ -345,3 +345,25 @@ def test_the_public_web_form_is_off_by_default_and_when_on_files_as_web(
             assert int(r.headers["retry-after"]) > 0
         finally:
             web.close()
+
+
+def test_a_network_error_keeps_the_form_and_sending_again_files_once(stack: Stack, kiosk: Kiosk) -> None:
+    kiosk.enrol()
+    page = kiosk.page
+    subject = f"Jaringan putus {stack.name} {next(_counter)}"
+    fill(page, subject)
+    page.route(
+        "**/kios",
+        lambda route: (
+            route.abort("internetdisconnected") if route.request.method == "POST" else route.continue_()
+        ),
+    )
+    page.get_by_role("button", name="Kirim pengaduan").click()
+    expect(page.locator("#network-error")).to_be_visible()
+    expect(page.locator("#network-error")).to_contain_text("Isian Anda masih ada")
+    assert page.get_by_label("Pokok pengaduan").input_value() == subject
+    assert complaints_with(stack, subject) == []
+    page.unroute("**/kios")
+    page.get_by_role("button", name="Kirim pengaduan").click()
+    expect(page.get_by_role("heading", name="Tanda terima pengaduan")).to_be_visible()
+    assert len(complaints_with(stack, subject)) == 1
