@@ -23,7 +23,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from tempfile import TemporaryDirectory
 
@@ -169,16 +170,13 @@ def console_client(base: str) -> httpx.Client:
     return client
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--complaints", type=int, default=1_000_000)
-    parser.add_argument("--open-per-step", type=int, default=300)
-    parser.add_argument("--requests", type=int, default=300)
-    args = parser.parse_args()
-    notes = [load_note()]
+@contextmanager
+def seeded_staff_api(complaints: int, open_per_step: int) -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated and seeded (`seed`), and `aduan serve staff` on it
+    (one uvicorn process, as `aduan up` runs it): its base URL; all of it gone at the end."""
     with (
-        TemporaryDirectory(prefix="aduan-bench-console-") as tmp,
-        throwaway_database("aduan_bench_console") as database,
+        TemporaryDirectory(prefix="aduan-bench-staff-") as tmp,
+        throwaway_database("aduan_bench_staff") as database,
     ):
         env = (
             base_env()
@@ -195,8 +193,8 @@ def main() -> int:
         )
         upgrade(settings)
         tracking = FieldCipher(settings.data_key_bytes()).encrypt("ABCD2345", field="tracking_code")
-        log(f"seeding {args.complaints:,} complaints")
-        seeded = seed(pg_url(database), args.complaints, args.open_per_step, tracking)
+        log(f"seeding {complaints:,} complaints")
+        seeded = seed(pg_url(database), complaints, open_per_step, tracking)
         log("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in seeded.items()))
         port = free_port()
         proc = subprocess.Popen(
@@ -219,55 +217,64 @@ def main() -> int:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("the staff API did not start")
                 time.sleep(0.2)
-            token = httpx.post(
-                f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
-            ).json()["access_token"]
-            api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
-            browser = console_client(base)
-            queue = api.get("/api/v1/worklist", params={"limit": 200}).json()
-            ticket = queue["items"][0]["ticket"]
-            # The list's fingerprint: it changes when a complaint comes or goes, or a clock's minute
-            # turns (then the poll answers 200 with the list, once, and 204 again after).
-            poll = browser.get("/").text.split('data-seen="', 1)[1].split('"', 1)[0]
-            cases: list[tuple[str, Callable[[], list[float]]]] = [
-                (
-                    "JSON worklist (limit 100)",
-                    lambda: timed(api, "/api/v1/worklist?limit=100", args.requests),
-                ),
-                ("queue page /", lambda: timed(browser, "/", args.requests)),
-                ("queue poll (204 unless changed)", lambda: polled(timed_poll(browser, poll, args.requests))),
-                ("JSON complaint record", lambda: timed(api, f"/api/v1/complaints/{ticket}", args.requests)),
-                ("complaint page", lambda: timed(browser, f"/pengaduan/{ticket}", args.requests)),
-                # The lists over the whole archive, fewer times: they count every complaint they match.
-                ("every complaint /semua (50)", lambda: timed(browser, "/semua", args.requests // 10)),
-                (
-                    "archive search /arsip?cari=",
-                    lambda: timed(browser, "/arsip?cari=nomor+4242", args.requests // 10),
-                ),
-            ]
-
-            def polled(result: tuple[list[float], int]) -> list[float]:
-                notes.append(
-                    f"queue poll: {result[1]} of {args.requests} answered with the list (a minute turned)"
-                )
-                return result[0]
-
-            rows = []
-            before = cpu_sample()
-            for name, run in cases:
-                log(name)
-                ms = run()
-                rows.append(
-                    (name, f"{percentile(ms, 50):.1f}", f"{percentile(ms, 95):.1f}", f"{max(ms):.1f}")
-                )
-            notes.append(cpu_note(before))
-            notes.append(f"queue total for kasubag_umum: {queue['total']} open (the page shows 100)")
+            yield base
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--complaints", type=int, default=1_000_000)
+    parser.add_argument("--open-per-step", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    notes = [load_note()]
+    with seeded_staff_api(args.complaints, args.open_per_step) as base:
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
+        ).json()["access_token"]
+        api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        browser = console_client(base)
+        queue = api.get("/api/v1/worklist", params={"limit": 200}).json()
+        ticket = queue["items"][0]["ticket"]
+        # The list's fingerprint: it changes when a complaint comes or goes, or a clock's minute
+        # turns (then the poll answers 200 with the list, once, and 204 again after).
+        poll = browser.get("/").text.split('data-seen="', 1)[1].split('"', 1)[0]
+        cases: list[tuple[str, Callable[[], list[float]]]] = [
+            (
+                "JSON worklist (limit 100)",
+                lambda: timed(api, "/api/v1/worklist?limit=100", args.requests),
+            ),
+            ("queue page /", lambda: timed(browser, "/", args.requests)),
+            ("queue poll (204 unless changed)", lambda: polled(timed_poll(browser, poll, args.requests))),
+            ("JSON complaint record", lambda: timed(api, f"/api/v1/complaints/{ticket}", args.requests)),
+            ("complaint page", lambda: timed(browser, f"/pengaduan/{ticket}", args.requests)),
+            # The lists over the whole archive, fewer times: they count every complaint they match.
+            ("every complaint /semua (50)", lambda: timed(browser, "/semua", args.requests // 10)),
+            (
+                "archive search /arsip?cari=",
+                lambda: timed(browser, "/arsip?cari=nomor+4242", args.requests // 10),
+            ),
+        ]
+
+        def polled(result: tuple[list[float], int]) -> list[float]:
+            notes.append(
+                f"queue poll: {result[1]} of {args.requests} answered with the list (a minute turned)"
+            )
+            return result[0]
+
+        rows = []
+        before = cpu_sample()
+        for name, run in cases:
+            log(name)
+            ms = run()
+            rows.append((name, f"{percentile(ms, 50):.1f}", f"{percentile(ms, 95):.1f}", f"{max(ms):.1f}"))
+        notes.append(cpu_note(before))
+        notes.append(f"queue total for kasubag_umum: {queue['total']} open (the page shows 100)")
     print(f"{args.complaints:,} complaints on PostgreSQL, {args.requests} sequential requests per row")
     print(format_table(("request", "p50 ms", "p95 ms", "max ms"), rows))
     for note in notes:

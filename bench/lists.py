@@ -16,19 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
-import time
-from tempfile import TemporaryDirectory
 
 import httpx
-from common import ROOT, base_env, format_table, free_port, load_note, log, new_secrets, percentile, pg_url
-from common import throwaway_database as database_named
-from console import PASSWORD, READY_TIMEOUT, console_client, seed, timed
-
-from shared.migrate import upgrade
-from shared.security import FieldCipher
-from shared.settings import Settings
+from common import format_table, load_note, log, percentile
+from console import PASSWORD, console_client, seeded_staff_api, timed
 
 # (label, who, path): "api" requests carry a bearer token, "page" ones a console session
 CASES = (
@@ -46,68 +37,20 @@ CASES = (
 
 
 def run_size(size: int, open_per_step: int, requests: int) -> dict[str, tuple[float, float]]:
-    with (
-        TemporaryDirectory(prefix="aduan-bench-lists-") as tmp,
-        database_named("aduan_bench_lists") as database,
-    ):
-        env = (
-            base_env()
-            | new_secrets()
-            | {
-                "ADUAN_DATA_DIR": tmp,
-                "ADUAN_DATABASE_URL": pg_url(database),
-                "ADUAN_BROKER_URL": "filesystem://",
-                "ADUAN_LOG_LEVEL": "WARNING",
-            }
-        )
-        settings = Settings.model_validate(
-            {k[6:].lower(): v for k, v in env.items() if k.startswith("ADUAN_")}
-        )
-        upgrade(settings)
-        tracking = FieldCipher(settings.data_key_bytes()).encrypt("ABCD2345", field="tracking_code")
-        log(f"seeding {size:,} complaints")
-        seeded = seed(pg_url(database), size, open_per_step, tracking)
-        log("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in seeded.items()))
-        port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "launcher.cli", "serve", "staff", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + READY_TIMEOUT
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the staff API did not start")
-                time.sleep(0.2)
-            token = httpx.post(
-                f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
-            ).json()["access_token"]
-            clients = {
-                "api": httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}),
-                "page": console_client(base),
-            }
-            out = {}
-            for label, who, path in CASES:
-                log(f"{size:,}: {label}")
-                ms = timed(clients[who], path, requests)
-                out[label] = (percentile(ms, 50), percentile(ms, 95))
-            return out
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with seeded_staff_api(size, open_per_step) as base:
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
+        ).json()["access_token"]
+        clients = {
+            "api": httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}),
+            "page": console_client(base),
+        }
+        out = {}
+        for label, who, path in CASES:
+            log(f"{size:,}: {label}")
+            ms = timed(clients[who], path, requests)
+            out[label] = (percentile(ms, 50), percentile(ms, 95))
+        return out
 
 
 def main() -> int:

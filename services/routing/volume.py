@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.calendar import WIB
 from shared.models import Category, Complaint, Unit
 from shared.sop import OUTCOME_LABELS, STEPS, Outcome, Status, Step
+from shared.when import MONTHS
 
 TREND_MONTHS = 12
 
@@ -38,20 +39,6 @@ STEP_NAMES = {
 OPEN_LABEL = "Dalam proses"
 NO_UNIT_LABEL = "Belum didisposisikan"
 NO_CATEGORY_LABEL = "Tanpa kategori"
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 class Count(BaseModel):

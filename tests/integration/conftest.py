@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.integration.stack import Stack, embedded_stack, postgres_stack, running
+from tests.support.browser import chromium
 
 BACKENDS = ["postgres", "embedded"]
 
@@ -25,3 +27,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """A provisioned instance (kiosk, one account per role) on each backend."""
     with running(_make(request.param, tmp_path_factory, redis_db=11)) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium per test module: its tests open their own contexts."""
+    with chromium() as b:
+        yield b

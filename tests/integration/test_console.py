@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.integration.stack import (
     FORWARD,
@@ -30,7 +30,6 @@ from tests.integration.stack import (
     running,
 )
 from tests.integration.test_flow import ANSWER, advance
-from tests.integration.test_survey_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.integration
 
@@ -47,16 +46,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     PASSWORDS.clear()
     with running(made) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Officer:

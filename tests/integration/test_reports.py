@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,6 @@ from shared.settings import Settings
 from tests.integration.conftest import BACKENDS, _make
 from tests.integration.stack import PASSWORD, Stack, running
 from tests.integration.test_console import SHOTS, axe_violations
-from tests.integration.test_survey_browser import CHROMIUM, FLAGS
 from tests.support import report_data
 
 pytestmark = pytest.mark.integration
@@ -115,16 +114,6 @@ def test_the_recap_month_is_checked(seeded: Stack, month: str, code: str) -> Non
 
 
 # --- the dashboard in a browser -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _signed_in(browser: Browser, s: Stack, username: str, requests: list[str], **options: Any) -> Page:

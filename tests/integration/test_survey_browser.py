@@ -3,39 +3,16 @@ link from the closing message, picks an answer, writes a comment and sends the f
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.integration.stack import Stack
+from tests.support.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium on a machine with no internet: no background traffic, no sandbox as root.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
+__all__ = ["CHROMIUM", "FLAGS"]  # other modules import them from here too
 
 
 def test_a_citizen_rates_the_service_in_the_browser(stack: Stack, browser: Browser) -> None:
