@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+import getpass
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TypeVar
 
 from pydantic_core import PydanticCustomError
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from shared import accounts, audit
+from shared.api import ApiError
 from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.links import kiosk_enrol_url
-from shared.models import Kiosk, Unit, User
+from shared.models import Complaint, Kiosk, Unit, User
 from shared.security import (
     MIN_PASSWORD,
     hash_password,
@@ -25,7 +30,10 @@ from shared.security import (
 )
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import check_email
+from shared.validation import InputError, check_email
+from shared.workflow import Actor
+
+_T = TypeVar("_T")
 
 
 class AdminError(Exception):
@@ -108,6 +116,7 @@ def add_kiosk(name: str) -> str:
         if session.scalar(select(Kiosk.id).where(Kiosk.name == name)) is not None:
             raise AdminError(f"kios {name} sudah ada")
         session.add(Kiosk(name=name, key_hash=kiosk_key_hash(key), active=True, created_at=now()))
+        audit.record(session, by=cli_actor(), action="kiosk.create", address=None, target=name)
     return key
 
 
@@ -138,6 +147,7 @@ def revoke_kiosk(name: str) -> None:
         kiosk.active = False
         kiosk.enrol_token_hash = None
         kiosk.enrol_expires_at = None
+        audit.record(session, by=cli_actor(), action="kiosk.revoke", address=None, target=kiosk.name)
 
 
 def ensure_admin() -> str | None:
@@ -170,3 +180,54 @@ def month_view(first: date) -> list[str]:
 
 
 _DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def cli_actor() -> Actor:
+    """Who the audit log names for a change made from the command line."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        who = "unknown"
+    return Actor(name=f"cli:{who}"[:100], role=Role.ADMIN)
+
+
+def _account_call(action: Callable[[Session], _T]) -> _T:
+    """Run one account use case in a transaction; its refusals as AdminError in Indonesian."""
+    try:
+        with unit_of_work() as session:
+            return action(session)
+    except ApiError as exc:
+        raise AdminError(exc.message) from exc
+    except InputError as exc:
+        raise AdminError("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
+
+
+def list_users() -> list[accounts.Account]:
+    with unit_of_work() as session:
+        return accounts.accounts(session)
+
+
+def set_user_active(username: str, active: bool) -> None:
+    """Deactivate (its sessions and tokens stop at once) or reactivate an account."""
+    _account_call(lambda s: accounts.set_active(s, username, active, by=cli_actor(), address=None))
+
+
+def reset_user_password(username: str) -> str:
+    """A one-time password for the account (changed at next sign-in)."""
+    return _account_call(lambda s: accounts.reset_password(s, username, by=cli_actor(), address=None))
+
+
+def list_kiosks() -> list[tuple[str, bool, datetime, datetime | None]]:
+    """Each kiosk's name, whether it may file, when it was made and its last filing."""
+    with unit_of_work() as session:
+        last = (
+            select(Complaint.kiosk_id, func.max(Complaint.received_at).label("last"))
+            .group_by(Complaint.kiosk_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Kiosk.name, Kiosk.active, Kiosk.created_at, last.c.last)
+            .outerjoin(last, last.c.kiosk_id == Kiosk.id)
+            .order_by(Kiosk.name)
+        ).all()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -80,6 +80,59 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_list(_args: argparse.Namespace) -> int:
+    from launcher import admin
+    from shared.when import long_time
+
+    found = admin.list_users()
+    print(f"{'PENGGUNA':<20} {'PERAN':<14} {'BIDANG':<14} {'STATUS':<9} MASUK TERAKHIR")
+    for a in found:
+        state = "aktif" if a.active else "nonaktif"
+        seen = long_time(a.last_sign_in_at) if a.last_sign_in_at else "belum pernah"
+        print(f"{a.username:<20} {a.role.value:<14} {a.unit or '-':<14} {state:<9} {seen}")
+    return 0
+
+
+def cmd_users_active(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    active = args.sub == "enable"
+    try:
+        admin.set_user_active(args.username, active)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    if active:
+        print(f"Akun {args.username} diaktifkan kembali.")
+    else:
+        print(f"Akun {args.username} dinonaktifkan: sesi dan tokennya tidak berlaku lagi.")
+    return 0
+
+
+def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    from launcher import admin
+
+    try:
+        password = admin.reset_user_password(args.username)
+    except admin.AdminError as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 1
+    print(f"Kata sandi sekali pakai untuk {args.username} (ditampilkan sekali; wajib diganti saat masuk):")
+    print(password)
+    return 0
+
+
+def cmd_kiosks_list(_args: argparse.Namespace) -> int:
+    from launcher import admin
+    from shared.when import long_time
+
+    print(f"{'KIOS':<24} {'STATUS':<9} {'DIBUAT':<44} PENGADUAN TERAKHIR")
+    for name, active, created, last in admin.list_kiosks():
+        state = "aktif" if active else "dicabut"
+        print(f"{name:<24} {state:<9} {long_time(created):<44} {long_time(last) if last else '-'}")
+    return 0
+
+
 def cmd_kiosks_add(args: argparse.Namespace) -> int:
     from launcher import admin
 
@@ -364,11 +417,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="also lift the lockout of this client address (any username)")
     p.set_defaults(func=cmd_users_unlock, database=True)
 
+    p = users.add_parser("list", parents=[common], help="every account: role, unit, active, last sign-in")
+    p.set_defaults(func=cmd_users_list, database=True)
+    p = users.add_parser("disable", parents=[common], help="deactivate an account (its sessions end at once)")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_active, database=True)
+    p = users.add_parser("enable", parents=[common], help="reactivate a deactivated account")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_active, database=True)
+    p = users.add_parser(
+        "reset-password", parents=[common], help="a one-time password, changed at the next sign-in"
+    )
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_reset_password, database=True)
+
     kiosks = sub.add_parser("kiosks", help="kiosk keys").add_subparsers(dest="sub", required=True)
     p = kiosks.add_parser("add", parents=[common], help="create a kiosk; prints its key once")
     p.add_argument("name")
     p.add_argument("--enrol", action="store_true", help="also print a one-time link enrolling its browser")
     p.set_defaults(func=cmd_kiosks_add, database=True)
+    p = kiosks.add_parser("list", parents=[common], help="every kiosk: active or revoked, its last filing")
+    p.set_defaults(func=cmd_kiosks_list, database=True)
     p = kiosks.add_parser("enrol", parents=[common], help="a new one-time link enrolling a kiosk's browser")
     p.add_argument("name")
     p.set_defaults(func=cmd_kiosks_enrol, database=True)

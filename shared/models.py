@@ -112,6 +112,31 @@ class User(Base):
     # Printed under the signature on the lembar disposisi.
     job_title: Mapped[str | None] = mapped_column(String(200))  # jabatan
     nip: Mapped[str | None] = mapped_column(String(18))  # Nomor Induk Pegawai, 18 digits
+    last_sign_in_at: Mapped[datetime | None]
+    # Set by an admin's password reset: the console sends the officer to the password page first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class AuditEntry(Base):
+    """One admin change or one view of a complainant's identity (UU 27/2022): appended, never changed.
+
+    The database refuses UPDATE and DELETE on the table (triggers, migration 0015)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_ticket_at", "ticket", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # the officer's username
+    actor_role: Mapped[str] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(60))
+    ticket: Mapped[str | None] = mapped_column(String(30))
+    target: Mapped[str | None] = mapped_column(String(200))  # an account, a kiosk, a day, a category
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's IP address
 
 
 class DispositionInstruction(Base):

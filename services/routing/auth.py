@@ -12,11 +12,12 @@ import jwt
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared import ratelimit
 from shared.api import ApiError
+from shared.clock import now
 from shared.db import session_factory
 from shared.models import User
 from shared.security import MIN_PASSWORD, hash_password, verify_password
@@ -68,6 +69,8 @@ def authenticate_limited(session: Session, username: str, password: str, *, addr
         limiter.count(*counts)
     else:
         limiter.signed_in(username, address)
+        with session.begin():
+            session.execute(update(User).where(User.id == user.id).values(last_sign_in_at=now()))
     return user
 
 
@@ -84,6 +87,7 @@ def change_password(session: Session, user_id: int, *, current: str, new: str, r
         if new != repeated:
             raise InputError([FieldError("repeated", "mismatch", "Ulangan kata sandi baru tidak sama.")])
         user.password_hash = hash_password(new)
+        user.must_change_password = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,7 @@ class StaffUser:
     username: str
     role: Role
     unit: str | None
+    must_change_password: bool = False  # after an admin's reset: the console asks for a new one first
 
     @property
     def actor(self) -> Actor:
@@ -209,7 +214,7 @@ def user_of_token(session: Session, token: str | None) -> StaffUser:
     user = session.get(User, int(subject))
     if user is None or not user.active:
         raise _unauthorized("account_inactive", "Akun tidak aktif.")
-    staff = StaffUser(user.id, user.username, Role(user.role), user.unit_code)
+    staff = StaffUser(user.id, user.username, Role(user.role), user.unit_code, user.must_change_password)
     session.rollback()  # end the read; use cases open their own transaction
     return staff
 

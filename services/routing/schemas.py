@@ -344,3 +344,63 @@ class MePatch(BaseModel):
     nip: str | None = Field(default=None, max_length=30)
     email: str | None = Field(default=None, max_length=254)
     notify_by_email: bool | None = None
+
+
+class AccountView(BaseModel):
+    username: str
+    full_name: str | None
+    role: str
+    unit: str | None
+    job_title: str | None
+    nip: str | None
+    email: str | None
+    active: bool
+    must_change_password: bool
+    last_sign_in_at: datetime | None
+    created_at: datetime
+
+
+class AccountIn(BaseModel):
+    """A new account; it gets a one-time password, changed at first sign-in."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    role: str = Field(max_length=30)
+    unit: str | None = Field(default=None, max_length=50)
+    full_name: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    nip: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str | None = Field(default=None, max_length=30)
+    unit: str | None = Field(default=None, max_length=50)
+    full_name: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    nip: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class OneTimePassword(BaseModel):
+    """Shown once: the officer signs in with it and must then choose their own."""
+
+    username: str
+    password: str
+
+
+class AuditItem(BaseModel):
+    at: datetime
+    actor: str
+    actor_role: str
+    action: str
+    ticket: str | None
+    target: str | None
+    detail: dict[str, Any] | None
+    address: str | None
+
+
+class AuditList(BaseModel):
+    items: list[AuditItem]
+    total: int

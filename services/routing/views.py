@@ -26,9 +26,14 @@ from services.routing.auth import (
 from services.routing.recap import Recap
 from services.routing.reports import SatisfactionReport, SlaReport
 from services.routing.schemas import (
+    AccountIn,
+    AccountPatch,
+    AccountView,
     ActionAccepted,
     ActionIn,
     ArchiveView,
+    AuditItem,
+    AuditList,
     CalendarDay,
     CalendarMonth,
     CategoryIn,
@@ -41,12 +46,13 @@ from services.routing.schemas import (
     Me,
     MePatch,
     NotificationList,
+    OneTimePassword,
     OverrideIn,
     Token,
     Worklist,
 )
 from services.routing.volume import VolumeReport
-from shared import office_days
+from shared import accounts, audit, office_days
 from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
@@ -186,8 +192,13 @@ def complaints(
 
 
 @router.get("/complaints/{ticket}", response_model=ComplaintView, responses=error_responses(403, 404))
-def complaint(ticket: str, session: SessionDep, user: CurrentUser) -> ComplaintView:
-    return service.complaint_view(session, user, ticket, at=now())
+def complaint(ticket: str, request: Request, session: SessionDep, user: CurrentUser) -> ComplaintView:
+    """The complaint's record; when it shows the complainant's identity, an audit entry says who saw it."""
+    view = service.complaint_view(session, user, ticket, at=now())
+    if not view.complainant.hidden:
+        address = client_address(request)
+        audit.record_identity_view(session, by=user.actor, ticket=view.ticket, address=address)
+    return view
 
 
 @router.post(
@@ -464,3 +475,124 @@ def report_period(user: StaffUser, from_: date, to: date) -> tuple[datetime, dat
             ]
         )
     return datetime.combine(from_, time(0), WIB), datetime.combine(to + timedelta(days=1), time(0), WIB)
+
+
+# --- accounts (admin) and the audit log ---------------------------------------------------------
+
+
+def _account_view(found: accounts.Account) -> AccountView:
+    return AccountView(
+        username=found.username,
+        full_name=found.full_name,
+        role=found.role.value,
+        unit=found.unit,
+        job_title=found.job_title,
+        nip=found.nip,
+        email=found.email,
+        active=found.active,
+        must_change_password=found.must_change_password,
+        last_sign_in_at=found.last_sign_in_at,
+        created_at=found.created_at,
+    )
+
+
+@router.get("/users", response_model=list[AccountView], responses=error_responses(403))
+def users(session: SessionDep, _admin: AdminUser) -> list[AccountView]:
+    """Every staff account: role, unit, active, last sign-in."""
+    return [_account_view(a) for a in accounts.accounts(session)]
+
+
+@router.post("/users", status_code=201, response_model=OneTimePassword, responses=error_responses(403))
+def add_user(body: AccountIn, request: Request, session: SessionDep, admin: AdminUser) -> OneTimePassword:
+    """A new account and its one-time password (shown once; changed at first sign-in)."""
+    with session.begin():
+        password = accounts.create(
+            session, body.model_dump(), by=admin.actor, address=client_address(request)
+        )
+    return OneTimePassword(username=body.username.strip(), password=password)
+
+
+@router.patch("/users/{username}", response_model=AccountView, responses=error_responses(403, 404, 409))
+def edit_user(
+    username: str, body: AccountPatch, request: Request, session: SessionDep, admin: AdminUser
+) -> AccountView:
+    """Change an account's role, unit, name, jabatan, NIP or e-mail."""
+    with session.begin():
+        changed = accounts.update(
+            session,
+            username,
+            body.model_dump(exclude_unset=True),
+            by=admin.actor,
+            address=client_address(request),
+        )
+    return _account_view(changed)
+
+
+@router.post(
+    "/users/{username}/disable", response_model=AccountView, responses=error_responses(403, 404, 409)
+)
+def disable_user(username: str, request: Request, session: SessionDep, admin: AdminUser) -> AccountView:
+    """Deactivate: its console session and bearer tokens stop at the next request; never the last admin."""
+    with session.begin():
+        address = client_address(request)
+        changed = accounts.set_active(session, username, False, by=admin.actor, address=address)
+    return _account_view(changed)
+
+
+@router.post("/users/{username}/enable", response_model=AccountView, responses=error_responses(403, 404))
+def enable_user(username: str, request: Request, session: SessionDep, admin: AdminUser) -> AccountView:
+    """Reactivate a deactivated account."""
+    with session.begin():
+        address = client_address(request)
+        changed = accounts.set_active(session, username, True, by=admin.actor, address=address)
+    return _account_view(changed)
+
+
+@router.post(
+    "/users/{username}/reset-password", response_model=OneTimePassword, responses=error_responses(403, 404)
+)
+def reset_user_password(
+    username: str, request: Request, session: SessionDep, admin: AdminUser
+) -> OneTimePassword:
+    """A new one-time password; the officer must change it at next sign-in."""
+    with session.begin():
+        password = accounts.reset_password(session, username, by=admin.actor, address=client_address(request))
+    return OneTimePassword(username=username, password=password)
+
+
+@router.get("/audit", response_model=AuditList, responses=error_responses(403))
+def audit_log(
+    session: SessionDep,
+    user: CurrentUser,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    ticket: Annotated[str | None, Query(max_length=30)] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> AuditList:
+    """The audit log (admin and Kepala Dinas): admin changes and views of identity, newest first."""
+    if user.role not in audit.READERS:
+        only = "Hanya admin dan Kepala Dinas yang dapat membaca log audit."
+        raise ApiError(403, "audit_readers_only", only)
+    narrow = audit.AuditFilter(
+        actor=actor or None,
+        ticket=ticket or None,
+        since=datetime.combine(from_, time(), WIB) if from_ else None,
+        until=datetime.combine(to + timedelta(days=1), time(), WIB) if to else None,
+    )
+    found, total = audit.entries(session, narrow, limit=limit, offset=offset)
+    items = [
+        AuditItem(
+            at=e.at,
+            actor=e.actor,
+            actor_role=e.actor_role,
+            action=e.action,
+            ticket=e.ticket,
+            target=e.target,
+            detail=e.detail,
+            address=e.address,
+        )
+        for e in found
+    ]
+    return AuditList(items=items, total=total)

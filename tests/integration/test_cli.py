@@ -108,3 +108,81 @@ def test_a_token_past_its_ttl_is_refused_with_token_expired(instance: Path) -> N
         again = httpx.post(f"{url}/api/v1/auth/token", data={"username": "sari", "password": PASSWORD})
         fresh = {"Authorization": f"Bearer {again.json()['access_token']}"}
         assert httpx.get(f"{url}/api/v1/me", headers=fresh).status_code == 200
+
+
+def _table(out: str) -> dict[str, list[str]]:
+    """A listing's rows by their first column."""
+    return {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
+
+
+def test_users_list_disable_enable_and_reset_password(instance: Path) -> None:
+    for name, role in (("rina", "front_office"), ("kepala", "admin")):
+        out = _run(instance, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        assert out.returncode == 0, out.stderr
+    listed = _run(instance, "users", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split()[:4] == ["PENGGUNA", "PERAN", "BIDANG", "STATUS"]
+    rows = _table(listed.stdout)
+    assert rows["rina"][:4] == ["rina", "front_office", "-", "aktif"]
+    assert rows["budi"][:4] == ["budi", "bidang", "hi_jamsos", "aktif"]
+    assert " ".join(rows["rina"][4:]) == "belum pernah"
+
+    off = _run(instance, "users", "disable", "rina")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "Akun rina dinonaktifkan: sesi dan tokennya tidak berlaku lagi."
+    assert _table(_run(instance, "users", "list").stdout)["rina"][3] == "nonaktif"
+    on = _run(instance, "users", "enable", "rina")
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.strip() == "Akun rina diaktifkan kembali."
+    assert _sql(instance, "SELECT active FROM users WHERE username = 'rina'") == [(1,)]
+
+    (before,) = _sql(instance, "SELECT password_hash FROM users WHERE username = 'rina'")
+    reset = _run(instance, "users", "reset-password", "rina")
+    assert reset.returncode == 0, reset.stderr
+    first, password = reset.stdout.strip().splitlines()
+    assert first.startswith("Kata sandi sekali pakai untuk rina")
+    assert len(password) >= 12 and " " not in password
+    after = _sql(instance, "SELECT password_hash, must_change_password FROM users WHERE username = 'rina'")
+    assert after[0][0] != before[0] and after[0][0].startswith("$argon2id$") and after[0][1] == 1
+
+    actions = _sql(instance, "SELECT action, target, actor FROM audit_log WHERE target = 'rina' ORDER BY id")
+    assert [(a, t) for a, t, _ in actions] == [
+        ("user.disable", "rina"),
+        ("user.enable", "rina"),
+        ("user.reset_password", "rina"),
+    ]
+    assert all(str(actor).startswith("cli:") for _, _, actor in actions)
+
+
+def test_the_last_active_admin_cannot_be_disabled_and_unknown_accounts_are_said(instance: Path) -> None:
+    admins = _sql(instance, "SELECT username FROM users WHERE role = 'admin' AND active")
+    if not admins:
+        out = _run(
+            instance, "users", "add", "kepala", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n"
+        )
+        assert out.returncode == 0, out.stderr
+        admins = [("kepala",)]
+    [(only,)] = admins
+    out = _run(instance, "users", "disable", str(only))
+    assert out.returncode == 1
+    assert out.stderr.strip() == "Gagal: Akun ini admin aktif terakhir; tambahkan admin lain lebih dahulu."
+    assert _sql(instance, f"SELECT active FROM users WHERE username = '{only}'") == [(1,)]  # noqa: S608
+    missing = _run(instance, "users", "reset-password", "tidak-ada")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "Gagal: Akun tidak ditemukan."
+
+
+def test_kiosks_list_and_revoke(instance: Path) -> None:
+    added = _run(instance, "kiosks", "add", "kios-lobi")
+    assert added.returncode == 0, added.stderr
+    listed = _run(instance, "kiosks", "list")
+    assert listed.returncode == 0, listed.stderr
+    row = _table(listed.stdout)["kios-lobi"]
+    assert row[1] == "aktif" and row[-1] == "-"
+    revoked = _run(instance, "kiosks", "revoke", "kios-lobi")
+    assert revoked.returncode == 0, revoked.stderr
+    assert _table(_run(instance, "kiosks", "list").stdout)["kios-lobi"][1] == "dicabut"
+    assert _sql(instance, "SELECT action FROM audit_log WHERE target = 'kios-lobi' ORDER BY id") == [
+        ("kiosk.create",),
+        ("kiosk.revoke",),
+    ]

@@ -1,0 +1,150 @@
+"""Running the office's accounts over the API, and the audit log: who changed what, who saw whose identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.integration.stack import Stack, complaint_body
+
+pytestmark = pytest.mark.integration
+
+
+def _admin(stack: Stack) -> str:
+    """Sign in as the admin account `up` made (its password is in the banner)."""
+    if "admin" not in stack.tokens:
+        lines = [line.strip() for line in stack.banner.splitlines()]
+        [password] = [line.removeprefix("admin / ") for line in lines if line.startswith("admin / ")]
+        stack.tokens["admin"] = stack.login("admin", password)
+    return "admin"
+
+
+def _bearer(stack: Stack, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.request(method, f"{stack.staff_url}/api/v1{path}", headers=headers, timeout=10, **kwargs)
+
+
+def test_an_admin_adds_changes_disables_and_resets_an_account(stack: Stack) -> None:
+    admin = _admin(stack)
+    made = stack.staff(admin, "POST", "/users", json={"username": "dewi", "role": "front_office"})
+    assert made.status_code == 201, made.text
+    password = made.json()["password"]
+    assert made.json()["username"] == "dewi" and len(password) >= 12
+    token = stack.login("dewi", password)
+    assert _bearer(stack, token, "GET", "/me").json()["username"] == "dewi"
+
+    listed = {a["username"]: a for a in stack.staff(admin, "GET", "/users").json()}
+    assert listed["dewi"]["must_change_password"] is True
+    assert listed["dewi"]["last_sign_in_at"] is not None
+    assert listed["hi"]["role"] == "bidang" and listed["hi"]["unit"] == "hi_jamsos"
+
+    bad = stack.staff(admin, "PATCH", "/users/dewi", json={"role": "bidang", "nip": "123"})
+    assert bad.status_code == 422, bad.text
+    assert {e["field"]: e["code"] for e in bad.json()["errors"]} == {"nip": "nip_invalid"}
+    no_unit = stack.staff(admin, "PATCH", "/users/dewi", json={"role": "bidang"})
+    assert no_unit.status_code == 422 and no_unit.json()["errors"][0]["code"] == "unit_required"
+    moved = stack.staff(
+        admin,
+        "PATCH",
+        "/users/dewi",
+        json={
+            "role": "bidang",
+            "unit": "penempatan",
+            "full_name": "Dewi Lestari",
+            "nip": "198001012005012001",
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["role"], moved.json()["unit"], moved.json()["nip"]) == (
+        "bidang",
+        "penempatan",
+        "198001012005012001",
+    )
+    # The token was signed when dewi was front office; her role is read from the account on each request.
+    assert _bearer(stack, token, "GET", "/me").json()["role"] == "bidang"
+
+    off = stack.staff(admin, "POST", "/users/dewi/disable")
+    assert off.status_code == 200 and off.json()["active"] is False
+    refused = _bearer(stack, token, "GET", "/worklist")
+    assert refused.status_code == 401 and refused.json()["code"] == "account_inactive"
+    assert stack.staff(admin, "POST", "/users/dewi/enable").json()["active"] is True
+    assert _bearer(stack, token, "GET", "/me").status_code == 200
+
+    reset = stack.staff(admin, "POST", "/users/dewi/reset-password")
+    assert reset.status_code == 200, reset.text
+    old = httpx.post(f"{stack.staff_url}/api/v1/auth/token", data={"username": "dewi", "password": password})
+    assert old.status_code == 401
+    stack.login("dewi", reset.json()["password"])
+
+    trail = stack.staff(admin, "GET", "/audit", params={"actor": "admin"}).json()["items"]
+    mine = [(e["action"], e["target"]) for e in trail if e["target"] == "dewi"]
+    assert mine == [
+        ("user.reset_password", "dewi"),
+        ("user.enable", "dewi"),
+        ("user.disable", "dewi"),
+        ("user.update", "dewi"),
+        ("user.create", "dewi"),
+    ]
+    assert all(e["address"] == "127.0.0.1" for e in trail if e["target"] == "dewi")
+
+
+def test_only_the_admin_runs_accounts_and_the_last_admin_stays(stack: Stack) -> None:
+    admin = _admin(stack)
+    for path, method in (
+        ("/users", "GET"),
+        ("/users/hi/disable", "POST"),
+        ("/users/hi/reset-password", "POST"),
+    ):
+        r = stack.staff("kadis", method, path)
+        assert r.status_code == 403 and r.json()["code"] == "admin_only", r.text
+    assert stack.staff(admin, "POST", "/users/nobody/disable").status_code == 404
+    for attempt in (
+        stack.staff(admin, "POST", "/users/admin/disable"),
+        stack.staff(admin, "PATCH", "/users/admin", json={"role": "kepala_dinas"}),
+    ):
+        assert attempt.status_code == 409 and attempt.json()["code"] == "last_admin", attempt.text
+    assert stack.staff(admin, "GET", "/me").json()["role"] == "admin"
+    taken = stack.staff(admin, "POST", "/users", json={"username": "hi", "role": "front_office"})
+    assert taken.status_code == 422 and taken.json()["errors"][0]["code"] == "username_taken"
+
+
+def test_reading_a_record_writes_one_audit_entry_readable_by_admin_and_kepala_dinas(stack: Stack) -> None:
+    admin = _admin(stack)
+    filed = stack.file(complaint_body())
+    assert filed.status_code == 201, filed.text
+    ticket = filed.json()["ticket"]
+    stack.wait_in_queue("fo", ticket)
+    before = stack.staff(admin, "GET", "/audit", params={"ticket": ticket}).json()["total"]
+    record = stack.record("fo", ticket)
+    assert record["complainant"]["name"] == "Siti Aminah"
+    found = stack.staff("kadis", "GET", "/audit", params={"ticket": ticket, "actor": "fo"})
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] == before + 1
+    entry = found.json()["items"][0]
+    assert (entry["action"], entry["actor"], entry["actor_role"], entry["ticket"], entry["address"]) == (
+        "identity.view",
+        "fo",
+        "front_office",
+        ticket,
+        "127.0.0.1",
+    )
+    for reader in ("fo", "sekdis", "hi", "kasubag"):
+        r = stack.staff(reader, "GET", "/audit")
+        assert r.status_code == 403 and r.json()["code"] == "audit_readers_only", r.text
+    bad = stack.staff(admin, "GET", "/audit", params={"from": "kemarin"})
+    assert bad.status_code == 422
+
+
+def test_the_audit_log_refuses_update_and_delete(stack: Stack) -> None:
+    engine = create_engine(stack.db_url)
+    try:
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+    assert stack.count("audit_log") > 0
