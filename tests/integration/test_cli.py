@@ -143,7 +143,7 @@ def test_users_list_disable_enable_and_reset_password(instance: Path) -> None:
     assert first.startswith("Kata sandi sekali pakai untuk rina")
     assert len(password) >= 12 and " " not in password
     after = _sql(instance, "SELECT password_hash, must_change_password FROM users WHERE username = 'rina'")
-    assert after[0][0] != before[0] and after[0][0].startswith("$argon2id$") and after[0][1] == 1
+    assert after[0][0] != before[0] and str(after[0][0]).startswith("$argon2id$") and after[0][1] == 1
 
     actions = _sql(instance, "SELECT action, target, actor FROM audit_log WHERE target = 'rina' ORDER BY id")
     assert [(a, t) for a, t, _ in actions] == [

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.routing.console import account, lists, prints
+from services.routing.console import account, admin, lists, prints
 from services.routing.console import session as cookies
 from services.routing.console.dashboard import router as dashboard_router
 from services.routing.console.pages import STATIC, page
@@ -34,9 +34,11 @@ def install_console(app: FastAPI) -> None:
     app.include_router(account.router)
     app.include_router(lists.router)
     app.include_router(dashboard_router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(cookies.PasswordChangeRequired, admin.password_first)
 
     @app.middleware("http")
     async def browser_opens_console(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -128,9 +128,12 @@ def _where(request: Request) -> str:
 def console_user(request: Request, session: SessionDep) -> StaffUser:
     """The officer signed in with the session cookie; otherwise off to the sign-in page."""
     try:
-        return user_of_token(session, request.cookies.get(cookies.SESSION_COOKIE))
+        staff = user_of_token(session, request.cookies.get(cookies.SESSION_COOKIE))
     except ApiError as exc:
         raise cookies.SignInRequired(_where(request)) from exc
+    if staff.must_change_password and request.url.path != "/kata-sandi":
+        raise cookies.PasswordChangeRequired
+    return staff
 
 
 ConsoleUser = Annotated[StaffUser, Depends(console_user)]

@@ -31,6 +31,10 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+class PasswordChangeRequired(Exception):
+    """An admin reset the officer's password: the console sends them to the password page first."""
+
+
 class CsrfRejected(Exception):
     """A form came without a valid CSRF token: 403, nothing written."""
 

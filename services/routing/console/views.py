@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,7 +25,7 @@ from services.routing.console import forms
 from services.routing.console import session as cookies
 from services.routing.console.pages import ConsoleUser, PostedForm, page, render
 from services.routing.schemas import WorklistItem
-from shared import office_days, when
+from shared import audit, office_days, when
 from shared.api import ApiError
 from shared.clock import Calendar, calendar_for, now
 from shared.models import Category, Unit
@@ -116,7 +116,8 @@ def password_change(request: Request, session: SessionDep, user: ConsoleUser, fo
         )
     except InputError as exc:
         return page(request, "password.html.j2", user=user, errors=field_errors(exc.errors), status_code=422)
-    return page(request, "password.html.j2", user=user, errors={}, changed=True)
+    changed = replace(user, must_change_password=False)
+    return page(request, "password.html.j2", user=changed, errors={}, changed=True)
 
 
 # --- my queue -----------------------------------------------------------------------------------
@@ -355,6 +356,9 @@ def _complaint_page(
         view = service.complaint_view(session, user, ticket, at=at)
     except ApiError as exc:
         return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+    if not view.complainant.hidden:
+        address = client_address(request)
+        audit.record_identity_view(session, by=user.actor, ticket=view.ticket, address=address)
     units, categories = names(session)
     calendar = calendar_for(get_settings(), office_days.overrides(session))
     clock, overdue = time_left(calendar, view.step_due_at, at) if view.step else ("-", False)
