@@ -566,8 +566,8 @@ def audit_log(
     user: CurrentUser,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     ticket: Annotated[str | None, Query(max_length=30)] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    from_: Annotated[OfficeDate | None, Query(alias="from")] = None,
+    to: Annotated[OfficeDate | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditList:
