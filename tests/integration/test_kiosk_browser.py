@@ -112,6 +112,27 @@ def fill(page: Page, subject: str, **overrides: str) -> None:
     page.get_by_label("Saya telah membaca pernyataan di atas").check()
 
 
+# What a finger touches: buttons, links, fields and the labels of the radio buttons and checkbox.
+_SMALL_TARGETS = """() => {
+  const targets = [...document.querySelectorAll(
+    'main button, main a, main input:not([type=hidden]):not([type=radio]):not([type=checkbox]),'
+    + ' main select, main textarea, main label.choice')]
+    .filter(e => e.offsetParent !== null && !e.closest('.trap'));
+  const small = targets.filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width < 44 || r.height < 44;
+  }).map(e => e.outerHTML.slice(0, 60));
+  return [targets.length, small];
+}"""
+
+
+def small_targets(page: Page) -> list[str]:
+    """Touch targets on the page smaller than 44 x 44 CSS px (of the many the page has)."""
+    seen, small = page.evaluate(_SMALL_TARGETS)
+    assert seen >= 10, seen  # the form's fields and choices
+    return list(small)
+
+
 def complaints_with(stack: Stack, subject: str) -> list[Any]:
     return stack.sql("SELECT ticket, channel, kiosk_id FROM complaints WHERE subject = :s", s=subject)
 
@@ -131,6 +152,7 @@ def test_a_citizen_files_at_the_kiosk_and_takes_the_receipt(
     page = kiosk.page
     assert page.locator("html").get_attribute("lang") == "id"
     assert axe_violations(page) == []
+    assert small_targets(page) == []
     subject = f"THR belum dibayar {stack.name} {next(_counter)}"
     fill(page, subject)
     page.get_by_label("Kategori pengaduan").select_option("thr")
@@ -229,6 +251,7 @@ def test_the_form_works_with_javascript_off(stack: Stack, browser: Browser) -> N
         fill(page, subject, **{"Nomor telepon atau HP": "bukan nomor"})
         page.get_by_role("button", name="Kirim pengaduan").click()
         expect(page.locator("#f-complainant-phone-error")).to_contain_text("Nomor telepon tidak valid")
+        assert small_targets(page) == []  # the form with its error summary, at 1366x768
         page.get_by_label("Nomor telepon atau HP").fill("081234567890")
         page.get_by_role("button", name="Kirim pengaduan").click()
         expect(page.get_by_role("heading", name="Tanda terima pengaduan")).to_be_visible()
