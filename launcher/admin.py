@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import TypeVar
 
 from pydantic_core import PydanticCustomError
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shared import accounts, audit
+from shared import accounts, kiosks
 from shared.api import ApiError
 from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.links import kiosk_enrol_url
-from shared.models import Complaint, Kiosk, Unit, User
+from shared.models import Unit, User
 from shared.security import (
     MIN_PASSWORD,
     hash_password,
-    kiosk_key_hash,
-    new_kiosk_key,
     new_password,
-    new_token,
 )
 from shared.settings import get_settings
 from shared.sop import Role
@@ -106,48 +103,35 @@ def unlock_user(username: str, *, address: str | None = None) -> int:
     return cleared
 
 
+def _kiosk_call(action: Callable[[Session], _T]) -> _T:
+    """Run one kiosk use case in a transaction; its refusals as AdminError in Indonesian."""
+    try:
+        with unit_of_work() as session:
+            return action(session)
+    except ApiError as exc:
+        raise AdminError(exc.message.rstrip(".")[:1].lower() + exc.message.rstrip(".")[1:]) from exc
+    except InputError as exc:
+        error = exc.errors[0]
+        message = error.message.rstrip(".")
+        if error.code != "kiosk_exists":
+            message = f"nama kios: {message[:1].lower()}{message[1:]}"
+        raise AdminError(message[:1].lower() + message[1:]) from exc
+
+
 def add_kiosk(name: str) -> str:
     """Create a kiosk and return its key (shown once; only its hash is stored)."""
-    name = name.strip()
-    if not name:
-        raise AdminError("nama kios kosong")
-    key = new_kiosk_key()
-    with unit_of_work() as session:
-        if session.scalar(select(Kiosk.id).where(Kiosk.name == name)) is not None:
-            raise AdminError(f"kios {name} sudah ada")
-        session.add(Kiosk(name=name, key_hash=kiosk_key_hash(key), active=True, created_at=now()))
-        audit.record(session, by=cli_actor(), action="kiosk.create", address=None, target=name)
-    return key
-
-
-def _kiosk(session: Session, name: str) -> Kiosk:
-    kiosk = session.scalar(select(Kiosk).where(Kiosk.name == name.strip()))
-    if kiosk is None:
-        raise AdminError(f"kios {name} tidak ada")
-    return kiosk
+    return _kiosk_call(lambda s: kiosks.create(s, name, by=cli_actor(), address=None))
 
 
 def enrol_kiosk(name: str) -> str:
     """A one-time link that enrols a browser as the kiosk `name` (its page: /kios); replaces any earlier."""
-    settings = get_settings()
-    token = new_token()
-    with unit_of_work() as session:
-        kiosk = _kiosk(session, name)
-        if not kiosk.active:
-            raise AdminError(f"kios {name} sudah dinonaktifkan")
-        kiosk.enrol_token_hash = kiosk_key_hash(token)
-        kiosk.enrol_expires_at = now() + settings.kiosk_enrol_ttl
-    return kiosk_enrol_url(settings, token)
+    token = _kiosk_call(lambda s: kiosks.enrol(s, name, by=cli_actor(), address=None))
+    return kiosk_enrol_url(get_settings(), token)
 
 
 def revoke_kiosk(name: str) -> None:
     """Deactivate a kiosk: its key and its enrolled browser can no longer file complaints."""
-    with unit_of_work() as session:
-        kiosk = _kiosk(session, name)
-        kiosk.active = False
-        kiosk.enrol_token_hash = None
-        kiosk.enrol_expires_at = None
-        audit.record(session, by=cli_actor(), action="kiosk.revoke", address=None, target=kiosk.name)
+    _kiosk_call(lambda s: kiosks.revoke(s, name, by=cli_actor(), address=None))
 
 
 def ensure_admin() -> str | None:
@@ -217,17 +201,7 @@ def reset_user_password(username: str) -> str:
     return _account_call(lambda s: accounts.reset_password(s, username, by=cli_actor(), address=None))
 
 
-def list_kiosks() -> list[tuple[str, bool, datetime, datetime | None]]:
-    """Each kiosk's name, whether it may file, when it was made and its last filing."""
+def list_kiosks() -> list[kiosks.KioskRow]:
+    """Each kiosk: whether it may file, when it was made, its last filing."""
     with unit_of_work() as session:
-        last = (
-            select(Complaint.kiosk_id, func.max(Complaint.received_at).label("last"))
-            .group_by(Complaint.kiosk_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(Kiosk.name, Kiosk.active, Kiosk.created_at, last.c.last)
-            .outerjoin(last, last.c.kiosk_id == Kiosk.id)
-            .order_by(Kiosk.name)
-        ).all()
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        return kiosks.kiosks(session)

@@ -127,9 +127,10 @@ def cmd_kiosks_list(_args: argparse.Namespace) -> int:
     from shared.when import long_time
 
     print(f"{'KIOS':<24} {'STATUS':<9} {'DIBUAT':<44} PENGADUAN TERAKHIR")
-    for name, active, created, last in admin.list_kiosks():
-        state = "aktif" if active else "dicabut"
-        print(f"{name:<24} {state:<9} {long_time(created):<44} {long_time(last) if last else '-'}")
+    for k in admin.list_kiosks():
+        state = "aktif" if k.active else "dicabut"
+        last = long_time(k.last_filed_at) if k.last_filed_at else "-"
+        print(f"{k.name:<24} {state:<9} {long_time(k.created_at):<44} {last}")
     return 0
 
 

@@ -404,3 +404,30 @@ class AuditItem(BaseModel):
 class AuditList(BaseModel):
     items: list[AuditItem]
     total: int
+
+
+class KioskView(BaseModel):
+    name: str
+    active: bool
+    enrolled: bool
+    created_at: datetime
+    last_filed_at: datetime | None
+
+
+class KioskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class KioskEnrolment(BaseModel):
+    """A one-time link to open on the kiosk's own browser."""
+
+    enrol_url: str
+    enrol_expires_at: datetime
+
+
+class KioskAdded(KioskEnrolment):
+    """Shown once: the kiosk's key (only its hash is kept) and its enrolment link."""
+
+    name: str
+    key: str

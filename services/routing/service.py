@@ -31,7 +31,7 @@ from services.routing.schemas import (
     NotificationList,
     WorklistItem,
 )
-from shared import notices, sla
+from shared import audit, notices, sla
 from shared.api import ApiError
 from shared.delivery import AttemptOutcome, NotificationStatus
 from shared.models import (
@@ -61,7 +61,7 @@ from shared.sop import (
 )
 from shared.survey import SCORE_LABELS
 from shared.validation import FieldError, InputError
-from shared.workflow import Conflict, Forbidden, WorkflowError, check_may_act, transition
+from shared.workflow import Actor, Conflict, Forbidden, WorkflowError, check_may_act, transition
 
 INSTRUCTION_MAX = 200  # as long as an instruction the Dispose inputs take
 INSTRUCTIONS_MAX = 50  # tick boxes on one lembar disposisi
@@ -693,7 +693,9 @@ def disposition_instructions(session: Session) -> list[str]:
     return list(rows)
 
 
-def set_disposition_instructions(session: Session, texts: Sequence[str]) -> list[str]:
+def set_disposition_instructions(
+    session: Session, texts: Sequence[str], *, by: Actor | None = None, address: str | None = None
+) -> list[str]:
     """The admin's new list of tick boxes (dispositions already made keep what they said)."""
     kept = [t.strip() for t in texts if t.strip()]
     errors = [
@@ -712,4 +714,7 @@ def set_disposition_instructions(session: Session, texts: Sequence[str]) -> list
     with session.begin():
         session.execute(delete(DispositionInstruction))
         session.add_all(DispositionInstruction(label=t, position=i) for i, t in enumerate(kept))
+        if by is not None:  # an officer's change (the API, the console) goes in the audit log
+            detail = {"instructions": kept}
+            audit.record(session, by=by, action="instructions.update", address=address, detail=detail)
     return kept

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.routing import categories as categories_service
 from services.routing import recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
@@ -43,6 +44,10 @@ from services.routing.schemas import (
     ComplaintView,
     EscalationList,
     InstructionList,
+    KioskAdded,
+    KioskEnrolment,
+    KioskIn,
+    KioskView,
     Me,
     MePatch,
     NotificationList,
@@ -52,11 +57,12 @@ from services.routing.schemas import (
     Worklist,
 )
 from services.routing.volume import VolumeReport
-from shared import accounts, audit, office_days
+from shared import accounts, audit, kiosks, office_days
 from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
 from shared.delivery import NotificationStatus
+from shared.links import kiosk_enrol_url
 from shared.models import Category, Unit
 from shared.ratelimit import client_address
 from shared.settings import get_settings
@@ -244,11 +250,6 @@ def _category_view(c: Category) -> CategoryView:
     return CategoryView(code=c.code, name=c.name, unit=c.unit_code, position=c.position, active=c.active)
 
 
-def _check_unit(session: SessionDep, unit: str | None) -> None:
-    if unit is not None and session.get(Unit, unit) is None:
-        raise InputError([FieldError("unit", "unit_unknown", "Bidang tidak dikenal.")])
-
-
 @router.get("/disposition-instructions", response_model=InstructionList)
 def disposition_instructions(session: SessionDep, _user: CurrentUser) -> InstructionList:
     """The tick boxes of the lembar disposisi, in order."""
@@ -257,10 +258,12 @@ def disposition_instructions(session: SessionDep, _user: CurrentUser) -> Instruc
 
 @router.put("/disposition-instructions", response_model=InstructionList, responses=error_responses(403))
 def set_disposition_instructions(
-    body: InstructionList, session: SessionDep, _admin: AdminUser
+    body: InstructionList, request: Request, session: SessionDep, admin: AdminUser
 ) -> InstructionList:
     """The admin replaces the list (dispositions already made keep what they said)."""
-    return InstructionList(instructions=service.set_disposition_instructions(session, body.instructions))
+    address = client_address(request)
+    kept = service.set_disposition_instructions(session, body.instructions, by=admin.actor, address=address)
+    return InstructionList(instructions=kept)
 
 
 @router.get("/categories", response_model=list[CategoryView])
@@ -270,31 +273,29 @@ def categories(session: SessionDep, _user: CurrentUser) -> list[CategoryView]:
 
 
 @router.post("/categories", status_code=201, response_model=CategoryView, responses=error_responses(403))
-def add_category(body: CategoryIn, session: SessionDep, _admin: AdminUser) -> CategoryView:
+def add_category(body: CategoryIn, request: Request, session: SessionDep, admin: AdminUser) -> CategoryView:
     with session.begin():
-        if session.get(Category, body.code) is not None:
-            raise InputError([FieldError("code", "category_exists", "Kode kategori sudah ada.")])
-        _check_unit(session, body.unit)
-        category = Category(
-            code=body.code, name=body.name, unit_code=body.unit, position=body.position, active=True
+        category = categories_service.add(
+            session,
+            code=body.code,
+            name=body.name,
+            unit=body.unit,
+            position=body.position,
+            by=admin.actor,
+            address=client_address(request),
         )
-        session.add(category)
     return _category_view(category)
 
 
 @router.patch("/categories/{code}", response_model=CategoryView, responses=error_responses(403, 404))
-def edit_category(code: str, body: CategoryPatch, session: SessionDep, _admin: AdminUser) -> CategoryView:
+def edit_category(
+    code: str, body: CategoryPatch, request: Request, session: SessionDep, admin: AdminUser
+) -> CategoryView:
+    changes = body.model_dump(exclude_unset=True)
     with session.begin():
-        category = session.get(Category, code)
-        if category is None:
-            raise ApiError(404, "not_found", "Kategori tidak ditemukan.")
-        changes = body.model_dump(exclude_unset=True)
-        if "unit" in changes:
-            _check_unit(session, body.unit)
-            category.unit_code = body.unit
-        for name in ("name", "position", "active"):
-            if name in changes and changes[name] is not None:
-                setattr(category, name, changes[name])
+        category = categories_service.edit(
+            session, code, changes, by=admin.actor, address=client_address(request)
+        )
     return _category_view(category)
 
 
@@ -335,20 +336,35 @@ def _calendar_days(session: Session, dates: list[date]) -> list[CalendarDay]:
 
 
 @router.put("/calendar/overrides/{day}", response_model=CalendarDay, responses=error_responses(403))
-def set_override(day: OfficeDate, body: OverrideIn, session: SessionDep, admin: AdminUser) -> CalendarDay:
+def set_override(
+    day: OfficeDate, body: OverrideIn, request: Request, session: SessionDep, admin: AdminUser
+) -> CalendarDay:
     """Close a day (or open it despite a holiday); pending deadlines are recomputed."""
     with session.begin():
         office_days.set_override(
             session, day, open_=body.open, reason=body.reason, actor=admin.username, now=now()
+        )
+        audit.record(
+            session,
+            by=admin.actor,
+            action="calendar.set",
+            address=client_address(request),
+            target=day.isoformat(),
+            detail={"open": body.open, "reason": body.reason},
         )
         [shown] = _calendar_days(session, [day])
     return shown
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, responses=error_responses(403, 404))
-def clear_override(day: OfficeDate, session: SessionDep, _admin: AdminUser) -> Response:
+def clear_override(day: OfficeDate, request: Request, session: SessionDep, admin: AdminUser) -> Response:
     with session.begin():
         found = office_days.clear_override(session, day, now=now())
+        if found:
+            address = client_address(request)
+            audit.record(
+                session, by=admin.actor, action="calendar.clear", address=address, target=day.isoformat()
+            )
     if not found:
         raise ApiError(404, "not_found", "Tidak ada pengecualian pada tanggal ini.")
     return Response(status_code=204)
@@ -596,3 +612,56 @@ def audit_log(
         for e in found
     ]
     return AuditList(items=items, total=total)
+
+
+# --- kiosks (admin) -----------------------------------------------------------------------------
+
+
+@router.get("/kiosks", response_model=list[KioskView], responses=error_responses(403))
+def kiosk_list(session: SessionDep, _admin: AdminUser) -> list[KioskView]:
+    """Every kiosk: active or revoked, whether a browser is enrolled, its last filing."""
+    return [
+        KioskView(
+            name=k.name,
+            active=k.active,
+            enrolled=k.enrolled,
+            created_at=k.created_at,
+            last_filed_at=k.last_filed_at,
+        )
+        for k in kiosks.kiosks(session)
+    ]
+
+
+@router.post("/kiosks", status_code=201, response_model=KioskAdded, responses=error_responses(403))
+def kiosk_add(body: KioskIn, request: Request, session: SessionDep, admin: AdminUser) -> KioskAdded:
+    """A new kiosk: its key and a one-time enrolment link for its browser, both shown once."""
+    address = client_address(request)
+    with session.begin():
+        key = kiosks.create(session, body.name, by=admin.actor, address=address)
+        token = kiosks.enrol(session, body.name, by=admin.actor, address=address)
+    settings = get_settings()
+    return KioskAdded(
+        name=body.name.strip(),
+        key=key,
+        enrol_url=kiosk_enrol_url(settings, token),
+        enrol_expires_at=now() + settings.kiosk_enrol_ttl,
+    )
+
+
+@router.post("/kiosks/{name}/enrol", response_model=KioskEnrolment, responses=error_responses(403, 404, 409))
+def kiosk_enrol(name: str, request: Request, session: SessionDep, admin: AdminUser) -> KioskEnrolment:
+    """A new one-time link enrolling a browser as this kiosk (an earlier link stops working)."""
+    with session.begin():
+        token = kiosks.enrol(session, name, by=admin.actor, address=client_address(request))
+    settings = get_settings()
+    return KioskEnrolment(
+        enrol_url=kiosk_enrol_url(settings, token), enrol_expires_at=now() + settings.kiosk_enrol_ttl
+    )
+
+
+@router.post("/kiosks/{name}/revoke", status_code=204, responses=error_responses(403, 404))
+def kiosk_revoke(name: str, request: Request, session: SessionDep, admin: AdminUser) -> Response:
+    """Revoke a kiosk: its key and its enrolled browser file nothing more."""
+    with session.begin():
+        kiosks.revoke(session, name, by=admin.actor, address=client_address(request))
+    return Response(status_code=204)

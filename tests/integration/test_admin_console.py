@@ -3,12 +3,15 @@ accounts from creation to deactivation, and the audit log of who saw a complaina
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.integration.stack import Stack, embedded_stack, postgres_stack, running
+from shared.clock import WIB
+from tests.integration.stack import Stack, embedded_stack, eventually, postgres_stack, running
 from tests.integration.test_console import (
     PASSWORDS,
     Officer,
@@ -27,7 +30,8 @@ __all__ = ["officer"]  # the fixture this module borrows
 @pytest.fixture(scope="module", params=["postgres", "embedded"])
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp(f"admin-console-{request.param}")
-    made = postgres_stack(folder, 13) if request.param == "postgres" else embedded_stack(folder)
+    extra = {"ADUAN_KIOSK_KEY_CACHE_SECONDS": "1"}  # a revoked key refused within a second
+    made = postgres_stack(folder, 13, extra) if request.param == "postgres" else embedded_stack(folder, extra)
     PASSWORDS.clear()
     with running(made) as s:
         lines = [line.strip() for line in s.banner.splitlines()]
@@ -142,3 +146,113 @@ def test_opening_a_record_writes_one_audit_row_that_only_admin_and_kepala_dinas_
         page = officer(other).sign_in()
         page.goto("/log-audit")
         expect(page.get_by_role("heading", name="Tidak diizinkan")).to_be_visible()
+
+
+def test_an_admin_adds_and_revokes_a_kiosk_and_its_next_filing_is_refused(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    admin = _admin(officer)
+    admin.get_by_role("link", name="Kios").click()
+    expect(admin.get_by_role("heading", name="Kios pengaduan")).to_be_visible()
+    admin.get_by_label("Nama kios").fill("kios-lobi")
+    admin.get_by_role("button", name="Tambah kios").click()
+    key = admin.locator("#kunci-kios").inner_text().strip()
+    assert "/kios/daftar/" in admin.locator("#tautan-kios").inner_text()
+    assert axe_violations(admin) == []
+    admin.get_by_label("Nama kios").fill("kios-lobi")
+    admin.get_by_role("button", name="Tambah kios").click()
+    expect(admin.locator(".field-error")).to_have_text(["Galat: Kios kios-lobi sudah ada."])
+
+    filed = stack.file(key=None, headers={"X-Kiosk-Key": key})
+    assert filed.status_code == 201, filed.text
+    admin.goto("/kios")
+    row = admin.locator("table.kiosks tbody tr").filter(has_text="kios-lobi")
+    expect(row).not_to_contain_text("Belum ada")  # its last filing is shown
+
+    admin.get_by_role("link", name="Cabut kios kios-lobi").click()
+    expect(admin.get_by_role("heading", name="Cabut kios kios-lobi?")).to_be_visible()
+    assert axe_violations(admin) == []
+    admin.get_by_role("button", name="Ya, cabut kios ini").click()
+    expect(admin.get_by_role("status")).to_contain_text("Kios kios-lobi sudah dicabut")
+    expect(admin.locator("table.kiosks tbody tr").filter(has_text="kios-lobi")).to_contain_text("Dicabut")
+    time.sleep(1.5)  # the intake's key cache (1 s here)
+    refused = stack.file(headers={"X-Kiosk-Key": key})
+    assert refused.status_code == 401 and refused.json()["code"] == "kiosk_key_invalid", refused.text
+    assert stack.file().status_code == 201  # the other kiosk still files
+    actions = stack.sql("SELECT action FROM audit_log WHERE target = 'kios-lobi' ORDER BY id")
+    assert [a for (a,) in actions] == ["kiosk.create", "kiosk.enrol", "kiosk.revoke"]
+
+
+def test_an_admin_closes_a_day_in_the_calendar_and_a_deadline_moves(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    filed = stack.file().json()
+    ticket, due = filed["ticket"], datetime.fromisoformat(filed["step_due_at"])
+    due_day = due.astimezone(WIB).date()
+    admin = _admin(officer)
+    admin.get_by_role("link", name="Kalender").click()
+    admin.goto(f"/kalender?bulan={due_day:%Y-%m}")
+    expect(admin.get_by_role("heading", level=1)).to_contain_text(str(due_day.year))
+    assert axe_violations(admin) == []
+    admin.get_by_label("Tanggal", exact=True).fill(due_day.isoformat())
+    admin.get_by_role("button", name="Simpan").click()
+    why = "Galat: Isi alasannya (dicatat dan ditampilkan di kalender)."
+    expect(admin.locator(".field-error")).to_have_text([why])
+    assert admin.get_by_label("Tanggal", exact=True).input_value() == due_day.isoformat()
+    admin.get_by_label("Alasan").fill("Rapat koordinasi di provinsi")
+    admin.get_by_role("button", name="Simpan").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"Tanggal {due_day:%d-%m-%Y} ditutup.")
+    cell = admin.locator(f"td[data-day='{due_day.isoformat()}']")
+    expect(cell).to_contain_text("Tutup: Rapat koordinasi di provinsi")
+
+    moved = eventually(
+        lambda: datetime.fromisoformat(stack.record("fo", ticket)["step_due_at"]),
+        lambda at: at > due,
+    )
+    assert moved.astimezone(WIB).date() > due_day
+
+    cell.get_by_role("button", name=f"Hapus pengecualian tanggal {due_day:%d-%m-%Y}").click()
+    expect(admin.get_by_role("status")).to_contain_text("dihapus")
+    back = eventually(
+        lambda: datetime.fromisoformat(stack.record("fo", ticket)["step_due_at"]), lambda at: at == due
+    )
+    assert back == due
+    actions = stack.sql("SELECT action FROM audit_log WHERE target = :d ORDER BY id", d=due_day.isoformat())
+    assert [a for (a,) in actions] == ["calendar.set", "calendar.clear"]
+
+
+def test_an_admin_adds_renames_and_deactivates_a_category(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    admin = _admin(officer)
+    admin.get_by_role("link", name="Kategori").click()
+    expect(admin.get_by_role("heading", name="Kategori pengaduan")).to_be_visible()
+    admin.get_by_label("Kode (huruf kecil, angka, garis bawah)").fill("Bukan Kode")
+    admin.get_by_label("Nama kategori", exact=True).fill("Upah lembur")
+    admin.get_by_label("Nomor urut", exact=True).fill("90")
+    admin.get_by_role("button", name="Tambah kategori").click()
+    expect(admin.locator("#baru-code-galat")).to_be_visible()
+    assert admin.get_by_label("Nama kategori", exact=True).input_value() == "Upah lembur"
+    admin.get_by_label("Kode (huruf kecil, angka, garis bawah)").fill("upah_lembur")
+    admin.get_by_label("Bidang tujuan", exact=True).select_option("hi_jamsos")
+    admin.get_by_role("button", name="Tambah kategori").click()
+    expect(admin.get_by_role("status")).to_have_text("Kategori Upah lembur ditambahkan.")
+    assert axe_violations(admin) == []
+
+    admin.get_by_label("Nama kategori upah_lembur").fill("Upah lembur tidak dibayar")
+    admin.get_by_label("upah_lembur aktif").uncheck()
+    admin.get_by_role("button", name="Simpan kategori upah_lembur").click()
+    expect(admin.get_by_role("status")).to_have_text("Kategori Upah lembur tidak dibayar disimpan.")
+    [row] = [c for c in stack.staff("fo", "GET", "/categories").json() if c["code"] == "upah_lembur"]
+    assert row == {
+        "code": "upah_lembur",
+        "name": "Upah lembur tidak dibayar",
+        "unit": "hi_jamsos",
+        "position": 90,
+        "active": False,
+    }
+    admin.get_by_label("Nomor urut upah_lembur").fill("sembilan")
+    admin.get_by_role("button", name="Simpan kategori upah_lembur").click()
+    expect(admin.locator("#kategori-upah_lembur-position-galat")).to_be_visible()
+    actions = stack.sql("SELECT action FROM audit_log WHERE target = 'upah_lembur' ORDER BY id")
+    assert [a for (a,) in actions] == ["category.create", "category.update"]

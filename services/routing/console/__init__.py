@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.routing.console import account, admin, lists, prints
+from services.routing.console import account, admin, calendar_page, categories, kiosks, lists, prints
 from services.routing.console import session as cookies
 from services.routing.console.dashboard import router as dashboard_router
 from services.routing.console.pages import STATIC, page
@@ -35,6 +35,9 @@ def install_console(app: FastAPI) -> None:
     app.include_router(lists.router)
     app.include_router(dashboard_router)
     app.include_router(admin.router)
+    app.include_router(kiosks.router)
+    app.include_router(calendar_page.router)
+    app.include_router(categories.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)

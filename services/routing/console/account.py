@@ -9,6 +9,7 @@ from services.routing import service
 from services.routing.auth import SessionDep, profile, update_profile
 from services.routing.console.pages import ConsoleUser, PostedForm, page
 from services.routing.console.views import field_errors
+from shared.ratelimit import client_address
 from shared.sop import Role
 from shared.validation import InputError
 
@@ -61,7 +62,10 @@ def instructions_save(request: Request, session: SessionDep, user: ConsoleUser, 
         )
     typed = form.text("instructions")
     try:
-        kept = service.set_disposition_instructions(session, typed.splitlines())
+        address = client_address(request)
+        kept = service.set_disposition_instructions(
+            session, typed.splitlines(), by=user.actor, address=address
+        )
     except InputError as exc:
         errors = {"instructions": exc.errors[0].message}
         return page(request, "instructions.html.j2", user=user, status_code=422, errors=errors, typed=typed)
