@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.integration.stack import PASSWORD, Stack, complaint_body, run_cli, serving
 from tests.integration.test_console import axe_violations
-from tests.integration.test_survey_browser import CHROMIUM, FLAGS
 from tests.support.gateway_server import unused_port
 
 pytestmark = pytest.mark.integration
@@ -28,16 +27,6 @@ pytestmark = pytest.mark.integration
 DEFAULT_BASE = "http://127.0.0.1:8000"  # ADUAN_PUBLIC_BASE_URL's default: the links' address
 ZBARIMG = shutil.which("zbarimg") or "/usr/bin/zbarimg"
 _counter = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def aduan(stack: Stack, *args: str) -> str:

@@ -8,11 +8,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.integration.stack import Stack
-from tests.support.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.integration
-
-__all__ = ["CHROMIUM", "FLAGS"]  # other modules import them from here too
 
 
 def test_a_citizen_rates_the_service_in_the_browser(stack: Stack, browser: Browser) -> None:
