@@ -11,11 +11,10 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
-from pydantic_core import PydanticCustomError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import ratelimit
+from shared import accounts, ratelimit
 from shared.api import ApiError
 from shared.clock import now
 from shared.db import session_factory
@@ -23,7 +22,7 @@ from shared.models import User
 from shared.security import MIN_PASSWORD, hash_password, verify_password
 from shared.settings import get_settings
 from shared.sop import Role
-from shared.validation import FieldError, InputError, check_email
+from shared.validation import FieldError, InputError
 from shared.workflow import Actor
 
 ALGORITHM = "HS256"
@@ -101,10 +100,6 @@ class Profile:
     notify_by_email: bool
 
 
-PROFILE_LIMITS = {"full_name": 200, "job_title": 200}
-NIP_DIGITS = 18
-
-
 def profile(session: Session, user_id: int) -> Profile:
     account = session.get(User, user_id)
     if account is None:
@@ -128,19 +123,9 @@ def update_profile(session: Session, user_id: int, changes: Mapping[str, Any]) -
         if name == "notify_by_email":
             clean[name] = bool(value)
             continue
-        text = (value or "").strip() or None
-        if text and name in PROFILE_LIMITS and len(text) > PROFILE_LIMITS[name]:
-            limit = PROFILE_LIMITS[name]
-            errors.append(FieldError(name, "too_long", f"Paling panjang {limit} karakter."))
-        elif text and name == "nip":
-            text = text.replace(" ", "")
-            if not (text.isascii() and text.isdigit() and len(text) == NIP_DIGITS):
-                errors.append(FieldError("nip", "nip_invalid", "NIP terdiri dari 18 angka."))
-        elif text and name == "email":
-            try:
-                text = check_email(text)
-            except PydanticCustomError as exc:
-                errors.append(FieldError("email", exc.type, exc.message()))
+        text, error = accounts.checked_text(name, (value or "").strip() or None)
+        if error is not None:
+            errors.append(error)
         clean[name] = text
     if errors:
         raise InputError(errors)

@@ -19,24 +19,10 @@ from shared.ratelimit import client_address
 from shared.settings import get_settings
 from shared.sop import Role
 from shared.validation import YEARS
+from shared.when import DAYS, MONTHS
 
 router = APIRouter(include_in_schema=False)
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 REASON_LIMIT = 200
 
 
@@ -91,7 +77,7 @@ def _calendar_page(
         first=first,
         title=f"{MONTHS[first.month - 1]} {first.year}",
         weeks=_weeks(session, first),
-        day_names=DAY_NAMES,
+        day_names=DAYS,
         previous=f"{previous:%Y-%m}",
         following=f"{following:%Y-%m}",
         kind=get_settings().calendar,
