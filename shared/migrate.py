@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 
+from shared.models import POSTGRESQL_ONLY_INDEXES
 from shared.settings import Settings
 
 
@@ -21,3 +25,13 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings), revision)
+
+
+def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's filter for comparing the models with a database of `dialect`: the PostgreSQL-only
+    indexes count on PostgreSQL alone."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect != "postgresql")
+
+    return include

@@ -32,6 +32,10 @@ from sqlalchemy.types import TypeDecorator
 from shared import identity
 from shared.delivery import AttemptOutcome, DeliveryState, NotificationStatus
 
+# Indexes only PostgreSQL has (pg_trgm): the migrations create them there alone, and the schema
+# comparison (shared.migrate.include_object) leaves them out on SQLite.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_complaints_subject_trgm"})
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -198,6 +202,13 @@ class Complaint(Base):
         Index("ix_complaints_unit_id", "unit_code", "id"),
         Index("ix_complaints_outcome_id", "outcome", "id"),
         Index("ix_complaints_received_at", "received_at"),
+        # The search by subject (ILIKE '%...%'): trigrams on PostgreSQL; SQLite keeps its scan.
+        Index(
+            "ix_complaints_subject_trgm",
+            "subject",
+            postgresql_using="gin",
+            postgresql_ops={"subject": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         CheckConstraint(one_of("delivery_state", DeliveryState), name="delivery_state_known"),
     )
 

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from shared.db import make_engine
-from shared.migrate import alembic_config, upgrade
+from shared.migrate import alembic_config, include_object, upgrade
 from shared.models import Base
 from shared.settings import Settings, get_settings
 from tests.integration.stack import POSTGRES_ADMIN_URL
@@ -22,7 +22,8 @@ def _diff(settings: Settings) -> list[object]:
     engine = make_engine(settings)
     try:
         with engine.connect() as conn:
-            return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+            options = {"include_object": include_object(conn.dialect.name)}
+            return list(compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata))
     finally:
         engine.dispose()
 
