@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, Table, text, update
+from sqlalchemy import Engine, Insert, Table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +56,24 @@ async def ticket_sequence(year: int) -> str:
     name = f"ticket_seq_{year:04d}"
     if name not in _sequences_ready:
         await _create_sequence(name)
+        _sequences_ready.add(name)
+    return name
+
+
+def sequence_ready(engine: Engine, year: int) -> str:
+    """`ticket_sequence` for a synchronous caller (the front desk), on its engine."""
+    name = f"ticket_seq_{year:04d}"
+    if name not in _sequences_ready:
+        for attempt in range(3):
+            try:
+                with engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                        text(f"CREATE SEQUENCE IF NOT EXISTS {name}")
+                    )
+                break
+            except IntegrityError:  # two processes created it at the same instant
+                if attempt == 2:
+                    raise
         _sequences_ready.add(name)
     return name
 

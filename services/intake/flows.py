@@ -13,6 +13,7 @@ from services.intake.schemas import ComplaintIn
 from shared import outbox
 from shared.api import ApiError
 from shared.clock import now
+from shared.filing import body_hash
 from shared.ratelimit import Count, Rule, async_limiter
 
 
@@ -20,7 +21,7 @@ async def file_once(
     session: AsyncSession, body: ComplaintIn, *, kiosk_id: int, idempotency_key: str | None
 ) -> dict[str, Any]:
     """File `body` for the kiosk (one transaction); with a key, a retry gets the first response."""
-    key = (idempotency_key, service.body_hash(body)) if idempotency_key else None
+    key = (idempotency_key, body_hash(body)) if idempotency_key else None
     if key is not None:
         first = await service.replay(session, kiosk_id=kiosk_id, key=key[0], digest=key[1])
         await session.rollback()

@@ -3,70 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.clock import now, to_wib
-from shared.sop import ReplyMethod
+from shared.complaint_in import Channel as Channel
+from shared.complaint_in import CitizenReply as CitizenReply
+from shared.complaint_in import ComplainantIn as ComplainantIn
+from shared.complaint_in import ComplaintCreated as ComplaintCreated
+from shared.complaint_in import ComplaintIn as ComplaintIn
 from shared.survey import COMMENT_MAX
-from shared.validation import NOT_BLANK, PhoneNumber, check_email, check_nik
-
-
-class Channel(StrEnum):
-    KIOSK = "kiosk"
-    WALK_IN = "walk_in"
-    PHONE = "phone"
-    WEB = "web"
-    LETTER = "letter"
-
-
-CitizenReply = Literal[
-    ReplyMethod.IN_PERSON,
-    ReplyMethod.PHONE,
-    ReplyMethod.SMS,
-    ReplyMethod.EMAIL,
-    ReplyMethod.WHATSAPP,
-]
-
-
-def _nik(value: str) -> str:
-    return check_nik(value, today=to_wib(now()).date())
-
-
-class ComplainantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: Annotated[str, StringConstraints(max_length=200), NOT_BLANK]
-    nik: Annotated[str, AfterValidator(_nik)] | None = None
-    phone: PhoneNumber | None = None
-    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(check_email)] | None = None
-    address: Annotated[str, StringConstraints(max_length=500)] | None = None
-
-
-class ComplaintIn(BaseModel):
-    """What a kiosk (or the front desk, phone, web) posts."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    complainant: ComplainantIn
-    subject: Annotated[str, StringConstraints(max_length=200), NOT_BLANK]
-    description: Annotated[str, StringConstraints(max_length=4000), NOT_BLANK]
-    category: Annotated[str, StringConstraints(max_length=50)] | None = None
-    channel: Channel = Channel.KIOSK
-    waiting_on_site: bool = False
-    preferred_reply: CitizenReply = ReplyMethod.IN_PERSON
-    confidential: bool = True
-
-
-class ComplaintCreated(BaseModel):
-    ticket: str
-    tracking_code: str
-    status: str
-    step: str
-    received_at: datetime
-    step_due_at: datetime | None
 
 
 class Category(BaseModel):

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:
-    pass
-
-from services.intake.filing import Filed, Filing, relay_receipts, write_in_one_statement, write_row_by_row
 from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import (
     ComplaintIn,
@@ -27,8 +21,16 @@ from services.intake.schemas import (
 )
 from shared import office_days
 from shared.api import ApiError
-from shared.clock import WIB
 from shared.delivery import known
+from shared.filing import (
+    Filed,
+    check_category,
+    check_contact,
+    prepare,
+    relay_receipts,
+    write_in_one_statement,
+    write_row_by_row,
+)
 from shared.models import (
     Category,
     Complaint,
@@ -38,15 +40,11 @@ from shared.models import (
     Kiosk,
 )
 from shared.numbering import insert_ignoring_conflicts
-from shared.security import cipher, kiosk_key_hash, new_token, new_tracking_code, tracking_code_matches
+from shared.security import cipher, kiosk_key_hash, new_token, tracking_code_matches
 from shared.settings import get_settings
-from shared.sop import Outcome, ReplyMethod, Status, Step, public_status
+from shared.sop import Outcome, Status, public_status
 from shared.survey import SCORE_LABELS, feedback_url
-from shared.validation import FieldError, InputError, check_mobile
-from shared.workflow import plan_arrival
-
-_PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
-_MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
+from shared.validation import FieldError, InputError
 
 
 class _TtlCache:
@@ -165,54 +163,6 @@ async def active_categories(session: AsyncSession) -> list[CategoryOut]:
     return rows
 
 
-def body_hash(body: ComplaintIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _check_contact(body: ComplaintIn) -> None:
-    """The complainant must be reachable by the reply they asked for."""
-    who = body.complainant
-    reply = body.preferred_reply
-    if reply in _PHONE_REPLIES and not who.phone:
-        raise InputError(
-            [
-                FieldError(
-                    "complainant.phone",
-                    "contact_required",
-                    "Nomor telepon wajib diisi untuk balasan yang dipilih.",
-                )
-            ]
-        )
-    if reply in _MOBILE_REPLIES and who.phone:
-        check_mobile(who.phone, field="complainant.phone")
-    if reply == ReplyMethod.EMAIL and not who.email:
-        raise InputError(
-            [
-                FieldError(
-                    "complainant.email",
-                    "contact_required",
-                    "Alamat e-mail wajib diisi untuk balasan melalui e-mail.",
-                )
-            ]
-        )
-
-
-async def _check_category(session: AsyncSession, code: str | None) -> None:
-    if code is None:
-        return
-    if code not in {c.code for c in await active_categories(session)}:
-        raise InputError(
-            [
-                FieldError(
-                    "category",
-                    "category_unknown",
-                    "Kategori tidak dikenal; lihat /api/v1/categories.",
-                )
-            ]
-        )
-
-
 async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str) -> dict[str, Any] | None:
     """The first response to an Idempotency-Key, or None if the key is new; 422 if the body differs."""
     row = await session.scalar(
@@ -247,19 +197,14 @@ async def file_complaint(
 
     None when `idempotency` names a key this kiosk already used (the caller replays it).
     """
-    _check_contact(body)
-    await _check_category(session, body.category)
-    settings = get_settings()
-    filing = Filing(
-        body=body,
+    check_contact(body)
+    check_category(body.category, {c.code for c in await active_categories(session)})
+    filing = prepare(
+        body,
         kiosk_id=kiosk_id,
         idempotency=idempotency,
         now=now,
-        year=now.astimezone(WIB).year,
-        code=new_tracking_code(),
-        stay=plan_arrival(
-            Step.VERIFICATION, at=now, settings=settings, overrides=await office_days.overrides_async(session)
-        ),
+        overrides=await office_days.overrides_async(session),
         relayed=relay_receipts(),
     )
     if session.get_bind().dialect.name == "postgresql":

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from services.routing import reports
 from services.routing.reports import SatisfactionReport, SlaReport
 from services.routing.volume import (
-    CHANNEL_LABELS,
     NO_CATEGORY_LABEL,
     STEP_NAMES,
     VolumeReport,
@@ -35,6 +34,7 @@ from services.routing.volume import (
 from shared import office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for, now
+from shared.complaint_in import CHANNEL_LABELS
 from shared.models import Category, Complaint, Feedback, Unit
 from shared.settings import get_settings
 from shared.sop import OUTCOME_LABELS, Status, Step

@@ -13,20 +13,13 @@ from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from shared.calendar import WIB
+from shared.complaint_in import CHANNEL_LABELS
 from shared.models import Category, Complaint, Unit
 from shared.sop import OUTCOME_LABELS, STEPS, Outcome, Status, Step
 from shared.when import MONTHS
 
 TREND_MONTHS = 12
 
-# The intake's channels (services/intake/schemas.Channel) as the office names them.
-CHANNEL_LABELS = {
-    "kiosk": "Kios",
-    "walk_in": "Datang langsung",
-    "phone": "Telepon",
-    "web": "Situs web",
-    "letter": "Surat",
-}
 # Short names of the SOP's steps for tables and charts (the SOP's titles are sentences).
 STEP_NAMES = {
     Step.VERIFICATION: "Verifikasi (Front Office)",

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
-from services.intake.schemas import ComplaintIn
+from shared.complaint_in import ComplaintIn
 from shared.sop import Deliver, Dispose, ResolveAtDesk
 from shared.validation import GENERIC_CODE, GENERIC_MESSAGE, FieldError, field_errors
 

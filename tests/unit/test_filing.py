@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from services.intake import filing
-from services.intake.schemas import ComplaintIn
+from shared import filing
+from shared.complaint_in import ComplaintIn
 from shared.workflow import Arrival
 from tests.unit.conftest import T0
 

@@ -15,9 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import flows, service
-from services.intake.kiosk import forms
 from services.intake.schemas import Channel, ComplaintCreated
 from services.intake.views import SessionDep
+from shared import complaint_form as forms
 from shared import when
 from shared.api import ApiError
 from shared.clock import now

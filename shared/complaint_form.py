@@ -1,15 +1,16 @@
-"""The kiosk's form: its fields are the API's (`ComplaintIn`), named by their API paths, so a posted
-form is validated by the same schema and each error lands beside the field it names."""
+"""The form a complaint is filed with (the kiosk page, the web form, the front desk in the console):
+its fields are the API's (`ComplaintIn`), named by their API paths, so a posted form is validated by
+the same schema and each error lands beside the field it names."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
-from services.intake.schemas import Channel, CitizenReply, ComplaintIn
+from shared.complaint_in import Channel, CitizenReply, ComplaintIn
 from shared.settings import Settings
 from shared.sop import CHOICE_LABELS, ReplyMethod
 from shared.validation import FieldError, InputError, errors_of
@@ -64,6 +65,36 @@ def _field(name: str, label: str, **kw: Any) -> FormField:
     return FormField(name=name, label=label, required=required, max_length=max_length, **kw)
 
 
+# The front desk's wording: the officer types what the citizen says (the fields are the same).
+_DESK_WORDING: dict[str, tuple[str, str | None]] = {
+    "complainant.nik": (
+        "NIK (Nomor Induk Kependudukan)",
+        "16 angka pada KTP pengadu; spasi dan titik boleh.",
+    ),
+    "complainant.phone": (
+        "Nomor telepon atau HP",
+        "Untuk kabar perkembangan dan jawaban. Contoh: 081234567890.",
+    ),
+    "complainant.email": ("Alamat e-mail", None),
+    "complainant.address": ("Alamat", None),
+    "subject": ("Pokok pengaduan", "Satu kalimat singkat, misalnya: THR belum dibayar."),
+    "description": ("Uraian pengaduan", "Apa yang terjadi, kapan, dan di mana."),
+    "preferred_reply": ("Jawaban disampaikan melalui", None),
+    "waiting_on_site": ("Pengadu menunggu di kantor?", None),
+}
+_DESK_YES_NO = (("false", "Tidak"), ("true", "Ya, menunggu di kantor"))
+
+
+def desk_fields(categories: list[tuple[str, str]]) -> list[FormField]:
+    """The kiosk's fields in the officer's words (the front desk's form in the console)."""
+    out = []
+    for f in fields(categories):
+        label, hint = _DESK_WORDING.get(f.name, (f.label, f.hint))
+        options = _DESK_YES_NO if f.name == "waiting_on_site" else f.options
+        out.append(replace(f, label=label, hint=hint, options=options))
+    return out
+
+
 def fields(categories: list[tuple[str, str]]) -> list[FormField]:
     """The form's fields in page order, with the active categories as the category's options."""
     return [
@@ -114,8 +145,10 @@ def consent_text(settings: Settings) -> list[str]:
     ]
 
 
-def parse(form: Mapping[str, str], *, channel: Channel = Channel.KIOSK) -> ComplaintIn:
-    """The posted form as the API's body; InputError with every field's error (consent too)."""
+def parse(
+    form: Mapping[str, str], *, channel: Channel = Channel.KIOSK, extra: list[FieldError] | None = None
+) -> ComplaintIn:
+    """The posted form as the API's body; InputError with every field's error (consent, `extra` too)."""
     body: dict[str, Any] = {"complainant": {}, "channel": channel.value}
     for name in FORM_NAMES:  # only the form's own: the channel is the caller's, whatever is posted
         value = form.get(name, "").strip()
@@ -134,6 +167,7 @@ def parse(form: Mapping[str, str], *, channel: Channel = Channel.KIOSK) -> Compl
         errors = errors_of(exc)
     if form.get(CONSENT) != "yes":
         errors.append(CONSENT_ERROR)
+    errors += extra or []
     if errors or parsed is None:
         raise InputError(errors)
     return parsed

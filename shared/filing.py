@@ -1,17 +1,22 @@
-"""Writing a filing: the complaint and the rows that come with it, from one description of them.
+"""Filing a complaint: the checks, and the complaint with the rows that come with it, from one
+description of them. Shared by the intake (kiosk API, kiosk page, web form) and the staff console's
+front desk, so that both file with the same code.
 
 `Filing.rows()` gives every row once, as plain values for the tables, with `NEW_ID` / `NEW_TICKET`
 where the value is the new complaint's own (known only once the database has numbered it). On
 SQLite the rows are written one Core INSERT after another; on PostgreSQL the same rows become one
 statement (a CTE per row, generated from the tables, compiled once per shape and run on the
-pooled asyncpg connection without a BEGIN/COMMIT pair: one round trip per filing).
+pooled asyncpg connection without a BEGIN/COMMIT pair: one round trip per filing). The front desk
+writes row by row on both backends, inside its own unit of work (filed, then the officer's action).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -30,22 +35,27 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.intake.schemas import ComplaintCreated, ComplaintIn
 from shared import history, outbox
+from shared.calendar import Override
+from shared.clock import WIB
+from shared.complaint_in import ComplaintCreated, ComplaintIn
 from shared.identity import identity_columns
 from shared.models import Complaint, Deadline, History, IdempotencyKey, Outbox, table_of
-from shared.numbering import next_ticket_number, ticket_sequence
-from shared.security import cipher
+from shared.numbering import next_number, sequence_ready, ticket_sequence
+from shared.security import cipher, new_tracking_code
 from shared.settings import get_settings
-from shared.sop import Status, Step, public_status
+from shared.sop import ReplyMethod, Status, Step, public_status
 from shared.tasks import NotifyEvent, NotifyPayload, TaskName
-from shared.workflow import Arrival
+from shared.validation import FieldError, InputError, check_mobile
+from shared.workflow import Actor, Arrival, plan_arrival
 
 COMPLAINTS = table_of(Complaint)
 HISTORY = table_of(History)
@@ -83,7 +93,7 @@ class Filing:
     """Everything a filing writes that is known before the database numbers it."""
 
     body: ComplaintIn
-    kiosk_id: int
+    kiosk_id: int | None  # None: filed by an officer at the front desk
     idempotency: tuple[str, str] | None  # (Idempotency-Key, hash of the body)
     now: datetime
     year: int
@@ -92,6 +102,15 @@ class Filing:
     # The sweeper relays the receipt (PostgreSQL: it does so every ADUAN_RELAY_INTERVAL); otherwise
     # the caller publishes it after commit.
     relayed: bool
+    officer: Actor | None = None  # the Front Office officer who filed it at the desk
+    officer_id: int | None = None  # the officer's account (whose idempotency keys these are)
+
+    @property
+    def actor(self) -> tuple[str, str | None]:
+        """Who the history says filed it: the officer (and role), or the kiosk."""
+        if self.officer is not None:
+            return self.officer.name, self.officer.role.value
+        return f"kiosk:{self.kiosk_id}", None
 
     @cached_property
     def _created(self) -> dict[str, Any]:
@@ -148,13 +167,15 @@ class Filing:
 
     def rows(self) -> list[Row]:
         """The rows written with the complaint, in order."""
+        actor, role = self.actor
         rows: list[Row] = [
             (
                 HISTORY,
                 history.values(
                     complaint_id=NEW_ID,  # type: ignore[arg-type]  # the writer fills it in
                     at=self.now,
-                    actor=f"kiosk:{self.kiosk_id}",
+                    actor=actor,
+                    role=role,
                     action="received",
                     to_step=Step.VERIFICATION.value,
                     detail={"channel": self.body.channel.value},
@@ -167,11 +188,12 @@ class Filing:
         if self.idempotency is not None:
             key, digest = self.idempotency
             response = self.response(NEW_TICKET)
+            owner = {"kiosk_id": self.kiosk_id} if self.officer is None else {"user_id": self.officer_id}
             rows.append(
                 (
                     IDEMPOTENCY_KEYS,
                     {
-                        "kiosk_id": self.kiosk_id,
+                        **owner,
                         "key": key,
                         "body_hash": digest,
                         "complaint_id": NEW_ID,
@@ -204,22 +226,115 @@ def _resolved(values: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
     return {k: one(v) for k, v in values.items()}
 
 
-# --- SQLite: one Core INSERT per row, in the caller's transaction ---------------------------------
+# --- Before a filing: the checks and the values known beforehand ---------------------------------
+
+_PHONE_REPLIES = {ReplyMethod.PHONE, ReplyMethod.SMS, ReplyMethod.WHATSAPP}
+_MOBILE_REPLIES = {ReplyMethod.SMS, ReplyMethod.WHATSAPP}
 
 
-async def write_row_by_row(session: AsyncSession, filing: Filing) -> Filed:
-    seq = await next_ticket_number(session, filing.year)
+def check_contact(body: ComplaintIn) -> None:
+    """The complainant must be reachable by the reply they asked for."""
+    who = body.complainant
+    reply = body.preferred_reply
+    if reply in _PHONE_REPLIES and not who.phone:
+        raise InputError(
+            [
+                FieldError(
+                    "complainant.phone",
+                    "contact_required",
+                    "Nomor telepon wajib diisi untuk balasan yang dipilih.",
+                )
+            ]
+        )
+    if reply in _MOBILE_REPLIES and who.phone:
+        check_mobile(who.phone, field="complainant.phone")
+    if reply == ReplyMethod.EMAIL and not who.email:
+        raise InputError(
+            [
+                FieldError(
+                    "complainant.email",
+                    "contact_required",
+                    "Alamat e-mail wajib diisi untuk balasan melalui e-mail.",
+                )
+            ]
+        )
+
+
+def check_category(code: str | None, active: set[str]) -> None:
+    """The category, when given, must be one of the active ones."""
+    if code is not None and code not in active:
+        raise InputError(
+            [
+                FieldError(
+                    "category",
+                    "category_unknown",
+                    "Kategori tidak dikenal; lihat /api/v1/categories.",
+                )
+            ]
+        )
+
+
+def body_hash(body: ComplaintIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def prepare(
+    body: ComplaintIn,
+    *,
+    kiosk_id: int | None,
+    idempotency: tuple[str, str] | None,
+    now: datetime,
+    overrides: Mapping[date, Override],
+    relayed: bool,
+    officer: Actor | None = None,
+    officer_id: int | None = None,
+) -> Filing:
+    """A filing of `body` received `now`: its tracking code, and the verification step's stay."""
+    return Filing(
+        body=body,
+        kiosk_id=kiosk_id,
+        idempotency=idempotency,
+        now=now,
+        year=now.astimezone(WIB).year,
+        code=new_tracking_code(),
+        stay=plan_arrival(Step.VERIFICATION, at=now, settings=get_settings(), overrides=overrides),
+        relayed=relayed,
+        officer=officer,
+        officer_id=officer_id,
+    )
+
+
+# --- Row by row: one Core INSERT per row, in the caller's transaction -----------------------------
+
+
+def ticket_number(session: Session, year: int) -> int:
+    """The next ticket number of `year`, as the intake numbers it (see `next_ticket_number`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return next_number(session, "ticket", year)
+    name = sequence_ready(session.connection().engine, year)
+    return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
+
+
+def write_rows(session: Session, filing: Filing) -> Filed:
+    """Every row of the filing, one INSERT after another, in the caller's transaction."""
+    seq = ticket_number(session, filing.year)
     new: dict[str, Any] = {"ticket": ticket(get_settings().ticket_prefix, filing.year, seq)}
     stmt = insert(COMPLAINTS).values({**filing.complaint(), "ticket": new["ticket"]})
-    new["id"] = (await session.execute(stmt.returning(COMPLAINTS.c.id))).scalar_one()
+    new["id"] = session.execute(stmt.returning(COMPLAINTS.c.id)).scalar_one()
     outbox_id = 0
     for table, values in filing.rows():
         stmt = insert(table).values(_resolved(values, new))
         if table is OUTBOX:
-            outbox_id = (await session.execute(stmt.returning(table.c.id))).scalar_one()
+            outbox_id = session.execute(stmt.returning(table.c.id)).scalar_one()
         else:
-            await session.execute(stmt)
+            session.execute(stmt)
     return filing.filed(new["ticket"], new["id"], outbox_id)
+
+
+async def write_row_by_row(session: AsyncSession, filing: Filing) -> Filed:
+    """`write_rows` on the intake's async session (SQLite)."""
+    return await session.run_sync(write_rows, filing)
 
 
 # --- PostgreSQL: the same rows as one statement ---------------------------------------------------
@@ -364,7 +479,7 @@ def _sources(filing: Filing, complaint: Mapping[str, Any], rows: list[Row], sequ
         "ticket_prefix": f"{get_settings().ticket_prefix}-{filing.year}-",
     }
     if filing.idempotency is not None:
-        heads["guard_kiosk"], heads["guard_key"] = filing.kiosk_id, filing.idempotency[0]
+        heads["guard_kiosk"], heads["guard_key"] = filing.kiosk_id, filing.idempotency[0]  # kiosks only
     return {_HEADS: heads, _COMPLAINT: complaint, **{i: values for i, (_t, values) in enumerate(rows)}}
 
 
