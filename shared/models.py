@@ -301,6 +301,40 @@ class Complaint(Base):
         self.address_enc = identity.seal(value, field="address")
 
 
+class LinkKind(StrEnum):
+    RELATED = "related"
+    DUPLICATE = "duplicate"
+
+
+class ComplaintLink(Base):
+    """Two complaints an officer linked: related, or one a duplicate of the other (the original).
+
+    Stored once per pair, the lower id first (so a pair is one row whichever side linked it, and
+    no complaint links itself); a complaint is the duplicate of at most one original
+    (`duplicate_id` is unique). shared/linking writes and reads these rows.
+    """
+
+    __tablename__ = "complaint_links"
+    __table_args__ = (
+        UniqueConstraint("low_id", "high_id", name="uq_complaint_links_pair"),
+        CheckConstraint("low_id < high_id", name="ordered_pair"),
+        CheckConstraint(one_of("kind", LinkKind), name="kind_known"),
+        CheckConstraint(
+            "(kind = 'related' AND duplicate_id IS NULL) OR "
+            "(kind = 'duplicate' AND duplicate_id IN (low_id, high_id))",
+            name="duplicate_side",
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    low_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    high_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # For a duplicate: which of the two is the duplicate (the other is its original).
+    duplicate_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
 class Deadline(Base):
     """A timer as a row: a reminder, a breach or a second-level breach of one stay at one step.
 

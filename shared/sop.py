@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     ANSWERED = "answered"
     REJECTED = "rejected"
     REFERRED = "referred"
+    DUPLICATE = "duplicate"  # the same matter as an earlier complaint, which carries on
 
 
 class Status(StrEnum):
@@ -103,6 +104,16 @@ class Reject(Inputs):
 
 class Refer(Inputs):
     authority: Annotated[str, StringConstraints(max_length=300), NOT_BLANK, NO_NIK]
+    note: Note | None = None
+
+
+Ticket = Annotated[str, StringConstraints(max_length=30, to_upper=True), NOT_BLANK]
+
+
+class CloseDuplicate(Inputs):
+    """The complaint repeats another (the original), which carries on; the link is recorded."""
+
+    original: Ticket
     note: Note | None = None
 
 
@@ -233,6 +244,10 @@ def _resume(act: Act, _data: InfoReceived) -> None:
     act.resume()
 
 
+def _mark_duplicate(act: Act, data: CloseDuplicate) -> None:
+    act.mark_duplicate(data.original)
+
+
 def _unit_gives_back(act: Act, _data: Return) -> None:
     act.complaint.unit_code = None  # wrongly disposed: the bidang gives it back
 
@@ -336,6 +351,18 @@ ACTIONS: dict[tuple[Step, str], ActionSpec] = {
             to=Outcome.REFERRED,
             label="Dilimpahkan ke instansi berwenang",
         ),
+        # The Front Office finds a repeat when it verifies the content (step 1). Only the Front
+        # Office closes a complaint: Kasubag Umum finding one at review links it as a duplicate
+        # (LINK_ROLES) and returns it to the desk, which closes it here; from the disposition on,
+        # a repeat found is linked, and the bidang answers the original.
+        ActionSpec(
+            step=Step.VERIFICATION,
+            name="close_duplicate",
+            inputs=CloseDuplicate,
+            to=Outcome.DUPLICATE,
+            label="Ditutup sebagai duplikat pengaduan lain",
+            effect=_mark_duplicate,
+        ),
         ActionSpec(
             step=Step.VERIFICATION,
             name="request_info",
@@ -428,6 +455,7 @@ OUTCOME_LABELS: dict[Outcome, str] = {
     Outcome.ANSWERED: "Selesai - jawaban telah disampaikan",
     Outcome.REJECTED: "Ditolak - bukan pengaduan yang dapat diproses",
     Outcome.REFERRED: "Dilimpahkan ke instansi yang berwenang",
+    Outcome.DUPLICATE: "Digabung dengan pengaduan lain yang sama (duplikat)",
 }
 
 RECEIVED_LABEL = "Pengaduan diterima"
@@ -438,6 +466,11 @@ READ_ALL_ROLES = frozenset(
 )
 # The message list (GET /api/v1/notifications) shows every complaint's messages: who reads them all.
 NOTIFICATION_ROLES = READ_ALL_ROLES
+# Who links complaints (related, duplicate) and unlinks them: the roles that read every complaint
+# and the complainant's identity and work the SOP's first three steps (the Front Office at
+# verification, Kasubag Umum at review, the Sekretaris at disposition). A bidang reads only its
+# own unit's complaints, and the Kepala Dinas and the admin read without acting.
+LINK_ROLES = frozenset({Role.FRONT_OFFICE, Role.KASUBAG_UMUM, Role.SEKRETARIS})
 
 
 def steps_of(role: Role) -> tuple[Step, ...]:
@@ -507,6 +540,7 @@ ACTION_TITLES: dict[str, str] = {
     "dispose": "Disposisikan",
     "submit_answer": "Serahkan draf jawaban",
     "approve": "Setujui jawaban",
+    "close_duplicate": "Tutup sebagai duplikat",
     "deliver": "Catat penyampaian jawaban",
 }
 
@@ -526,6 +560,7 @@ INPUT_LABELS: dict[str, str] = {
     "outcome": "Hasil penyampaian",
     "to_whom": "Diterima oleh",
     "phone_called": "Nomor telepon yang dihubungi",
+    "original": "Nomor tiket pengaduan asli (yang dilanjutkan)",
 }
 
 CHOICE_LABELS: dict[str, str] = {
@@ -552,4 +587,6 @@ EVENT_LABELS: dict[str, str] = {
     "delivery_unreachable": "Jawaban tidak tersampaikan",
     "delivery_ambiguous": "Pengiriman jawaban belum pasti",
     "delivery_bounced": "Jawaban ternyata tidak sampai",
+    "link": "Ditautkan dengan pengaduan lain",
+    "unlink": "Tautan dengan pengaduan lain dilepas",
 }

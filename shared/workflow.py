@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from shared import history, notices, office_days, outbox, sla
+from shared import history, linking, notices, office_days, outbox, sla
 from shared.calendar import Override
 from shared.clock import WIB, calendar_for, step_due, step_standard
 from shared.delivery import ATTEMPT_MOVES, DELIVERY_STATE_AFTER, AttemptOutcome, DeliveryState, check_move
@@ -189,6 +189,27 @@ class Act:
 
     def pause(self) -> None:
         _pause(self.session, self.complaint, now=self.now)
+
+    def mark_duplicate(self, original_ticket: str) -> None:
+        """Record the complaint as the duplicate of `original_ticket` (the link, on both sides)."""
+        original = self.session.scalar(select(Complaint).where(Complaint.ticket == original_ticket))
+        if original is None:
+            message = f"Pengaduan {original_ticket} tidak ditemukan."
+            raise InputError([FieldError("original", "not_found", message)])
+        self.detail["original"] = original.ticket
+        who = linking.LinkActor(self.actor.name, self.actor.role)
+        try:
+            linking.link(
+                self.session,
+                self.complaint,
+                original,
+                linking.Relation.DUPLICATE_OF,
+                actor=who,
+                now=self.now,
+                upgrade=True,
+            )
+        except linking.LinkRefused as exc:
+            raise InputError([FieldError("original", exc.code, exc.message)]) from exc
 
     def resume(self) -> None:
         _resume(self.session, self.complaint, now=self.now)

@@ -34,6 +34,18 @@ class TrackFeedback(BaseModel):
     created_at: datetime
 
 
+class MergedInto(BaseModel):
+    """The complaint a duplicate was merged with, as far as its complainant may know: its ticket
+    and where it stands (never its tracking code, its complainant or its answer)."""
+
+    ticket: str
+    status: str
+    status_label: str
+    step: str | None
+    step_number: int | None  # 1-6 while open
+    updated_at: datetime
+
+
 class TrackView(BaseModel):
     """The citizen's view: no identity, no internal notes."""
 
@@ -49,6 +61,7 @@ class TrackView(BaseModel):
     history: list[PublicEvent] = Field(default_factory=list)
     answer: str | None = None
     referred_to: str | None = None
+    merged_into: MergedInto | None = None  # closed as a duplicate: the original that carries on
     feedback: TrackFeedback | None = None
     feedback_url: str | None = None  # closed and not yet rated: where to rate the service
 

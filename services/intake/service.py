@@ -15,11 +15,12 @@ from services.intake.schemas import (
     ComplaintIn,
     FeedbackIn,
     FeedbackOut,
+    MergedInto,
     PublicEvent,
     TrackFeedback,
     TrackView,
 )
-from shared import office_days
+from shared import linking, office_days
 from shared.api import ApiError
 from shared.delivery import known
 from shared.filing import (
@@ -42,7 +43,7 @@ from shared.models import (
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher, kiosk_key_hash, new_token, tracking_code_matches
 from shared.settings import get_settings
-from shared.sop import Outcome, Status, public_status
+from shared.sop import STEPS, Outcome, Status, Step, public_status
 from shared.survey import SCORE_LABELS, feedback_url
 from shared.validation import FieldError, InputError
 
@@ -272,6 +273,7 @@ async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | No
         events.append(PublicEvent(at=h.at, status=status, label=label))
     status, label = public_status(complaint.step, complaint.outcome)
     answered = complaint.outcome in {"answered", "answered_at_front_office"}
+    merged = await _merged_into(session, complaint) if complaint.outcome == Outcome.DUPLICATE else None
     return TrackView(
         ticket=complaint.ticket,
         status=status,
@@ -285,12 +287,29 @@ async def track(session: AsyncSession, ticket: str, code: str) -> TrackView | No
         history=events,
         answer=complaint.answer if answered else None,
         referred_to=referred_to,
+        merged_into=merged,
         feedback=TrackFeedback(score=rated.score, created_at=rated.created_at) if rated else None,
         feedback_url=(
             feedback_url(get_settings(), complaint.ticket, found.tracking_code)
             if closed and rated is None
             else None
         ),
+    )
+
+
+async def _merged_into(session: AsyncSession, complaint: Complaint) -> MergedInto | None:
+    """The original a duplicate was merged with (the end of the chain), in public terms."""
+    original = await session.run_sync(lambda sync: linking.root_original(sync, complaint.id))
+    if original is None:
+        return None
+    status, label = public_status(original.step, original.outcome)
+    return MergedInto(
+        ticket=original.ticket,
+        status=status,
+        status_label=label,
+        step=original.step,
+        step_number=STEPS[Step(original.step)].number if original.step else None,
+        updated_at=original.updated_at,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.linking import Relation
 from shared.validation import INT_MAX
 
 
@@ -164,6 +165,31 @@ class EarlierComplaint(BaseModel):
     matched_by: list[str]  # "nik", "phone"
 
 
+class LinkView(BaseModel):
+    """A link to another complaint, as this complaint stands to it."""
+
+    ticket: str  # the other complaint
+    relation: Relation  # related / duplicate_of (this repeats the other) / has_duplicate
+    relation_label: str  # "Terkait dengan", "Duplikat dari", "Memiliki duplikat"
+    state: str  # where the other complaint is, or how it ended (Indonesian)
+    step: str | None
+    outcome: str | None
+    created_by: str
+    created_at: datetime
+
+
+class LinkIn(BaseModel):
+    """Link this complaint to `other` as `relation` (read from this complaint's side)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    other: str = Field(min_length=1, max_length=30, description="The other complaint's ticket")
+    relation: Relation = Field(
+        description="related; duplicate_of: this complaint repeats `other`; "
+        "has_duplicate: `other` repeats this one"
+    )
+
+
 class ComplaintView(BaseModel):
     ticket: str
     status: str
@@ -196,6 +222,10 @@ class ComplaintView(BaseModel):
     feedback: FeedbackView | None = None
     # The same person's earlier complaints (by NIK or phone); None for a role not shown identity.
     earlier: list[EarlierComplaint] | None = None
+    # ... and their later ones, oldest first (a complaint's page shows both ways).
+    later: list[EarlierComplaint] | None = None
+    # Links to other complaints (related, duplicate); None for a role that does not read them all.
+    links: list[LinkView] | None = None
 
 
 class ActionIn(BaseModel):

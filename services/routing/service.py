@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,11 +28,12 @@ from services.routing.schemas import (
     FeedbackView,
     HistoryView,
     LegalClocks,
+    LinkView,
     NotificationItem,
     NotificationList,
     WorklistItem,
 )
-from shared import audit, notices, sla
+from shared import audit, linking, notices, sla
 from shared.api import ApiError
 from shared.delivery import AttemptOutcome, NotificationStatus
 from shared.models import (
@@ -48,6 +50,7 @@ from shared.security import mask_contact
 from shared.settings import get_settings
 from shared.sop import (
     CHOICE_LABELS,
+    LINK_ROLES,
     NOTIFICATION_ROLES,
     READ_ALL_ROLES,
     STEP_NAMES,
@@ -476,11 +479,23 @@ def complaint_view(session: Session, user: StaffUser, ticket: str, *, at: dateti
         legal=_legal_clocks(c, deliveries, history, at),
         feedback=_feedback(session, c.id),
         earlier=None if hidden or user.role not in READ_ALL_ROLES else earlier_complaints(session, c),
+        later=None
+        if hidden or user.role not in READ_ALL_ROLES
+        else earlier_complaints(session, c, later=True),
+        links=link_views(session, c) if user.role in READ_ALL_ROLES else None,
     )
 
 
-def earlier_complaints(session: Session, complaint: Complaint) -> list[EarlierComplaint]:
-    """The same person's earlier complaints, newest first: same NIK or phone, by blind index."""
+def _state(step: str | None, outcome: str | None) -> str:
+    """Where a complaint is, or how it ended, as the office reads it."""
+    return outcome_label(outcome) if outcome else STEP_NAMES[Step(step or Step.VERIFICATION)]
+
+
+def earlier_complaints(
+    session: Session, complaint: Complaint, *, later: bool = False
+) -> list[EarlierComplaint]:
+    """The same person's earlier complaints, newest first (`later`: those filed after it, oldest
+    first): same NIK or phone, by blind index."""
     same = []
     if complaint.nik_index:
         same.append(Complaint.nik_index == complaint.nik_index)
@@ -497,8 +512,8 @@ def earlier_complaints(session: Session, complaint: Complaint) -> list[EarlierCo
             Complaint.nik_index,
             Complaint.phone_index,
         )
-        .where(or_(*same), Complaint.id < complaint.id)
-        .order_by(Complaint.id.desc())
+        .where(or_(*same), Complaint.id > complaint.id if later else Complaint.id < complaint.id)
+        .order_by(Complaint.id if later else Complaint.id.desc())
         .limit(50)
     ).all()
     return [
@@ -507,7 +522,7 @@ def earlier_complaints(session: Session, complaint: Complaint) -> list[EarlierCo
             received_at=r.received_at,
             step=r.step,
             outcome=r.outcome,
-            state=outcome_label(r.outcome) if r.outcome else STEP_NAMES[Step(r.step)],
+            state=_state(r.step, r.outcome),
             matched_by=[
                 field
                 for field, index, own in (
@@ -519,6 +534,88 @@ def earlier_complaints(session: Session, complaint: Complaint) -> list[EarlierCo
         )
         for r in rows
     ]
+
+
+def link_views(session: Session, complaint: Complaint) -> list[LinkView]:
+    """A complaint's links, each as the complaint stands to the other one."""
+    return [
+        LinkView(
+            ticket=other.ticket,
+            relation=linked.relation,
+            relation_label=linking.RELATION_LABELS[linked.relation],
+            state=_state(other.step, other.outcome),
+            step=other.step,
+            outcome=other.outcome,
+            created_by=linked.created_by,
+            created_at=linked.created_at,
+        )
+        for linked, other in linking.links_of(session, complaint.id)
+    ]
+
+
+def _link_use_case(session: Session, user: StaffUser, ticket: str, other: str) -> tuple[Complaint, Complaint]:
+    """The two complaints of a link or unlink, once the caller may link (in the open transaction)."""
+    complaint = load_visible(session, user, ticket)
+    if user.role not in LINK_ROLES:
+        raise ApiError(403, "role_not_allowed", "Peran Anda tidak dapat menautkan pengaduan.")
+    wanted = other.strip().upper()
+    found = session.scalar(select(Complaint).where(Complaint.ticket == wanted)) if wanted else None
+    if found is None:
+        message = f"Pengaduan {wanted} tidak ditemukan." if wanted else "Isi nomor tiket pengaduan lain."
+        code = "other_not_found" if wanted else "required"
+        raise ApiError(422, code, message, errors=[FieldError("other", code, message)])
+    return complaint, found
+
+
+def _refused(exc: linking.LinkRefused) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, errors=[FieldError("other", exc.code, exc.message)])
+
+
+def add_link(
+    session: Session, user: StaffUser, ticket: str, *, other: str, relation: linking.Relation, at: datetime
+) -> list[LinkView]:
+    """Link two complaints (related, or one the duplicate of the other); the complaint's links."""
+    who = linking.LinkActor(user.username, user.role)
+    try:
+        with session.begin():
+            complaint, found = _link_use_case(session, user, ticket, other)
+            linking.link(session, complaint, found, relation, actor=who, now=at)
+    except linking.LinkRefused as exc:
+        raise _refused(exc) from exc
+    except IntegrityError as exc:  # the same pair (or duplicate) linked by another officer meanwhile
+        message = "Pengaduan ini baru saja ditautkan oleh petugas lain; muat ulang lalu periksa."
+        raise ApiError(
+            409, "already_linked", message, errors=[FieldError("other", "already_linked", message)]
+        ) from exc
+    return _links_after(session, user, ticket)
+
+
+def remove_link(
+    session: Session, user: StaffUser, ticket: str, *, other: str, at: datetime
+) -> list[LinkView]:
+    """Unlink two complaints; the complaint's links."""
+    who = linking.LinkActor(user.username, user.role)
+    try:
+        with session.begin():
+            complaint, found = _link_use_case(session, user, ticket, other)
+            linking.unlink(session, complaint, found, actor=who, now=at)
+    except linking.LinkRefused as exc:
+        raise _refused(exc) from exc
+    return _links_after(session, user, ticket)
+
+
+def _links_after(session: Session, user: StaffUser, ticket: str) -> list[LinkView]:
+    views = link_views(session, load_visible(session, user, ticket))
+    session.rollback()  # end the read
+    return views
+
+
+def links(session: Session, user: StaffUser, ticket: str) -> list[LinkView]:
+    """A complaint's links, for the roles that read every complaint."""
+    complaint = load_visible(session, user, ticket)
+    if user.role not in READ_ALL_ROLES:
+        raise ApiError(403, "role_not_allowed", "Peran Anda tidak dapat melihat tautan pengaduan.")
+    return link_views(session, complaint)
 
 
 def _legal_clocks(

@@ -48,6 +48,8 @@ from services.routing.schemas import (
     KioskEnrolment,
     KioskIn,
     KioskView,
+    LinkIn,
+    LinkView,
     Me,
     MePatch,
     NotificationList,
@@ -219,6 +221,42 @@ def act(ticket: str, body: ActionIn, session: SessionDep, user: CurrentUser) -> 
     return service.act(
         session, user, ticket, action=body.action, version=body.version, inputs=inputs, at=now()
     )
+
+
+@router.get("/complaints/{ticket}/links", response_model=list[LinkView], responses=error_responses(403, 404))
+def links(ticket: str, session: SessionDep, user: CurrentUser) -> list[LinkView]:
+    """The complaint's links to other complaints, each read from this complaint's side."""
+    return service.links(session, user, ticket)
+
+
+@router.post(
+    "/complaints/{ticket}/links",
+    status_code=201,
+    response_model=list[LinkView],
+    responses=error_responses(403, 404, 409),
+)
+def add_link(ticket: str, body: LinkIn, session: SessionDep, user: CurrentUser) -> list[LinkView]:
+    """Link the complaint to `other` as related, or one as the duplicate of the other (Front Office,
+    Kasubag Umum, Sekretaris), with a history row on each; answers the complaint's links.
+
+    Errors (`code`; `errors` names the field `other`): 404 `not_found` (this complaint), 422
+    `other_not_found`, `self_link`, `duplicate_cycle`; 409 `already_linked` (the pair is linked:
+    unlink first to change how), `already_duplicate` (the duplicate already has an original);
+    403 `role_not_allowed`."""
+    return service.add_link(session, user, ticket, other=body.other, relation=body.relation, at=now())
+
+
+@router.delete(
+    "/complaints/{ticket}/links/{other}",
+    response_model=list[LinkView],
+    responses=error_responses(403, 404, 409),
+)
+def remove_link(ticket: str, other: str, session: SessionDep, user: CurrentUser) -> list[LinkView]:
+    """Unlink the complaint from `other`, with a history row on each; answers the complaint's links.
+
+    Errors: 404 `not_found` / `link_not_found`, 422 `other_not_found`, 409 `closed_as_duplicate`
+    (a complaint closed as a duplicate keeps the link to its original), 403 `role_not_allowed`."""
+    return service.remove_link(session, user, ticket, other=other, at=now())
 
 
 @router.get(

@@ -9,6 +9,7 @@ import pytest
 from launcher.cli import build_parser
 from shared.sop import (
     ACTIONS,
+    LINK_ROLES,
     NOTIFICATION_ROLES,
     READ_ALL_ROLES,
     ROLE_LABELS,
@@ -100,6 +101,7 @@ def test_unknown_action_is_not_in_the_table() -> None:
         "resolve",
         "reject",
         "refer",
+        "close_duplicate",
         "request_info",
         "info_received",
     ]
@@ -111,7 +113,7 @@ def test_public_status_labels_are_indonesian_and_cover_every_state() -> None:
     assert public_status("delivery", None)[0] == "answer_ready"
     for outcome in Outcome:
         code, label = public_status(None, outcome.value)
-        assert code == "closed" and label.startswith(("Selesai", "Ditolak", "Dilimpahkan"))
+        assert code == "closed" and label.startswith(("Selesai", "Ditolak", "Dilimpahkan", "Digabung"))
 
 
 def test_actions_that_stay_say_so_in_the_table_and_only_deliver_decides_on_its_inputs() -> None:
@@ -122,7 +124,7 @@ def test_actions_that_stay_say_so_in_the_table_and_only_deliver_decides_on_its_i
     assert deliver is not None and not deliver.closes  # a gateway's result may keep it open
     assert deliver.target(Deliver(method="sms")) is None  # handed to the notify service
     closing = {a.name for a in ACTIONS.values() if a.closes}
-    assert closing == {"resolve", "reject", "refer"}
+    assert closing == {"resolve", "reject", "refer", "close_duplicate"}
 
 
 def test_what_each_action_records_is_beside_it_in_the_table() -> None:
@@ -131,6 +133,7 @@ def test_what_each_action_records_is_beside_it_in_the_table() -> None:
         ("verification", "resolve"),
         ("verification", "request_info"),
         ("verification", "info_received"),
+        ("verification", "close_duplicate"),
         ("disposition", "dispose"),
         ("drafting", "submit_answer"),
         ("drafting", "return"),
@@ -141,6 +144,8 @@ def test_what_each_action_records_is_beside_it_in_the_table() -> None:
 def test_role_facts_live_in_the_sop_module() -> None:
     assert set(ROLE_LABELS) == set(Role)
     assert NOTIFICATION_ROLES == READ_ALL_ROLES == set(Role) - {Role.BIDANG}
+    # Linking complaints: the roles that read them all and act (not the Kepala Dinas, not the admin).
+    assert READ_ALL_ROLES - {Role.KEPALA_DINAS, Role.ADMIN} == LINK_ROLES
     users_add = build_parser().parse_args(["users", "add", "x", "--role", "kepala_dinas"])
     assert users_add.role == Role.KEPALA_DINAS
     with pytest.raises(SystemExit):

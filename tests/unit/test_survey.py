@@ -119,6 +119,7 @@ def test_report_per_outcome_and_per_bidang_with_the_latest_comments(session: Ses
         "answered": (3, 2, 87.5),
         "rejected": (1, 1, 25.0),
         "referred": (0, 0, None),
+        "duplicate": (0, 0, None),
     }
     assert [(f.unit, f.closed, f.rated, f.grade) for f in report.by_unit] == [
         ("hi_jamsos", 2, 1, "A"),

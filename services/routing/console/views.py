@@ -28,10 +28,11 @@ from services.routing.schemas import WorklistItem
 from shared import audit, office_days, when
 from shared.api import ApiError
 from shared.clock import Calendar, calendar_for, now
+from shared.linking import Relation
 from shared.models import Category, Unit
 from shared.ratelimit import RateLimited, client_address
 from shared.settings import get_settings
-from shared.sop import ACTION_TITLES, NOTIFICATION_ROLES, Step, find_action, steps_of
+from shared.sop import ACTION_TITLES, LINK_ROLES, NOTIFICATION_ROLES, Step, find_action, steps_of
 from shared.validation import FieldError, InputError
 
 router = APIRouter(include_in_schema=False)
@@ -386,6 +387,8 @@ def _complaint_page(
         typed=typed or {},
         confirm_field=CONFIRM_FIELD,
         free_entry_name=forms.free_entry_name,
+        may_link=user.role in LINK_ROLES,
+        link_choices=LINK_CHOICES,
     )
 
 
@@ -448,6 +451,75 @@ def take_action(
             return _complaint_page(request, session, user, ticket, status_code=404)
         return again(exc.status, problem=exc.message)
     return _see_other(f"/pengaduan/{ticket}?selesai={action}")
+
+
+# --- links between complaints ----------------------------------------------------------------------
+
+LINK_CHOICES = (
+    (Relation.RELATED, "Terkait dengan pengaduan ini"),
+    (Relation.DUPLICATE_OF, "Pengaduan ini duplikat dari pengaduan tersebut"),
+    (Relation.HAS_DUPLICATE, "Pengaduan tersebut duplikat dari pengaduan ini"),
+)
+LINK_FORM = "tautan"
+
+
+@router.post("/pengaduan/{ticket}/tautan")
+def add_link(
+    ticket: Annotated[str, Path(max_length=30)],
+    request: Request,
+    session: SessionDep,
+    user: ConsoleUser,
+    form: PostedForm,
+) -> Response:
+    """Link the complaint to another (the same use case as the API); errors beside the fields."""
+    typed = {"other": form.text("other"), "relation": form.text("relation")}
+
+    def again(status: int, errors: dict[str, str] | None = None, problem: str | None = None) -> Response:
+        return _complaint_page(
+            request,
+            session,
+            user,
+            ticket,
+            status_code=status,
+            failed=LINK_FORM,
+            typed=typed,
+            errors=errors,
+            problem=problem,
+        )
+
+    if typed["relation"] not in set(Relation):
+        return again(422, {"relation": "Pilih hubungan kedua pengaduan."})
+    session.rollback()  # the link is its own transaction
+    try:
+        service.add_link(
+            session, user, ticket, other=typed["other"], relation=Relation(typed["relation"]), at=now()
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            return _complaint_page(request, session, user, ticket, status_code=404)
+        if exc.errors:
+            return again(exc.status, field_errors(exc.errors))
+        return again(exc.status, problem=exc.message)
+    return _see_other(f"/pengaduan/{ticket}?selesai=tautan#h-links")
+
+
+@router.post("/pengaduan/{ticket}/tautan/lepas")
+def remove_link(
+    ticket: Annotated[str, Path(max_length=30)],
+    request: Request,
+    session: SessionDep,
+    user: ConsoleUser,
+    form: PostedForm,
+) -> Response:
+    """Unlink the complaint from another; a refusal shows above the page."""
+    session.rollback()
+    try:
+        service.remove_link(session, user, ticket, other=form.text("other"), at=now())
+    except ApiError as exc:
+        if exc.code == "not_found":
+            return _complaint_page(request, session, user, ticket, status_code=404)
+        return _complaint_page(request, session, user, ticket, status_code=exc.status, problem=exc.message)
+    return _see_other(f"/pengaduan/{ticket}?selesai=lepas-tautan#h-links")
 
 
 def _current_step(session: Session, user: StaffUser, ticket: str) -> str | None:
