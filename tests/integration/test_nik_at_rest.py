@@ -122,19 +122,32 @@ def test_phone_email_and_address_are_encrypted_and_nik_and_phone_indexed(stack: 
         expected = hmac.new(index_key, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
         assert complaint[f"{field}_index"] == expected
 
-    plain = (NIK, PHONE, "081377778888", EMAIL, "Jl. Rahasia 7")
+    # Also in the forms a number is typed or normalised in: without the "+", as typed with dashes,
+    # the NIK with dots or spaces; the e-mail address in any case.
+    plain = (
+        NIK,
+        "3307.0112.0390.0002",
+        "3307 0112 0390 0002",
+        PHONE,
+        "6281377778888",
+        "81377778888",
+        "081377778888",
+        "0813-7777-8888",
+        EMAIL.upper(),
+        "Jl. Rahasia 7",
+    )
     for table, rows in _every_row(stack).items():
         for row in rows:
             held = [
                 c
                 for c, v in row.items()
                 if any(
-                    p
+                    p.casefold()
                     in (
                         bytes(v).decode("latin-1")
                         if isinstance(v, memoryview | bytes)
                         else json.dumps(v, default=str)
-                    )
+                    ).casefold()
                     for p in plain
                 )
             ]
