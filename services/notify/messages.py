@@ -30,7 +30,7 @@ from shared.settings import ConfigError, Settings, get_settings
 # The names a template may use: what services/notify/service.py puts in each message's context
 # (an HTML part also gets the rendered `subject`). A name outside these stops start-up.
 CITIZEN_NAMES = frozenset(
-    {"office", "ticket", "tracking_code", "track_url", "feedback_url", "answer", "full"}
+    {"office", "ticket", "tracking_code", "track_url", "feedback_url", "answer", "full", "merged_into"}
 )
 STAFF_NAMES = frozenset({"office", "ticket", "kind", "step_title", "holder", "subject", "due", "console_url"})
 

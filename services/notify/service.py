@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels, mask_recipient
 from services.notify.messages import render
-from shared import notices, office_days
+from shared import linking, notices, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
 from shared.delivery import ATTEMPT_OF_MESSAGE, NOTIFICATION_MOVES, AttemptOutcome, check_move, known, sources
@@ -36,7 +36,7 @@ from shared.models import Complaint, DeliveryAttempt, Notification, User, table_
 from shared.numbering import insert_ignoring_conflicts
 from shared.security import cipher
 from shared.settings import Settings, get_settings
-from shared.sop import ROLE_LABELS, STEPS, ReplyMethod, Role, Step
+from shared.sop import ROLE_LABELS, STEPS, Outcome, ReplyMethod, Role, Step
 from shared.survey import feedback_url
 from shared.tasks import NotifyEvent, is_answer
 from shared.validation import parse_phone
@@ -198,7 +198,7 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     return _rendered(
         session,
         n.id,
-        lambda: _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings),
+        lambda: _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings, session),
         now=now,
     )
 
@@ -366,9 +366,20 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
 
 
 def _citizen_message(
-    notification_id: int, key: str, channel: str, address: str, complaint: Complaint, settings: Settings
+    notification_id: int,
+    key: str,
+    channel: str,
+    address: str,
+    complaint: Complaint,
+    settings: Settings,
+    session: Session | None = None,
 ) -> Outgoing:
     code = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
+    merged = (
+        linking.root_original(session, complaint.id)
+        if session is not None and complaint.outcome == Outcome.DUPLICATE
+        else None
+    )
     context = {
         "office": settings.office_name,
         "ticket": complaint.ticket,
@@ -377,6 +388,8 @@ def _citizen_message(
         "feedback_url": feedback_url(settings, complaint.ticket, code),
         "answer": complaint.answer or "",
         "full": channel == "email",  # gateways get the ticket and how to check it, not the answer
+        # Closed as a duplicate: the ticket of the original it was merged with (only its ticket).
+        "merged_into": merged.ticket if merged is not None else "",
     }
     email = channel == "email"
     text = render(key.split(":", 1)[0], context, html=email)

@@ -701,6 +701,9 @@ def act(
             "Pengaduan telah diubah oleh petugas lain; muat ulang lalu coba lagi.",
             errors=STALE_VERSION,
         ) from exc
+    except IntegrityError as exc:  # a unique key another officer's commit took first (a link)
+        message = "Pengaduan ini baru saja diubah oleh petugas lain; muat ulang lalu coba lagi."
+        raise ApiError(409, "conflict", message) from exc
     except WorkflowError as exc:  # pragma: no cover - every subclass is handled above
         raise ApiError(422, exc.code, exc.message) from exc
     c = done.complaint

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, inspect, text
 
-from tests.integration.stack import PASSWORD, Stack, complaint_body, wib_year
+from tests.integration.stack import PASSWORD, Stack, complaint_body, eventually, wib_year
 
 pytestmark = pytest.mark.integration
 
@@ -251,6 +251,17 @@ def test_a_duplicate_closes_and_the_citizen_page_points_at_the_original(
         mobile.screenshot(path=f"/tmp/aduan-linking-track-{stack.name}.png", full_page=True)  # noqa: S108
     finally:
         citizen.close()
+
+    # Its closing message (naming the original) was built and handed to the channel.
+    closing = eventually(
+        lambda: stack.sql(
+            "SELECT n.status FROM notifications n JOIN complaints c ON c.id = n.complaint_id "
+            "WHERE c.ticket = :t AND n.event = 'closing'",
+            t=duplicate["ticket"],
+        ),
+        lambda rows: bool(rows) and all(r[0] in ("sent", "delivered") for r in rows),
+    )
+    assert closing
 
     # The reports count the new outcome.
     today = record["closed_at"][:10]

@@ -17,6 +17,7 @@ CONTEXT = {
     "feedback_url": "http://127.0.0.1:8000/api/v1/track/ADU-2026-000007/feedback?code=K7QX2M9P",
     "answer": "Perusahaan wajib membayar THR <segera>.",
     "full": True,
+    "merged_into": "",  # closed as a duplicate: the original's ticket
 }
 
 
@@ -28,6 +29,16 @@ def test_shipped_templates_render_every_citizen_event_in_indonesian() -> None:
     answer = messages.render("answer", CONTEXT, html=True)
     assert "<segera>" in answer.text  # plain text is not escaped
     assert answer.html is not None and "&lt;segera&gt;" in answer.html  # HTML is
+
+
+def test_the_closing_message_of_a_duplicate_names_the_original_and_not_a_finished_matter() -> None:
+    merged = messages.render("closing", {**CONTEXT, "merged_into": "ADU-2026-000005"}, html=True)
+    assert merged.subject == "Pengaduan ADU-2026-000007 digabung dengan ADU-2026-000005"
+    assert "sama dengan pengaduan ADU-2026-000005" in merged.text and "selesai ditangani" not in merged.text
+    assert str(CONTEXT["track_url"]) in merged.text  # its own tracking page says where the original stands
+    assert merged.html is not None and "ADU-2026-000005" in merged.html
+    plain = messages.render("closing", {**CONTEXT, "merged_into": ""}, html=False)
+    assert "telah selesai ditangani" in plain.text and "digabung" not in plain.text
 
 
 def test_a_file_in_the_templates_dir_overrides_the_shipped_one(
