@@ -94,11 +94,50 @@ def task_options(name: TaskName) -> dict[str, Any]:
     }
 
 
+def _atomic_filesystem_transport() -> None:
+    """Make `filesystem://` kombu's filesystem transport with one fix: a message is written under a
+    name its readers skip and then renamed into the queue (atomic on one file system).
+
+    kombu writes the message file in place and its reader takes any file there without a lock: a
+    read between the open and the write (a publisher descheduled on a busy machine) got an empty
+    message, which stopped the worker ("Unrecoverable error") and lost the message until the
+    outbox sent it again.
+    """
+    import os
+    import time
+    import uuid
+
+    from kombu.exceptions import ChannelError
+    from kombu.transport import TRANSPORT_ALIASES, filesystem
+    from kombu.utils.encoding import str_to_bytes
+    from kombu.utils.json import dumps
+
+    class Channel(filesystem.Channel):
+        def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+            final = os.path.join(self.data_folder_out, name)
+            partial = os.path.join(self.data_folder_out, f".{name}.part")  # not `<...>.{queue}.msg`
+            try:
+                with open(partial, "wb") as f:
+                    f.write(str_to_bytes(dumps(payload)))  # type: ignore[no-untyped-call]
+                os.replace(partial, final)
+            except OSError as exc:
+                raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    class Transport(filesystem.Transport):
+        pass
+
+    Transport.Channel = Channel
+    globals()["FilesystemTransport"] = Transport
+    TRANSPORT_ALIASES["filesystem"] = f"{__name__}:FilesystemTransport"
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The Celery configuration for these settings (broker transport options included)."""
     broker = settings.resolved_broker_url()
     options: dict[str, Any]
     if broker.startswith("filesystem"):
+        _atomic_filesystem_transport()
         folder = settings.broker_folder
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)

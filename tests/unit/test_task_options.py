@@ -3,6 +3,7 @@ dies, bounded retries, a stable name on its own queue."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +62,59 @@ def test_the_app_config_on_either_broker_acks_late_and_rejects_on_worker_lost(br
     if broker.startswith("redis"):
         # Redis redelivers what was never acknowledged after this long; a task must finish first.
         assert conf["broker_transport_options"]["visibility_timeout"] >= 600
+
+
+def test_the_filesystem_broker_never_shows_a_reader_a_message_file_before_it_is_written(
+    tmp_path: Path,
+) -> None:
+    import builtins
+
+    from kombu import Connection
+
+    settings = Settings(
+        data_dir=tmp_path,
+        broker_url="filesystem://",
+        secret_key=get_settings().secret_key,
+        data_key=get_settings().data_key,
+    )
+    conf: dict[str, Any] = celery_config(settings)
+    folder = settings.broker_folder / "queue"
+    with Connection(conf["broker_url"], transport_options=conf["broker_transport_options"]) as conn:
+        channel = conn.default_channel
+        seen: list[bytes] = []
+        real_open = builtins.open
+
+        class Spied:
+            """A message file being written: at its write, what a reader listing the queue finds."""
+
+            def __init__(self, f: Any) -> None:
+                self.f = f
+
+            def write(self, data: bytes) -> int:
+                seen.extend(p.read_bytes() for p in folder.glob("*.routing.msg"))
+                return int(self.f.write(data))
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.f, name)
+
+            def __enter__(self) -> Spied:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.f.close()
+
+        def spying_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+            f = real_open(path, *args, **kwargs)
+            return Spied(f) if str(path).startswith(str(folder)) else f
+
+        queue = conn.SimpleQueue("routing")
+        builtins.open = spying_open
+        try:
+            queue.put({"outbox_id": 1})
+        finally:
+            builtins.open = real_open
+        assert seen == []  # no message file in the queue until its whole body is there
+        assert queue.get(timeout=1).payload == {"outbox_id": 1}
+        assert not list(folder.iterdir())
+        queue.close()
+        channel.close()
