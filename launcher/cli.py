@@ -1,4 +1,8 @@
-"""The `aduan` command: run the whole system (`up`) or one service, and administer an instance."""
+"""The `aduan` command: run the whole system (`up`) or one service, and administer an instance.
+
+This module imports only the standard library at its top: `aduan up`'s supervisor runs here for as
+long as the system runs, and each command imports what it needs itself.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,11 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
 from shared import heartbeat
-from shared.settings import ConfigError
-from shared.sop import Role
 
 SERVICES = {
     "intake": "launcher.apps:public_app",
@@ -234,6 +236,46 @@ def cmd_calendar_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(_args: argparse.Namespace) -> int:
+    import json
+
+    from launcher.prepare import prepare
+
+    print(json.dumps(prepare()))
+    return 0
+
+
+def cmd_apis(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from launcher.combined import serve_apis
+    from services.notify.channels import load_channels
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    load_channels(settings)  # the intake app takes the gateways' receipts: bad settings stop it here
+    ports = {
+        "intake": args.intake_port or settings.intake_port,
+        "staff": args.staff_port or settings.staff_port,
+    }
+    serve_apis(
+        [
+            uvicorn.Config(
+                SERVICES[name],
+                factory=True,
+                host=args.host or settings.host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                log_config=_uvicorn_logging(settings.log_level.upper()),
+                access_log=False,
+                proxy_headers=True,
+            )
+            for name, port in ports.items()
+        ]
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -284,7 +326,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from shared.settings import get_settings
 
     settings = get_settings()
-    if args.queue == "notify":
+    queues = list(dict.fromkeys(args.queue))
+    if "notify" in queues:
         from services.notify.channels import load_channels
         from services.notify.messages import check_templates
 
@@ -293,15 +336,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for line in load_channels(settings).describe():
             print(f"aduan: saluran {line}", file=sys.stderr)
         print(f"aduan: templat {check_templates(settings)}", file=sys.stderr)
-    module = importlib.import_module(WORKERS[args.queue])
-    heartbeat.install_worker_beat(module.app, settings, f"{args.queue}-worker")
+    # Every queue's tasks register on the one process-wide Celery app.
+    modules = [importlib.import_module(WORKERS[queue]) for queue in queues]
+    app = modules[0].app
+    heartbeat.install_worker_beat(app, settings, *(f"{queue}-worker" for queue in queues))
+    _when_ready(args.nice_when_ready, args.with_sweeper)
     concurrency = args.concurrency or settings.worker_concurrency
     argv = [
         "worker",
         "-Q",
-        args.queue,
+        ",".join(queues),
         "-n",
-        f"{args.queue}@%h",
+        f"{queues[0] if len(queues) == 1 else 'aduan'}@%h",
         "--pool",
         "solo" if concurrency == 1 else "prefork",
         "--concurrency",
@@ -320,14 +366,44 @@ def cmd_worker(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(
             max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
         )
-    module.app.worker_main(argv=argv)
+    app.worker_main(argv=argv)
     return 0
 
 
-def cmd_sweeper(_args: argparse.Namespace) -> int:
+def _when_ready(nice: int, with_sweeper: bool) -> None:
+    """Start the sweeper's thread with the worker (it needs no broker) and stop it with it; lower
+    the worker's CPU priority by `nice` once it is ready, so that a busy machine does not starve
+    its start-up (the sweeper's thread lowers its own at once)."""
+    from celery import signals
+
+    from launcher.combined import SweeperThread
+    from launcher.supervisor import lower_priority
+
+    sweeper = SweeperThread(nice)
+
+    def init(**_kwargs: Any) -> None:
+        if with_sweeper:
+            sweeper.start()
+
+    def ready(**_kwargs: Any) -> None:
+        if nice:
+            lower_priority(nice)
+
+    def shutdown(**_kwargs: Any) -> None:
+        sweeper.stop()
+
+    signals.worker_init.connect(init, weak=False)
+    signals.worker_ready.connect(ready, weak=False)
+    signals.worker_shutdown.connect(shutdown, weak=False)
+
+
+def cmd_sweeper(args: argparse.Namespace) -> int:
+    from launcher.supervisor import lower_priority
     from services.routing import sweeper
 
     _configure_logging()
+    if args.nice_when_ready:
+        lower_priority(args.nice_when_ready)
     sweeper.run()
     return 0
 
@@ -401,11 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="sub", required=True)
     p = users.add_parser("add", parents=[common], help="create a staff account")
     p.add_argument("username")
-    p.add_argument(
-        "--role",
-        required=True,
-        choices=[role.value for role in Role],
-    )
+    # A metavar, so that building the parser does not list (and import) the roles; --help does.
+    p.add_argument("--role", required=True, choices=_RoleNames(), metavar="ROLE", help="%(choices)s")
     p.add_argument("--unit", help="unit code (required for --role bidang)")
     p.add_argument("--full-name")
     p.add_argument("--email", help="send this officer's notices (new items, reminders) by e-mail")
@@ -465,13 +538,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", parents=[common], help="run one Celery worker")
-    p.add_argument("queue", choices=sorted(WORKERS))
+    p = sub.add_parser("apis", parents=[common], help="run both HTTP APIs in one process (embedded default)")
+    p.add_argument("--intake-port", type=int)
+    p.add_argument("--staff-port", type=int)
+    p.add_argument("--host")
+    p.set_defaults(func=cmd_apis)
+
+    p = sub.add_parser("worker", parents=[common], help="run one Celery worker (for one or more queues)")
+    p.add_argument("queue", nargs="+", choices=sorted(WORKERS))
     p.add_argument("--concurrency", type=int)
+    p.add_argument("--with-sweeper", action="store_true", help="also run the sweeper, as a thread")
+    p.add_argument("--nice-when-ready", type=int, default=0, help="lower the CPU priority once ready")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("sweeper", parents=[common], help="run the periodic sweeper")
+    p.add_argument("--nice-when-ready", type=int, default=0, help="lower the CPU priority once ready")
     p.set_defaults(func=cmd_sweeper)
+
+    p = sub.add_parser("prepare", parents=[common], help="check, migrate, first admin (used by `up`)")
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("check", parents=[common], help="validate the configuration")
     p.set_defaults(func=cmd_check)
@@ -493,13 +578,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "database", False):
             _prepare_database()
         result: int = args.func(args)
-    except ConfigError as exc:
-        print(f"aduan: konfigurasi tidak lengkap atau salah: {exc}", file=sys.stderr)
-        return 78  # EX_CONFIG
     except DatabaseUnavailable as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # A ConfigError comes only from shared.settings, so it is loaded when one is raised: `up`'s
+        # supervisor never imports it.
+        settings = sys.modules.get("shared.settings")
+        if settings is None or not isinstance(exc, settings.ConfigError):
+            raise
+        print(f"aduan: konfigurasi tidak lengkap atau salah: {exc}", file=sys.stderr)
+        return 78  # EX_CONFIG
     return result
+
+
+class _RoleNames:
+    """The role names for argparse's choices, read from shared.sop when first asked, so that a
+    command that takes no role (`up`) does not import it."""
+
+    def __iter__(self) -> Iterator[str]:
+        from shared.sop import Role
+
+        return iter([role.value for role in Role])
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
 
 
 class DatabaseUnavailable(Exception):

@@ -1,8 +1,19 @@
-"""`aduan up`: the whole system as child processes on one machine, supervised until Ctrl-C."""
+"""`aduan up`: the whole system as child processes on one machine, supervised until Ctrl-C.
+
+The supervisor is a thin parent: it imports the standard library only (the configuration check,
+the migrations and the first admin run in a child, `aduan prepare`), so it holds a few MiB
+instead of the whole application stack for as long as the system runs.
+
+On the embedded default (SQLite) it starts three children: the broker, one process serving both
+HTTP APIs on their two ports, and one Celery worker consuming both queues with the sweeper as a
+thread. Outside it (PostgreSQL) each service runs in a process of its own, as in production.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -10,26 +21,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
-
-import httpx
-
-from launcher.admin import ensure_admin
-from services.notify.channels import load_channels
-from services.notify.messages import check_templates
-from shared.migrate import upgrade
-from shared.settings import Settings, get_settings
-from shared.sop import CHOICE_LABELS, ReplyMethod
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 # A child that ran this long before it stopped was healthy: its restart back-off starts over at 1 s.
 STABLE_AFTER = 60.0
 MAX_RESTART_DELAY = 30
+WORKER_QUEUES = ("routing", "notify")  # the embedded default's one worker consumes both
 
 
 @dataclass
@@ -38,8 +41,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log_path: Path | None
-    ready_url: str | None = None
-    nice: int = 0  # added to this child's nice level (lower CPU priority)
+    ready_urls: tuple[str, ...] = ()  # answered 200 by /readyz once the child can serve
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0  # restarts in a row, each after less than STABLE_AFTER of running
     next_start: float = 0.0
@@ -55,8 +57,6 @@ class Child:
             stdout=self._log,
             stderr=subprocess.STDOUT if self._log else None,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
-            # The supervisor runs no threads, so a preexec_fn is safe here.
-            preexec_fn=_niced(self.nice) if self.nice else None,
         )
         (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
         self.started_at = time.monotonic()
@@ -83,17 +83,13 @@ class Child:
             self._log = None
 
 
-def _niced(increment: int) -> Callable[[], None]:
-    """Run in the child before exec: lower its CPU priority by `increment`."""
-
-    def apply() -> None:
-        os.nice(increment)
-        # With autogroup scheduling (Linux's default), each session is a group that gets an equal
-        # share of the CPU whatever its processes' nice; the child's new session needs it too.
-        with contextlib.suppress(OSError):
-            Path("/proc/self/autogroup").write_text(str(increment))
-
-    return apply
+def lower_priority(increment: int) -> None:
+    """Lower this process's CPU priority (the calling thread's, and its session's) by `increment`."""
+    os.nice(increment)
+    # With autogroup scheduling (Linux's default), each session is a group that gets an equal
+    # share of the CPU whatever its processes' nice; the child's new session needs it too.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(increment))
 
 
 class AlreadyRunning(RuntimeError):
@@ -176,17 +172,56 @@ def _wait_redis(port: int, deadline: float) -> bool:
     return False
 
 
-def _broker(
-    settings: Settings, run_dir: Path, log_dir: Path | None, env: dict[str, str]
-) -> tuple[str, Child | None]:
+@dataclass(frozen=True)
+class Plan:
+    """What `aduan prepare` found (settings read, channels and templates checked, database
+    migrated, first admin made): what the supervisor needs of the settings, and the banner's lines."""
+
+    data_dir: Path
+    host: str
+    intake_port: int
+    staff_port: int
+    background_nice: int
+    embedded: bool
+    broker_url: str | None  # configured (ADUAN_BROKER_URL); None: spawn redis-server or use files
+    database: str  # the banner's line
+    banner: list[str]  # the channels', the delivery methods' and the templates' lines
+    admin_password: str | None  # made on this run, shown once
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Plan:
+        return cls(**{**data, "data_dir": Path(data["data_dir"])})
+
+
+class PrepareFailed(RuntimeError):
+    """`aduan prepare` exited with this code; it has printed why (78: the configuration)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _prepare() -> Plan:
+    """Run `aduan prepare` in a child: the application stack is imported there, never here."""
+    done = subprocess.run(
+        [sys.executable, "-m", "launcher.cli", "prepare"],
+        stdout=subprocess.PIPE,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PrepareFailed(done.returncode)
+    return Plan.of(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+
+
+def _broker(plan: Plan, run_dir: Path, log_dir: Path | None, env: dict[str, str]) -> tuple[str, Child | None]:
     """The broker URL to use and, when we spawn redis-server, its child."""
-    if settings.broker_url:
-        return settings.broker_url, None
+    if plan.broker_url:
+        return plan.broker_url, None
     redis = shutil.which("redis-server")
     if redis is None:
         return "filesystem://", None
     port = _free_port()
-    redis_dir = settings.data_dir / "redis"
+    redis_dir = plan.data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     child = Child(
         "redis",
@@ -217,57 +252,85 @@ def _broker(
     return f"redis://127.0.0.1:{port}/0", child
 
 
-def _children(
-    settings: Settings,
-    env: dict[str, str],
-    log_dir: Path | None,
-    intake_port: int,
-    staff_port: int,
-    host: str,
-) -> list[Child]:
+def _children(plan: Plan, env: dict[str, str], log_dir: Path | None) -> list[Child]:
     py = [sys.executable, "-m", "launcher.cli"]
+    host, intake_port, staff_port = plan.host, plan.intake_port, plan.staff_port
+    intake_ready, staff_ready = f"http://{host}:{intake_port}/readyz", f"http://{host}:{staff_port}/readyz"
 
     def log(name: str) -> Path | None:
         return log_dir / f"{name}.log" if log_dir else None
 
-    nice = settings.background_nice  # the APIs answer people; the background can wait a moment
+    # The APIs answer people; the background can wait a moment. Each background child lowers its
+    # priority itself once it is ready: starved of CPU from its first instruction by a busy
+    # machine, a worker took a minute to start (and to come back after a crash).
+    niced = ["--nice-when-ready", str(plan.background_nice)]
+    if plan.embedded:
+        # One office's PC: one worker for both queues (the sweeper a thread in it) and one process
+        # for both APIs, each on its own port. SQLite has one writer at a time anyway.
+        return [
+            Child("worker", [*py, "worker", *WORKER_QUEUES, "--with-sweeper", *niced], env, log("worker")),
+            Child(
+                "api",
+                [
+                    *py,
+                    "apis",
+                    "--intake-port",
+                    str(intake_port),
+                    "--staff-port",
+                    str(staff_port),
+                    "--host",
+                    host,
+                ],
+                env,
+                log("api"),
+                (intake_ready, staff_ready),
+            ),
+        ]
     return [
-        Child("routing-worker", [*py, "worker", "routing"], env, log("routing-worker"), nice=nice),
-        Child("notify-worker", [*py, "worker", "notify"], env, log("notify-worker"), nice=nice),
-        Child("sweeper", [*py, "sweeper"], env, log("sweeper"), nice=nice),
+        Child("routing-worker", [*py, "worker", "routing", *niced], env, log("routing-worker")),
+        Child("notify-worker", [*py, "worker", "notify", *niced], env, log("notify-worker")),
+        Child("sweeper", [*py, "sweeper", *niced], env, log("sweeper")),
         Child(
             "intake-api",
             [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
             env,
             log("intake-api"),
-            f"http://{host}:{intake_port}/readyz",
+            (intake_ready,),
         ),
         Child(
             "staff-api",
             [*py, "serve", "staff", "--port", str(staff_port), "--host", host],
             env,
             log("staff-api"),
-            f"http://{host}:{staff_port}/readyz",
+            (staff_ready,),
         ),
     ]
 
 
+def _answers_ready(url: str) -> bool:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=0.5)
+    try:
+        conn.request("GET", parts.path)
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
 def _wait_ready(children: list[Child], deadline: float) -> list[str]:
     """Names of the children not ready (database and broker reachable) by the deadline."""
-    pending = [c for c in children if c.ready_url]
-    with httpx.Client(timeout=0.5) as client:
-        while pending and time.monotonic() < deadline:
-            for c in list(pending):
-                if not c.alive():
-                    return [c.name]
-                try:
-                    if c.ready_url and client.get(c.ready_url).status_code == 200:
-                        pending.remove(c)
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.05)
+    pending = {(c.name, url): c for c in children for url in c.ready_urls}
+    while pending and time.monotonic() < deadline:
+        for (name, url), c in list(pending.items()):
+            if not c.alive():
+                return [c.name]
+            if _answers_ready(url):
+                del pending[(name, url)]
+        time.sleep(0.05)
     dead = [c.name for c in children if not c.alive()]
-    return dead + [c.name for c in pending]
+    return dead + sorted({name for name, _ in pending} - set(dead))
 
 
 def _stop_all(children: list[Child], broker: Child | None) -> None:
@@ -292,33 +355,28 @@ def _stop_all(children: list[Child], broker: Child | None) -> None:
         broker.close_log()
 
 
-def delivery_methods(settings: Settings) -> str:
-    """The banner's line on how `deliver` can reach a complainant: which message methods really send."""
-    kinds = (ReplyMethod.SMS, ReplyMethod.WHATSAPP, ReplyMethod.EMAIL)
-    sending = [CHOICE_LABELS[k] for k in kinds if k.value not in settings.log_only_kinds()]
-    logged = [CHOICE_LABELS[k] for k in kinds if k.value in settings.log_only_kinds()]
-    line = "langsung, telepon, surat" + (f"; terkirim lewat {', '.join(sending)}" if sending else "")
-    if logged:
-        what = "diterima (demo: ADUAN_DEMO_LOG_CHANNELS)" if settings.demo_log_channels else "ditolak"
-        line += f"; {', '.join(logged)} hanya dicatat, tidak terkirim: {what}"
-    return line
-
-
 def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log_to_console: bool) -> int:
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
-    settings = get_settings()
-    # Bad channel settings or a broken message template stop `up` before any child starts
-    # (ConfigError: exit 78 with the message).
-    channels = load_channels(settings)
-    templates = check_templates(settings)
-    host = host or settings.host
-    intake_port = intake_port or settings.intake_port
-    staff_port = staff_port or settings.staff_port
-    run_dir = settings.data_dir / "run"
+    # Bad settings, channel settings or a broken message template stop `up` before any child starts
+    # (exit 78 with the message, printed by `aduan prepare`).
+    try:
+        plan = _prepare()
+    except PrepareFailed as exc:
+        return exc.code
+    plan = Plan.of(
+        {
+            **plan.__dict__,
+            "host": host or plan.host,
+            "intake_port": intake_port or plan.intake_port,
+            "staff_port": staff_port or plan.staff_port,
+        }
+    )
+    host, intake_port, staff_port = plan.host, plan.intake_port, plan.staff_port
+    run_dir = plan.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     _claim(run_dir)
-    log_dir = None if log_to_console else settings.data_dir / "logs"
+    log_dir = None if log_to_console else plan.data_dir / "logs"
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -331,18 +389,15 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
 
-    env = {**os.environ, "ADUAN_DATA_DIR": str(settings.data_dir), "PYTHONUNBUFFERED": "1"}
-    broker_url, broker = _broker(settings, run_dir, log_dir, env)
+    env = {**os.environ, "ADUAN_DATA_DIR": str(plan.data_dir), "PYTHONUNBUFFERED": "1"}
+    broker_url, broker = _broker(plan, run_dir, log_dir, env)
     env["ADUAN_BROKER_URL"] = broker_url
     (run_dir / "broker_url").write_text(broker_url)
     env.setdefault("ADUAN_PUBLIC_BASE_URL", f"http://{host}:{intake_port}")
     # Staff notices and the lembar disposisi's QR code link to the console where it really listens.
     env.setdefault("ADUAN_STAFF_BASE_URL", f"http://{host}:{staff_port}")
-    os.environ["ADUAN_BROKER_URL"] = broker_url
-    upgrade(settings)
-    admin_password = ensure_admin()
 
-    children = _children(settings, env, log_dir, intake_port, staff_port, host)
+    children = _children(plan, env, log_dir)
     for c in children:
         c.start(run_dir)
     failed = _wait_ready(children, time.monotonic() + READY_TIMEOUT)
@@ -355,25 +410,21 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
         _release(run_dir)
         return 1
 
-    where = "SQLite " + str(settings.sqlite_path) if settings.embedded else "PostgreSQL"
     print(f"Aduan siap dalam {time.monotonic() - started:.1f} detik.")
     print(f"  Konsol petugas         http://{host}:{staff_port}/   (buka di peramban, lalu masuk)")
     print(f"  API pengaduan (kios)   http://{host}:{intake_port}/api/v1   (dokumentasi: /docs)")
     print(f"  API petugas (staff)    http://{host}:{staff_port}/api/v1   (dokumentasi: /docs)")
-    print(f"  basis data             {where}")
+    print(f"  basis data             {plan.database}")
     print(f"  broker                 {broker_url}")
-    print(f"  folder data            {settings.data_dir}")
-    for line in channels.describe():
-        print(f"  saluran                {line}")
-    print(f"  penyampaian jawaban    {delivery_methods(settings)}")
-    print(f"  templat pesan          {templates}")
+    print(f"  folder data            {plan.data_dir}")
+    for line in plan.banner:
+        print(f"  {line}")
     if log_dir:
         print(f"  log                    {log_dir}")
-    if admin_password:
+    if plan.admin_password:
         print("  akun admin dibuat; kata sandi ini hanya ditampilkan sekali:")
-        print(f"    admin / {admin_password}")
+        print(f"    admin / {plan.admin_password}")
     print("Tekan Ctrl-C untuk berhenti.", flush=True)
-
     # The spawned redis-server is supervised too: restarted on its port, its AOF keeps the queue.
     supervised = [broker, *children] if broker is not None else children
     while not stopping:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.settings import Settings
+if TYPE_CHECKING:  # `aduan up`'s supervisor imports this module; it must stay light
+    from shared.settings import Settings
 
 NAMES = ("routing-worker", "notify-worker", "sweeper")
 WORKER_INTERVAL = 10.0  # seconds between a worker's beats
@@ -36,9 +37,14 @@ def age(settings: Settings, name: str) -> float | None:
         return None
 
 
-def install_worker_beat(app: Any, settings: Settings, name: str) -> None:
-    """Make the Celery workers of `app` beat for `name` every WORKER_INTERVAL seconds."""
+def install_worker_beat(app: Any, settings: Settings, *names: str) -> None:
+    """Make the Celery workers of `app` beat for each of `names` every WORKER_INTERVAL seconds
+    (a worker consuming both queues beats for both)."""
     from celery import bootsteps
+
+    def beat_all() -> None:
+        for name in names:
+            beat(settings, name)
 
     class Heartbeat(bootsteps.StartStopStep):  # type: ignore[misc]
         requires = ("celery.worker.components:Timer",)
@@ -48,8 +54,8 @@ def install_worker_beat(app: Any, settings: Settings, name: str) -> None:
             self.tref: Any = None
 
         def start(self, worker: Any) -> None:
-            beat(settings, name)
-            self.tref = worker.timer.call_repeatedly(WORKER_INTERVAL, beat, (settings, name), priority=10)
+            beat_all()
+            self.tref = worker.timer.call_repeatedly(WORKER_INTERVAL, beat_all, priority=10)
 
         def stop(self, worker: Any) -> None:
             if self.tref is not None:

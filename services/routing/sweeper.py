@@ -115,20 +115,23 @@ def _part(name: str, part: Callable[[A], R], arg: A) -> R | None:
         return None
 
 
-def run(settings: Settings | None = None) -> None:
-    """Sweep every ADUAN_SWEEP_INTERVAL seconds until SIGTERM or SIGINT.
+def run(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
+    """Sweep every ADUAN_SWEEP_INTERVAL seconds until SIGTERM or SIGINT (or, in a thread of
+    another process, until `stop` is set).
 
     On PostgreSQL, relay due outbox messages every ADUAN_RELAY_INTERVAL seconds in between: the
     intake API writes its receipts due at once and leaves publishing them to this process.
     """
     settings = settings or get_settings()
-    stop = threading.Event()
+    if stop is None:
+        stop = threading.Event()
+        stopped = stop
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stopped.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
     tick = settings.sweep_interval
     if not settings.embedded:
         tick = min(settings.relay_interval, tick)

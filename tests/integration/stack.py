@@ -169,6 +169,11 @@ class Stack:
     def pid(self, child: str) -> int:
         return int((self.data_dir / "run" / f"{child}.pid").read_text())
 
+    def worker_pid(self, queue: str) -> int:
+        """The worker consuming `queue`: a process of its own, or the embedded default's one worker."""
+        own = self.data_dir / "run" / f"{queue}-worker.pid"
+        return int(own.read_text()) if own.exists() else self.pid("worker")
+
     # --- set-up through the CLI --------------------------------------------------------------
 
     def provision(self) -> None:

@@ -39,7 +39,7 @@ def test_sigkill_mid_handoff_lands_in_the_right_queue_exactly_once(crash_stack: 
     s = crash_stack
     ticket = s.file().json()["ticket"]
     s.wait_in_queue("fo", ticket)
-    worker = s.pid("routing-worker")
+    worker = s.worker_pid("routing")
     r = s.act("fo", ticket, "forward", 1, identity_verified=True, id_document="KTP")
     assert r.status_code == 202, r.text
     time.sleep(PAUSE / 2)  # the hand-off has updated the row and sleeps before committing
@@ -48,7 +48,7 @@ def test_sigkill_mid_handoff_lands_in_the_right_queue_exactly_once(crash_stack: 
 
     item = s.wait_in_queue("kasubag", ticket, timeout=60)
     assert item["step"] == "review" and item["version"] == 2
-    assert not _alive(worker) and s.pid("routing-worker") != worker  # the supervisor restarted it
+    assert not _alive(worker) and s.worker_pid("routing") != worker  # the supervisor restarted it
 
     time.sleep(PAUSE + 3)  # let any duplicate delivery (reconciler, broker redelivery) run
     record = s.record("kadis", ticket)

@@ -59,14 +59,8 @@ def test_up_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> None
         assert first.proc is not None
         assert int((tmp_path / "run" / "up.pid").read_text()) == first.proc.pid
         children = {p.stem: int(p.read_text()) for p in (tmp_path / "run").glob("*.pid") if p.stem != "up"}
-        assert set(children) == {
-            "redis",
-            "intake-api",
-            "staff-api",
-            "routing-worker",
-            "notify-worker",
-            "sweeper",
-        }
+        # The embedded default: both APIs in one process, one worker for both queues and the sweeper.
+        assert set(children) == {"redis", "api", "worker"}
         assert all(_alive(pid) for pid in children.values())
         for url in (first.intake_url, first.staff_url):
             assert httpx.get(f"{url}/readyz").json()["status"] == "ready"

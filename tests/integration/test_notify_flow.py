@@ -284,7 +284,7 @@ def test_notify_worker_killed_mid_send_sends_at_most_once_more(w: World) -> None
     ticket, version = at_delivery(w)
     mark = len(w.gateway.requests)
     w.gateway.script(slow(30), ok({"status": True, "id": ["9100"]}))
-    worker = s.pid("notify-worker")
+    worker = s.worker_pid("notify")
     assert s.act("fo", ticket, "deliver", version, method="whatsapp").status_code == 202
     eventually(lambda: len(w.gateway.requests), lambda n: n > mark, timeout=20)
     os.kill(worker, signal.SIGKILL)  # mid-send: the gateway has the request, no verdict recorded
@@ -293,7 +293,7 @@ def test_notify_worker_killed_mid_send_sends_at_most_once_more(w: World) -> None
     time.sleep(LEASE + 1)
     assert len(sent_to_gateway_since(w, mark)) == 2  # sent once more, never lost, not a third time
     assert answer_rows(s, ticket) == [("sent", 2, "9100", None)]
-    assert s.pid("notify-worker") != worker
+    assert s.worker_pid("notify") != worker
 
 
 def test_email_answer_and_staff_notices_over_smtp(w: World) -> None:

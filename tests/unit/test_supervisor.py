@@ -1,6 +1,10 @@
-"""The supervisor's restart back-off: doubling while a child keeps failing, reset once it ran a while."""
+"""The supervisor: its restart back-off (doubling while a child keeps failing, reset once it ran a
+while), and a thin parent that leaves the application stack to its children."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from launcher.supervisor import STABLE_AFTER, Child
 
@@ -27,3 +31,16 @@ def test_a_child_that_ran_a_minute_starts_over_at_one_second() -> None:
     assert child.restart_delay(100.0 + STABLE_AFTER) == 1
     child.started_at = 200.0
     assert child.restart_delay(201.0) == 2
+
+
+def test_the_supervisor_imports_no_application_stack() -> None:
+    # `aduan up`'s parent runs as long as the system: the application stack (FastAPI, pydantic,
+    # SQLAlchemy, alembic, Celery, httpx) belongs in its children, not in it.
+    script = (
+        "import sys; import launcher.supervisor; from launcher.cli import build_parser; "
+        "build_parser().parse_args(['up']); "
+        "heavy = ('fastapi', 'pydantic', 'sqlalchemy', 'alembic', 'celery', 'httpx', 'jinja2'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
