@@ -65,11 +65,11 @@ def test_the_app_config_on_either_broker_acks_late_and_rejects_on_worker_lost(br
 
 
 def test_the_filesystem_broker_never_shows_a_reader_a_message_file_before_it_is_written(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import builtins
 
-    from kombu import Connection
+    from kombu.connection import Connection
 
     settings = Settings(
         data_dir=tmp_path,
@@ -79,7 +79,8 @@ def test_the_filesystem_broker_never_shows_a_reader_a_message_file_before_it_is_
     )
     conf: dict[str, Any] = celery_config(settings)
     folder = settings.broker_folder / "queue"
-    with Connection(conf["broker_url"], transport_options=conf["broker_transport_options"]) as conn:
+    connection = Connection(conf["broker_url"], transport_options=conf["broker_transport_options"])  # type: ignore[no-untyped-call]
+    with connection as conn:
         channel = conn.default_channel
         seen: list[bytes] = []
         real_open = builtins.open
@@ -108,11 +109,9 @@ def test_the_filesystem_broker_never_shows_a_reader_a_message_file_before_it_is_
             return Spied(f) if str(path).startswith(str(folder)) else f
 
         queue = conn.SimpleQueue("routing")
-        builtins.open = spying_open
-        try:
+        with monkeypatch.context() as patched:
+            patched.setattr(builtins, "open", spying_open)
             queue.put({"outbox_id": 1})
-        finally:
-            builtins.open = real_open
         assert seen == []  # no message file in the queue until its whole body is there
         assert queue.get(timeout=1).payload == {"outbox_id": 1}
         assert not list(folder.iterdir())
