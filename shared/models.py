@@ -480,10 +480,17 @@ class Outbox(Base):
 
 
 class IdempotencyKey(Base):
+    """A filing's key, per kiosk or, at the front desk, per officer: a second post files nothing."""
+
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("kiosk_id", "key", name="uq_idempotency_keys_kiosk_key"),)
+    __table_args__ = (
+        UniqueConstraint("kiosk_id", "key", name="uq_idempotency_keys_kiosk_key"),
+        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+        CheckConstraint("(kiosk_id IS NULL) <> (user_id IS NULL)", name="one_owner"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     key: Mapped[str] = mapped_column(String(200))
     body_hash: Mapped[str] = mapped_column(String(64))
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))

@@ -137,7 +137,9 @@ def prepare(
             )
             if message is not None:
                 out.append(message)
-    if event == NotifyEvent.RECEIPT:  # a new complaint arrives at verification without a hand-off
+    # A new complaint arrives at verification without a hand-off (unless the front desk, filing it,
+    # already took it on: then no one is to be told of it in the queue it has left).
+    if event == NotifyEvent.RECEIPT and complaint.step == Step.VERIFICATION and complaint.version == 1:
         announce_arrival(
             session,
             complaint_id=complaint.id,

@@ -496,14 +496,33 @@ def earlier_complaints(
 ) -> list[EarlierComplaint]:
     """The same person's earlier complaints, newest first (`later`: those filed after it, oldest
     first): same NIK or phone, by blind index."""
+    return complaints_of_person(
+        session,
+        nik_index=complaint.nik_index,
+        phone_index=complaint.phone_index,
+        before_id=None if later else complaint.id,
+        after_id=complaint.id if later else None,
+    )
+
+
+def complaints_of_person(
+    session: Session,
+    *,
+    nik_index: str | None,
+    phone_index: str | None,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> list[EarlierComplaint]:
+    """Complaints with this NIK's or phone's blind index, newest first (after `after_id`: oldest
+    first), the front desk's lookup while typing too."""
     same = []
-    if complaint.nik_index:
-        same.append(Complaint.nik_index == complaint.nik_index)
-    if complaint.phone_index:
-        same.append(Complaint.phone_index == complaint.phone_index)
+    if nik_index:
+        same.append(Complaint.nik_index == nik_index)
+    if phone_index:
+        same.append(Complaint.phone_index == phone_index)
     if not same:
         return []
-    rows = session.execute(
+    query = (
         select(
             Complaint.ticket,
             Complaint.received_at,
@@ -512,10 +531,15 @@ def earlier_complaints(
             Complaint.nik_index,
             Complaint.phone_index,
         )
-        .where(or_(*same), Complaint.id > complaint.id if later else Complaint.id < complaint.id)
-        .order_by(Complaint.id if later else Complaint.id.desc())
+        .where(or_(*same))
+        .order_by(Complaint.id if after_id is not None else Complaint.id.desc())
         .limit(50)
-    ).all()
+    )
+    if before_id is not None:
+        query = query.where(Complaint.id < before_id)
+    if after_id is not None:
+        query = query.where(Complaint.id > after_id)
+    rows = session.execute(query).all()
     return [
         EarlierComplaint(
             ticket=r.ticket,
@@ -526,8 +550,8 @@ def earlier_complaints(
             matched_by=[
                 field
                 for field, index, own in (
-                    ("nik", r.nik_index, complaint.nik_index),
-                    ("phone", r.phone_index, complaint.phone_index),
+                    ("nik", r.nik_index, nik_index),
+                    ("phone", r.phone_index, phone_index),
                 )
                 if own and index == own
             ],

@@ -7,6 +7,7 @@ checks the pages for serious or critical accessibility violations.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -614,3 +615,147 @@ def test_the_admin_edits_the_instruction_list_and_the_disposition_form_follows(
     admin.get_by_label("Instruksi (satu per baris)").fill(seeded)  # as the other tests expect it
     admin.get_by_role("button", name="Simpan daftar").click()
     expect(admin.get_by_role("status")).to_have_text("Daftar instruksi sudah disimpan.")
+
+
+# --- the front desk: "Pengaduan baru" ---------------------------------------------------------------
+
+DESK_NIK = "3307015203900002"
+
+
+def fill_desk(page: Page, subject: str, *, nik: str, phone: str = "081234567891") -> None:
+    """Type a complainant and a complaint into the desk's form, as an officer would."""
+    page.get_by_label("Nama lengkap").fill("Bambang Sutrisno")
+    page.get_by_label("NIK (Nomor Induk Kependudukan) (tidak wajib)").fill(nik)
+    page.get_by_label("Nomor telepon atau HP (tidak wajib)").fill(phone)
+    page.get_by_label("Kategori pengaduan (tidak wajib)").select_option("thr")
+    page.get_by_label("Pokok pengaduan").fill(subject)
+    page.get_by_label("Uraian pengaduan").fill("Perusahaan belum membayar THR kepada tiga puluh pekerja.")
+    page.get_by_label(
+        "Pengadu sudah mendapat penjelasan ini dan menyetujui pemrosesan data pribadinya."
+    ).check()
+
+
+def history_of(stack: Stack, ticket: str) -> list[tuple[str, str | None, str]]:
+    return [
+        (r.actor, r.role, r.action)
+        for r in stack.sql(
+            "SELECT h.actor, h.role, h.action FROM history h JOIN complaints c ON c.id = h.complaint_id "
+            "WHERE c.ticket = :t ORDER BY h.id",
+            t=ticket,
+        )
+    ]
+
+
+def test_the_desk_files_a_walk_in_forwards_it_in_one_step_and_prints_the_tanda_terima(
+    stack: Stack, officer: Callable[..., Officer], tmp_path: Path
+) -> None:
+    earlier = stack.file(
+        complaint_body(complainant={"name": "Bambang", "nik": DESK_NIK}, preferred_reply="in_person")
+    ).json()["ticket"]
+    o = officer("fo", viewport={"width": 1366, "height": 768})
+    fo = o.sign_in()
+    fo.get_by_role("link", name="Pengaduan baru").click()
+    expect(fo.get_by_role("heading", name="Pengaduan baru", level=1)).to_be_visible()
+    assert fo.evaluate("document.activeElement.id") == "f-complainant-name"  # autofocus: type at once
+    subject = f"THR belum dibayar (loket) {stack.name}"
+    fill_desk(fo, subject, nik="3307.0152 0390 0002")  # typed from the KTP with dots and spaces
+    earlier_box = fo.locator("#sebelumnya")
+    expect(earlier_box.get_by_role("link", name=earlier)).to_be_visible()  # found while typing (htmx)
+    assert fo.get_by_label("Datang langsung").is_checked()
+    fo.get_by_label("Identitas pengadu sudah diperiksa dan sesuai").check()
+    fo.get_by_label("Dokumen identitas yang diperiksa").fill("KTP asli")
+    assert axe_violations(fo) == []
+    shot(fo, f"pengaduan-baru-{stack.name}")
+    fo.get_by_label("Pokok pengaduan").press("Enter")  # Enter submits
+
+    expect(fo.get_by_role("heading", level=1)).to_contain_text("tercatat")
+    ticket = fo.get_by_role("heading", level=1).inner_text().split()[1]
+    expect(fo.get_by_text("sudah diverifikasi dan diteruskan ke Kasubag Umum")).to_be_visible()
+    [row] = stack.sql("SELECT channel, kiosk_id, step, version FROM complaints WHERE ticket = :t", t=ticket)
+    assert (row.channel, row.kiosk_id, row.step, row.version) == ("walk_in", None, "review", 2)
+    assert history_of(stack, ticket)[:2] == [
+        ("fo", "front_office", "received"),
+        ("fo", "front_office", "forward"),
+    ]
+    assert not [u for u in o.requests if "3307" in u]  # the NIK never went into a URL
+    expect(fo.get_by_role("link", name=earlier)).to_be_visible()  # and again on the result page
+
+    # The tanda terima: one page on A4, F4 and an 80 mm strip, its QR code the tracking link.
+    fo.get_by_role("link", name="Cetak tanda terima (A4)").click()
+    expect(fo.get_by_role("heading", name="Tanda Terima Pengaduan")).to_be_visible()
+    code = fo.locator("[data-tracking-code]").inner_text().strip()
+    text = fo.content()
+    assert ticket in text and "Datang langsung" in text and "paling lambat" in text
+    assert re.search(
+        r"(Senin|Selasa|Rabu|Kamis|Jumat|Sabtu|Minggu), \d+ \w+ \d{4} pukul \d\d\.\d\d WIB", text
+    )
+    shot(fo, f"tanda-terima-{stack.name}")
+    link = f"{stack.intake_url}/api/v1/track/{ticket}?code={code}&format=html"
+    for paper, width in (("a4", 210), ("f4", 215), ("80mm", 80)):
+        fo.goto(f"/pengaduan/{ticket}/tanda-terima?kertas={paper}")
+        pdf = fo.pdf(prefer_css_page_size=True, print_background=True)
+        pages = pdf_pages(pdf)
+        assert len(pages) == 1, f"{paper}: {len(pages)} pages"
+        words = re.sub(r"\s", "", pages[0][2])
+        assert abs(pages[0][0] - width) < 1 and ticket in words and code in words
+        assert qr_of_pdf(pdf, tmp_path) == link
+    shot(fo, f"tanda-terima-80mm-{stack.name}")
+
+
+def test_a_double_submit_of_the_desk_form_files_one_complaint(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    o = officer("fo")
+    fo = o.sign_in()
+    fo.goto("/pengaduan-baru")
+    subject = f"Upah di bawah UMK (dua kali) {stack.name}"
+    fill_desk(fo, subject, nik="3307015203900003")
+    fo.get_by_label("Simpan saja (verifikasi nanti, tetap di langkah 1)").check()
+    form = fo.locator("#desk-form")
+    fields = form.evaluate("f => Object.fromEntries(new FormData(f))")
+    first = o.context.request.post("/pengaduan-baru", form=fields)
+    second = o.context.request.post("/pengaduan-baru", form=fields)
+    assert first.ok and second.ok and first.url == second.url and "/pengaduan-baru/ADU-" in first.url
+    rows = stack.sql("SELECT ticket, step FROM complaints WHERE subject = :s", s=subject)
+    assert [r.step for r in rows] == ["verification"]
+
+
+def test_a_phone_complaint_resolved_at_the_desk_with_javascript_off(
+    stack: Stack, officer: Callable[..., Officer]
+) -> None:
+    person = {"name": "Sri", "nik": "3307015203900004"}
+    earlier = stack.file(complaint_body(complainant=person, preferred_reply="in_person")).json()["ticket"]
+    fo = officer("fo2", java_script_enabled=False).sign_in()
+    fo.goto("/pengaduan-baru")
+    subject = f"Pertanyaan jadwal pelatihan {stack.name}"
+    fill_desk(fo, subject, nik="3307 0152 0390 004")  # 15 digits: refused beside the field
+    fo.locator("input[name=channel][value=phone]").check()
+    fo.get_by_label("Verifikasi dan selesaikan di tempat (jalur B)").check()
+    fo.get_by_label("Identitas pengadu sudah diperiksa dan sesuai").check()
+    answer = "Pelatihan menjahit dibuka 8 Desember di BLK Wonosobo."
+    fo.get_by_label("Jawaban", exact=True).fill(answer)
+    fo.get_by_label("Cara penyampaian jawaban").select_option(label="Telepon")
+    fo.get_by_role("button", name="Simpan pengaduan").click()
+
+    nik_field = fo.locator("#f-complainant-nik").locator("xpath=..")
+    expect(nik_field.locator(".field-error")).to_have_text(["Galat: NIK harus terdiri dari 16 digit angka."])
+    expect(fo.locator("#f-konfirmasi-galat")).to_have_text(
+        "Galat: Centang untuk memastikan pengaduan ini ditutup."
+    )
+    assert fo.get_by_label("Pokok pengaduan").input_value() == subject  # the input is kept
+    assert fo.get_by_label("Jawaban", exact=True).input_value() == answer
+    assert stack.sql("SELECT id FROM complaints WHERE subject = :s", s=subject) == []
+    shot(fo, f"pengaduan-baru-galat-{stack.name}")
+
+    fo.get_by_label("NIK (Nomor Induk Kependudukan) (tidak wajib)").fill("3307015203900004")
+    fo.get_by_label("Saya yakin: tindakan ini menutup pengaduan.").check()
+    fo.get_by_role("button", name="Simpan pengaduan").click()
+    expect(fo.get_by_text("sudah diverifikasi dan diselesaikan di tempat")).to_be_visible()
+    ticket = fo.get_by_role("heading", level=1).inner_text().split()[1]
+    expect(fo.get_by_role("link", name=earlier)).to_be_visible()  # without JS: on the result page
+    [row] = stack.sql("SELECT channel, status, outcome FROM complaints WHERE ticket = :t", t=ticket)
+    assert (row.channel, row.status, row.outcome) == ("phone", "closed", "answered_at_front_office")
+    assert history_of(stack, ticket) == [
+        ("fo2", "front_office", "received"),
+        ("fo2", "front_office", "resolve"),
+    ]

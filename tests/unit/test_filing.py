@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy.dialects.postgresql import asyncpg
 
 from shared import filing
-from shared.complaint_in import ComplaintIn
-from shared.workflow import Arrival
+from shared.complaint_in import Channel, ComplaintIn
+from shared.sop import Role
+from shared.workflow import Actor, Arrival
 from tests.unit.conftest import T0
 
 BODY = ComplaintIn.model_validate(
@@ -100,3 +101,30 @@ def test_postgresql_gets_one_statement_generated_from_the_tables_and_cached_per_
     plain = _filing(idempotency=None)
     other = filing._statement(tuple(plain.complaint()), filing._shape(plain.rows()), dialect)
     assert other is not statement and "idempotency_keys" not in other.sql
+
+
+def test_a_desk_filing_names_the_officer_and_keys_its_form_by_the_officer() -> None:
+    body = BODY.model_copy(update={"channel": Channel.WALK_IN})
+    desk = filing.Filing(
+        body=body,
+        kiosk_id=None,
+        idempotency=("form-1", "h" * 64),
+        now=T0,
+        year=2026,
+        code="ABCD2345",
+        stay=STAY,
+        relayed=True,
+        officer=Actor(name="rina", role=Role.FRONT_OFFICE),
+        officer_id=5,
+    )
+    assert desk.complaint()["kiosk_id"] is None and desk.complaint()["channel"] == "walk_in"
+    rows = dict(desk.rows())
+    received = rows[filing.HISTORY]
+    assert (received["actor"], received["role"], received["action"]) == ("rina", "front_office", "received")
+    key = rows[filing.IDEMPOTENCY_KEYS]
+    assert key["user_id"] == 5 and "kiosk_id" not in key and key["key"] == "form-1"
+    for table, values in desk.rows():
+        assert set(values) <= {c.name for c in table.columns}, table.name
+    kiosk = dict(_filing(idempotency=("k-1", "h" * 64)).rows())
+    assert (kiosk[filing.HISTORY]["actor"], kiosk[filing.HISTORY]["role"]) == ("kiosk:3", None)
+    assert kiosk[filing.IDEMPOTENCY_KEYS]["kiosk_id"] == 3 and "user_id" not in kiosk[filing.IDEMPOTENCY_KEYS]

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.routing.console import account, admin, calendar_page, categories, kiosks, lists, prints
+from services.routing.console import account, admin, calendar_page, categories, desk, kiosks, lists, prints
 from services.routing.console import session as cookies
 from services.routing.console.dashboard import router as dashboard_router
 from services.routing.console.pages import STATIC, page
@@ -31,6 +31,7 @@ def install_console(app: FastAPI) -> None:
     """Add the console's pages, its static files and its handlers to the staff app."""
     app.include_router(router)
     app.include_router(prints.router)
+    app.include_router(desk.router)
     app.include_router(account.router)
     app.include_router(lists.router)
     app.include_router(dashboard_router)
