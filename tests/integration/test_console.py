@@ -671,6 +671,7 @@ def test_the_desk_files_a_walk_in_forwards_it_in_one_step_and_prints_the_tanda_t
     expect(fo.get_by_role("heading", level=1)).to_contain_text("tercatat")
     ticket = fo.get_by_role("heading", level=1).inner_text().split()[1]
     expect(fo.get_by_text("sudah diverifikasi dan diteruskan ke Kasubag Umum")).to_be_visible()
+    shot(fo, f"pengaduan-baru-tercatat-{stack.name}")
     [row] = stack.sql("SELECT channel, kiosk_id, step, version FROM complaints WHERE ticket = :t", t=ticket)
     assert (row.channel, row.kiosk_id, row.step, row.version) == ("walk_in", None, "review", 2)
     assert history_of(stack, ticket)[:2] == [
