@@ -181,6 +181,7 @@ def test_a_duplicate_closes_and_the_citizen_page_points_at_the_original(
     links.get_by_role("button", name="Tautkan").click()
     expect(links.locator(".field-error")).to_contain_text("tidak dapat ditautkan dengan dirinya sendiri")
     expect(links.get_by_label("Nomor tiket pengaduan lain")).to_have_value(original["ticket"])
+    links.screenshot(path=f"/tmp/aduan-linking-form-{stack.name}.png")  # noqa: S108 - to look at
     links.get_by_label("Nomor tiket pengaduan lain").fill(extra["ticket"])
     links.get_by_label("Terkait dengan pengaduan ini").check()
     links.get_by_role("button", name="Tautkan").click()
