@@ -77,6 +77,8 @@ class ComplaintList(BaseModel):
     items: list[ComplaintSummary]
     total: int  # exact up to 10,000; past that 10,000 with total_exact false
     total_exact: bool = True
+    next_cursor: str | None = None  # the next page: ?cursor=...; null on the last page
+    prev_cursor: str | None = None  # the page before; null on the first page
 
 
 class Worklist(BaseModel):
@@ -84,6 +86,8 @@ class Worklist(BaseModel):
     total: int
     # Front office: messages that could not be sent (GET /api/v1/notifications?status=failed).
     failed_notifications: int = 0
+    next_cursor: str | None = None  # as in ComplaintList
+    prev_cursor: str | None = None
 
 
 class ComplainantView(BaseModel):

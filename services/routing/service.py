@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.routing.auth import StaffUser
+from services.routing.paging import Cursor, Found
 from services.routing.schemas import (
     ActionAccepted,
     ArchiveView,
@@ -69,6 +70,8 @@ from shared.workflow import Actor, Conflict, Forbidden, WorkflowError, check_may
 INSTRUCTION_MAX = 200  # as long as an instruction the Dispose inputs take
 INSTRUCTIONS_MAX = 50  # tick boxes on one lembar disposisi
 
+T = TypeVar("T")
+
 NOT_FOUND = ApiError(404, "not_found", "Pengaduan tidak ditemukan.")
 
 
@@ -111,27 +114,73 @@ def worklist(
     narrow: QueueFilter | None = None,
 ) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
+    found = worklist_page(session, user, at=at, limit=limit, offset=offset, waiting=waiting, narrow=narrow)
+    return found.items, found.total
+
+
+def worklist_page(
+    session: Session,
+    user: StaffUser,
+    *,
+    at: datetime,
+    limit: int,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+    waiting: bool = False,
+    narrow: QueueFilter | None = None,
+) -> Found[WorklistItem]:
+    """The caller's queue as a page from `offset` or `cursor`, with the keys of the pages beside it."""
     where = _queue_where(user, waiting, narrow)
     if where is None:
-        return [], 0
+        return Found([], 0)
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
-    rows = session.scalars(
-        select(Complaint)
-        .where(*where)
-        # a complainant waiting at the desk first, then the oldest deadline
-        .order_by(
-            Complaint.waiting_on_site.desc(),
-            Complaint.step_due_at.is_(None),
-            Complaint.step_due_at,
-            Complaint.id,
+    # a complainant waiting at the desk first, then the oldest deadline (none: last), then the id
+    order = [
+        Complaint.waiting_on_site.desc(),
+        Complaint.step_due_at.is_(None),
+        Complaint.step_due_at,
+        Complaint.id,
+    ]
+    query = select(Complaint).where(*where)
+    if cursor is None:
+        query = query.order_by(*order).offset(offset)
+    elif cursor.backward:
+        reverse = [Complaint.waiting_on_site, Complaint.step_due_at.is_(None).desc()]
+        query = query.where(_before_in_queue(*cursor.key)).order_by(
+            *reverse, Complaint.step_due_at.desc(), Complaint.id.desc()
         )
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    else:
+        query = query.where(_after_in_queue(*cursor.key)).order_by(*order)
+    rows = list(session.scalars(query.limit(limit + 1)).all())
     items = [WorklistItem(**_summary(c, at)) for c in rows]
     if user.role == Role.FRONT_OFFICE:
-        _add_delivery_details(session, items, [c for c in rows])
-    return items, int(total)
+        _add_delivery_details(session, items, rows)
+    keys = [(c.waiting_on_site, c.step_due_at, c.id) for c in rows]
+    return _page(items, keys, int(total), limit, cursor, offset)
+
+
+def _after_in_queue(waiting: bool, due: datetime | None, id_: int) -> ColumnElement[bool]:
+    """The rows after (waiting, due, id) in the queue's order (waiting first, no deadline last)."""
+    if due is None:
+        rest = and_(Complaint.step_due_at.is_(None), Complaint.id > id_)
+    else:
+        rest = or_(
+            Complaint.step_due_at.is_(None),
+            Complaint.step_due_at > due,
+            and_(Complaint.step_due_at == due, Complaint.id > id_),
+        )
+    same = and_(Complaint.waiting_on_site.is_(waiting), rest)
+    return or_(Complaint.waiting_on_site.is_(False), same) if waiting else same
+
+
+def _before_in_queue(waiting: bool, due: datetime | None, id_: int) -> ColumnElement[bool]:
+    """The rows before (waiting, due, id) in the queue's order."""
+    if due is None:
+        rest = or_(Complaint.step_due_at.is_not(None), Complaint.id < id_)
+    else:
+        rest = or_(Complaint.step_due_at < due, and_(Complaint.step_due_at == due, Complaint.id < id_))
+    same = and_(Complaint.waiting_on_site.is_(waiting), rest)
+    return same if waiting else or_(Complaint.waiting_on_site.is_(True), same)
 
 
 def _queue_where(
@@ -280,13 +329,15 @@ def search(
     step: str | None,
     unit: str | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    cursor: Cursor | None = None,
     narrow: QueueFilter | None = None,
     outcome: str | None = None,
     received: tuple[datetime, datetime] | None = None,
-) -> tuple[list[ComplaintSummary], int]:
+) -> Found[ComplaintSummary]:
     """Every complaint this user may read (a bidang: its own unit's), newest first; `narrow` adds
     the console's category and ticket/subject search, `received` a half-open period of receipt.
+    A page starts at `offset` or, walking an index instead of counting rows, at `cursor`.
 
     The total is counted up to COUNT_LIMIT + 1 (more than COUNT_LIMIT: "more than 10,000"), so a
     list over a million complaints never counts them all."""
@@ -294,7 +345,7 @@ def search(
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
     elif user.role not in READ_ALL_ROLES:
-        return [], 0
+        return Found([], 0)
     if status:
         where.append(Complaint.status == status)
     if step:
@@ -307,11 +358,40 @@ def search(
         where.extend((Complaint.received_at >= received[0], Complaint.received_at < received[1]))
     matching = select(Complaint.id).where(*where).limit(COUNT_LIMIT + 1).subquery()
     total = session.scalar(select(func.count()).select_from(matching)) or 0
-    rows = session.scalars(
-        select(Complaint).where(*where).order_by(Complaint.id.desc()).limit(limit).offset(offset)
-    ).all()
+    query = select(Complaint).where(*where)
+    backward = cursor is not None and cursor.backward
+    if cursor is None:
+        query = query.order_by(Complaint.id.desc()).offset(offset)
+    elif backward:
+        query = query.where(Complaint.id > cursor.key[0]).order_by(Complaint.id)
+    else:
+        query = query.where(Complaint.id < cursor.key[0]).order_by(Complaint.id.desc())
+    rows = list(session.scalars(query.limit(limit + 1)).all())
     items = [ComplaintSummary(**_summary(c, at), status=c.status, outcome=c.outcome) for c in rows]
-    return items, int(total)
+    return _page(items, [(c.id,) for c in rows], int(total), limit, cursor, offset)
+
+
+def _page(
+    items: list[T], keys: list[tuple[Any, ...]], total: int, limit: int, cursor: Cursor | None, offset: int
+) -> Found[T]:
+    """A page from up to limit + 1 rows read in the walk's direction: the one more says whether
+    there is a page beyond; the pages beside it start from its first and last rows' keys."""
+    more = len(items) > limit
+    items, keys = items[:limit], keys[:limit]
+    if cursor is not None and cursor.backward:
+        items.reverse()
+        keys.reverse()
+        # a page walked back to always has the rows it was walked back from after it
+        return Found(
+            items, total, next_key=keys[-1] if keys else cursor.key, prev_key=keys[0] if more else None
+        )
+    came_from_before = offset > 0 or cursor is not None
+    return Found(
+        items,
+        total,
+        next_key=keys[-1] if more else None,
+        prev_key=(keys[0] if keys else cursor.key if cursor else None) if came_from_before else None,
+    )
 
 
 def _summary(c: Complaint, at: datetime) -> dict[str, Any]:

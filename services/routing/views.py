@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.routing import categories as categories_service
-from services.routing import recap, reports, service, volume
+from services.routing import paging, recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
     CurrentUser,
@@ -151,21 +151,70 @@ def notifications(
     return service.notifications(session, user, status=status, ticket=ticket, limit=limit, offset=offset)
 
 
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=paging.CURSOR_MAX,
+        description="Where the page starts: the `next_cursor` (or `prev_cursor`) of the page before. "
+        "Opaque and signed; one this server did not issue is 422 `cursor_invalid`.",
+    ),
+]
+OffsetQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        deprecated=True,
+        description="Rows to skip, kept for compatibility: the database still reads every skipped row, "
+        "so use `cursor` to page. Not together with `cursor` (422 `offset_with_cursor`).",
+    ),
+]
+
+
+def _cursor(kind: str, raw: str | None, offset: int) -> paging.Cursor | None:
+    """The page's cursor, if one was given (not with an offset)."""
+    if raw is None:
+        return None
+    if offset:
+        raise InputError(
+            [FieldError("query.offset", "offset_with_cursor", "Gunakan cursor atau offset, tidak keduanya.")]
+        )
+    return paging.decode(kind, raw)
+
+
+def _cursors(kind: str, found: paging.Found[Any]) -> dict[str, str | None]:
+    """The `next_cursor` and `prev_cursor` of a page."""
+    return {
+        "next_cursor": paging.encode(kind, found.next_key) if found.next_key else None,
+        "prev_cursor": paging.encode(kind, found.prev_key, backward=True) if found.prev_key else None,
+    }
+
+
 @router.get("/worklist", response_model=Worklist)
 def worklist(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
     list_: Annotated[str, Query(alias="list", pattern="^(active|waiting)$")] = "active",
 ) -> Worklist:
     """The caller's queue (waiting on site first, then oldest deadline); `?list=waiting`: the
-    complaints paused for the complainant's documents."""
-    items, total = service.worklist(
-        session, user, at=now(), limit=limit, offset=offset, waiting=list_ == "waiting"
+    complaints paused for the complainant's documents. Page on with `cursor=` the `next_cursor`."""
+    found = service.worklist_page(
+        session,
+        user,
+        at=now(),
+        limit=limit,
+        offset=offset,
+        cursor=_cursor("worklist", cursor, offset),
+        waiting=list_ == "waiting",
     )
     return Worklist(
-        items=items, total=total, failed_notifications=service.failed_notifications(session, user)
+        items=found.items,
+        total=found.total,
+        failed_notifications=service.failed_notifications(session, user),
+        **_cursors("worklist", found),
     )
 
 
@@ -188,14 +237,27 @@ def complaints(
     step: Annotated[str | None, Query(max_length=20)] = None,
     unit: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> ComplaintList:
-    """Every complaint the caller may read, newest first (the kepala dinas's overview)."""
-    items, total = service.search(
-        session, user, at=now(), status=status, step=step, unit=unit, limit=limit, offset=offset
+    """Every complaint the caller may read, newest first (the kepala dinas's overview; the archive
+    with `status=closed`). Page on with `cursor=` the `next_cursor`."""
+    found = service.search(
+        session,
+        user,
+        at=now(),
+        status=status,
+        step=step,
+        unit=unit,
+        limit=limit,
+        offset=offset,
+        cursor=_cursor("complaints", cursor, offset),
     )
     return ComplaintList(
-        items=items, total=min(total, service.COUNT_LIMIT), total_exact=total <= service.COUNT_LIMIT
+        items=found.items,
+        total=min(found.total, service.COUNT_LIMIT),
+        total_exact=found.total <= service.COUNT_LIMIT,
+        **_cursors("complaints", found),
     )
 
 

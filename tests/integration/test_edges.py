@@ -218,3 +218,89 @@ def test_a_browser_gets_the_refusal_as_a_page(stack: Stack) -> None:
     )
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "Isian tidak dapat diterima" in r.text and "username" in r.text and 'lang="id"' in r.text
+
+
+def _walk(stack: Stack, user: str, path: str, limit: int, **params: str) -> tuple[list[str], list[str]]:
+    """Every page of a list by next_cursor, then back from the last by prev_cursor (at most 200 pages)."""
+    pages = []
+    cursor: str | None = None
+    for _ in range(200):
+        r = stack.staff(
+            user, "GET", path, params={"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+        )
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            break
+    forward = [i["ticket"] for page in pages for i in page["items"]]
+    backward = [i["ticket"] for i in pages[-1]["items"]]
+    cursor = pages[-1]["prev_cursor"]
+    while cursor is not None and len(backward) <= len(forward):
+        r = stack.staff(user, "GET", path, params={"limit": limit, **params, "cursor": cursor})
+        assert r.status_code == 200, r.text
+        backward = [i["ticket"] for i in r.json()["items"]] + backward
+        cursor = r.json()["prev_cursor"]
+    assert pages[0]["prev_cursor"] is None
+    return forward, backward
+
+
+def test_cursor_pages_give_every_complaint_once_in_order(stack: Stack) -> None:
+    """The lists paged by cursor: each row once, in the list's order, forward and back; the queue
+    with a complainant waiting on site first."""
+    for n in range(4):
+        assert (
+            stack.file(complaint_body(subject=f"Upah lembur ke-{n}", waiting_on_site=n == 2)).status_code
+            == 201
+        )
+    newest_first = [row[0] for row in stack.sql("SELECT ticket FROM complaints ORDER BY id DESC")]
+    assert _walk(stack, "kadis", "/complaints", 3) == (newest_first, newest_first)
+    closed = [
+        row[0] for row in stack.sql("SELECT ticket FROM complaints WHERE status = 'closed' ORDER BY id DESC")
+    ]
+    assert _walk(stack, "kadis", "/complaints", 2, status="closed") == (closed, closed)
+    queue = [i["ticket"] for i in stack.worklist("fo")]
+    assert len(queue) >= 4 and _walk(stack, "fo", "/worklist", 2) == (queue, queue)
+    # an offset page hands on a cursor too
+    second = stack.staff("kadis", "GET", "/complaints", params={"limit": 2, "offset": 2}).json()
+    after = stack.staff(
+        "kadis", "GET", "/complaints", params={"limit": 2, "cursor": second["next_cursor"]}
+    ).json()
+    assert [i["ticket"] for i in second["items"] + after["items"]] == newest_first[2:6]
+
+
+def test_a_cursor_not_issued_here_is_refused(stack: Stack) -> None:
+    queue_cursor = stack.staff("fo", "GET", "/worklist", params={"limit": 1}).json()["next_cursor"]
+    good = stack.staff("kadis", "GET", "/complaints", params={"limit": 1}).json()["next_cursor"]
+    for bad in ("bukan-kursor", good[:-2] + "xx", queue_cursor, "a" * 501):
+        r = stack.staff("kadis", "GET", "/complaints", params={"cursor": bad})
+        assert _field_codes(r) == {"query.cursor": "cursor_invalid" if len(bad) <= 500 else "too_long"}, bad
+    r = stack.staff("kadis", "GET", "/complaints", params={"cursor": good, "offset": "5"})
+    assert _field_codes(r) == {"query.offset": "offset_with_cursor"}
+
+
+def test_the_console_pages_by_cursor_and_finds_by_subject(stack: Stack) -> None:
+    """/semua starts after a cursor and links back by one (a plain link, no script); its search finds
+    a complaint by a word of its subject, through the trigram index on PostgreSQL."""
+    ticket = stack.file(complaint_body(subject="Jamsostek tidak disetor perusahaan")).json()["ticket"]
+    with httpx.Client(base_url=stack.staff_url, timeout=10) as console:
+        form = console.get("/masuk").text
+        csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        assert (
+            console.post("/masuk", data={"username": "kadis", "password": PASSWORD, "csrf": csrf}).status_code
+            == 303
+        )
+        found = console.get("/semua", params={"cari": "disetor"})
+        assert found.status_code == 200 and f">{ticket}</a>" in found.text
+        assert (
+            console.get("/semua", params={"cari": "tidak-ada-yang-begini"}).text.count("/pengaduan/ADU-") == 0
+        )
+        newest = stack.staff("kadis", "GET", "/complaints", params={"limit": 2}).json()
+        later = console.get("/semua", params={"kursor": newest["next_cursor"]})
+        assert later.status_code == 200
+        assert f">{newest['items'][0]['ticket']}</a>" not in later.text
+        assert 'rel="prev"' in later.text and 'rel="next"' not in later.text
+        back = later.text.split('rel="prev"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+        assert f">{newest['items'][0]['ticket']}</a>" in console.get(back.replace("&amp;", "&")).text
+        refused = console.get("/semua", params={"kursor": "bukan-kursor"})
+        assert refused.status_code == 422 and "Penanda halaman tidak valid" in refused.text

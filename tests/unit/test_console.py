@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.routing import service
+from services.routing import paging, service
 from services.routing.auth import StaffUser, profile, update_profile
 from services.routing.console import forms
 from services.routing.console.prints import instruction_ticks, qr_svg
@@ -186,13 +188,72 @@ def test_lists_count_up_to_the_limit_and_say_more_than(
     session.flush()
     kadis = StaffUser(2, "kadis", Role.KEPALA_DINAS, None)
     monkeypatch.setattr(service, "COUNT_LIMIT", 3)
-    items, total = service.search(
-        session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=0
-    )
-    assert (len(items), total) == (2, 4)  # four counted: "more than three"
-    assert [i.ticket for i in items] == ["ADU-2026-900004", "ADU-2026-900003"]  # newest first
+    found = service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=0)
+    assert (len(found.items), found.total) == (2, 4)  # four counted: "more than three"
+    assert [i.ticket for i in found.items] == ["ADU-2026-900004", "ADU-2026-900003"]  # newest first
     monkeypatch.setattr(service, "COUNT_LIMIT", 5)
     assert (
-        service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=4)[1]
+        service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=4).total
         == 5
     )
+
+
+class _Fetch(Protocol):
+    def __call__(self, *, cursor: paging.Cursor | None) -> paging.Found[Any]: ...
+
+
+def _walk(fetch: _Fetch, kind: str) -> tuple[list[str], list[str]]:
+    """Every page forward by next_key from the first, then back by prev_key from the last; each
+    key through a signed cursor as the API and the console pass it on."""
+    forward: list[str] = []
+    found = fetch(cursor=None)
+    while True:
+        forward += [i.ticket for i in found.items]
+        if found.next_key is None or len(forward) > 100:  # a key that does not move on ends here
+            break
+        found = fetch(cursor=paging.decode(kind, paging.encode(kind, found.next_key)))
+    backward = [i.ticket for i in found.items]
+    while found.prev_key is not None and len(backward) <= 100:
+        found = fetch(cursor=paging.decode(kind, paging.encode(kind, found.prev_key, backward=True)))
+        backward = [i.ticket for i in found.items] + backward
+    return forward, backward
+
+
+def test_cursor_pages_walk_every_row_once_in_order(session: Session) -> None:
+    """Keyset pages of the queue (waiting first, equal and missing deadlines) and of every complaint
+    give the rows the one long list gives, each once, walked forward and back."""
+    deadlines = [T0, T0, None, T0 + timedelta(minutes=5), None, T0, T0 + timedelta(minutes=1)]
+    for n in range(14):
+        session.add(
+            complaint_row(
+                ticket=f"ADU-2026-8{n:05d}",
+                waiting_on_site=n % 3 == 0,
+                step_due_at=deadlines[n % len(deadlines)],
+            )
+        )
+    session.flush()
+    fo = StaffUser(1, "fo", Role.FRONT_OFFICE, None)
+    whole = [i.ticket for i in service.worklist_page(session, fo, at=T0, limit=100).items]
+    assert len(whole) == 14 and whole[0] in {f"ADU-2026-8{n:05d}" for n in range(0, 14, 3)}
+    for size in (1, 2, 3, 5):
+        forward, back = _walk(partial(service.worklist_page, session, fo, at=T0, limit=size), "worklist")
+        assert (forward, back) == (whole, whole), size
+    kadis = StaffUser(2, "kadis", Role.KEPALA_DINAS, None)
+    newest_first = [f"ADU-2026-8{n:05d}" for n in reversed(range(14))]
+    for size in (1, 4):
+        every = partial(
+            service.search, session, kadis, at=T0, status="open", step=None, unit=None, limit=size
+        )
+        forward, back = _walk(every, "complaints")
+        assert forward == newest_first and back == newest_first, size
+
+
+def test_a_cursor_not_issued_here_is_refused() -> None:
+    good = paging.encode("complaints", (42,))
+    assert paging.decode("complaints", good) == paging.Cursor((42,))
+    body, mac = good.split(".")
+    forged = paging.encode("complaints", (43,)).split(".")[0] + "." + mac
+    for bad in (forged, good + "x", "bukan-kursor", "", body, paging.encode("worklist", (True, None, 1))):
+        with pytest.raises(InputError) as refused:
+            paging.decode("complaints", bad)
+        assert [(e.field, e.code) for e in refused.value.errors] == [("query.cursor", "cursor_invalid")]

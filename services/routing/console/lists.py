@@ -3,7 +3,7 @@ complaints, reminders and escalations addressed to me, and the front office's de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.routing import service
+from services.routing import paging, service
 from services.routing.auth import SessionDep
 from services.routing.console.pages import ConsoleUser, page, templates
 from services.routing.console.views import names
@@ -19,6 +19,7 @@ from shared import notices
 from shared.clock import WIB, now
 from shared.delivery import NotificationStatus
 from shared.sop import OUTCOME_LABELS, Outcome, Role, Step
+from shared.validation import InputError
 
 router = APIRouter(include_in_schema=False)
 templates.globals["COUNT_LIMIT"] = service.COUNT_LIMIT  # a list says "lebih dari" past it
@@ -26,6 +27,7 @@ templates.globals["COUNT_LIMIT"] = service.COUNT_LIMIT  # a list says "lebih dar
 PAGE_SIZE = 50
 Filter = Annotated[str | None, Query(max_length=100)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+Kursor = Annotated[str | None, Query(max_length=paging.CURSOR_MAX)]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,39 @@ class ListQuery:
         params = {**self.params, **{k: str(v) for k, v in change.items()}}
         kept = {k: v for k, v in params.items() if v and not (k == "halaman" and v == "1")}
         return f"{self.path}?{urlencode(kept)}" if kept else self.path
+
+
+@dataclass(frozen=True)
+class CursorPaging:
+    """A list paged by cursor: its bounded total and the links to the pages beside this one."""
+
+    total: int
+    first: str | None = None
+    prev: str | None = None
+    next: str | None = None
+
+
+def _cursor(raw: str | None, errors: dict[str, str]) -> paging.Cursor | None:
+    """The page's cursor from its link (`kursor`); an error on the page for one not issued here."""
+    if not raw:
+        return None
+    try:
+        return paging.decode("complaints", raw, field="kursor")
+    except InputError as exc:
+        errors["kursor"] = exc.errors[0].message
+        return None
+
+
+def _cursor_paging(query: ListQuery, found: paging.Found[Any]) -> CursorPaging:
+    """The links "Sebelumnya" and "Berikutnya" by cursor (and back to the first page)."""
+    return CursorPaging(
+        total=found.total,
+        first=query.url() if found.prev_key else None,
+        prev=query.url(kursor=paging.encode("complaints", found.prev_key, backward=True))
+        if found.prev_key
+        else None,
+        next=query.url(kursor=paging.encode("complaints", found.next_key)) if found.next_key else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,10 +126,11 @@ def all_complaints(
     kategori: Filter = None,
     cari: Filter = None,
     halaman: PageNumber = 1,
+    kursor: Kursor = None,
 ) -> Response:
-    """Every complaint the officer may read, newest first; for the Kepala Dinas the start page."""
+    """Every complaint the officer may read, newest first, paged by cursor (`halaman` still works);
+    for the Kepala Dinas the start page."""
     narrow = service.QueueFilter(category=kategori or None, text=(cari or "").strip() or None)
-    at = now()
     query = ListQuery(
         "/semua",
         {
@@ -104,28 +140,34 @@ def all_complaints(
             "kategori": kategori or "",
             "cari": narrow.text or "",
         },
-        halaman,
+        1,
     )
-    paging = Paging(halaman, 0)
-    items, total = service.search(
-        session,
-        user,
-        at=at,
-        status=status or None,
-        step=tahap or None,
-        unit=bidang or None,
-        limit=PAGE_SIZE,
-        offset=paging.offset,
-        narrow=narrow,
-    )
+    errors: dict[str, str] = {}
+    cursor = _cursor(kursor, errors)
+    found: paging.Found[Any] = paging.Found([], 0)
+    if not errors:
+        found = service.search(
+            session,
+            user,
+            at=now(),
+            status=status or None,
+            step=tahap or None,
+            unit=bidang or None,
+            limit=PAGE_SIZE,
+            offset=0 if cursor else Paging(halaman, 0).offset,
+            cursor=cursor,
+            narrow=narrow,
+        )
     units, categories = names(session)
     return page(
         request,
         "all.html.j2",
         user=user,
+        status_code=422 if errors else 200,
         query=query,
-        items=items,
-        paging=replace(paging, total=total),
+        items=found.items,
+        paging=_cursor_paging(query, found),
+        errors=errors,
         units=units,
         categories=categories,
         steps=list(Step),
@@ -142,8 +184,10 @@ def archive_list(
     sampai: Annotated[str, Query(max_length=20)] = "",
     cari: Filter = None,
     halaman: PageNumber = 1,
+    kursor: Kursor = None,
 ) -> Response:
-    """Closed complaints: by ticket or subject, period of receipt and outcome, newest first."""
+    """Closed complaints: by ticket or subject, period of receipt and outcome, newest first, paged
+    by cursor (`halaman` still works)."""
     errors: dict[str, str] = {}
     start, end = _wib_day(dari, "dari", errors), _wib_day(sampai, "sampai", errors)
     if start and end and end < start:
@@ -151,12 +195,12 @@ def archive_list(
     outcome = hasil if hasil in {o.value for o in Outcome} else ""
     if hasil and not outcome:
         errors["hasil"] = "Pilih salah satu hasil dari daftar."
+    cursor = _cursor(kursor, errors)
     text = (cari or "").strip() or None
-    query = ListQuery("/arsip", {"hasil": hasil, "dari": dari, "sampai": sampai, "cari": text or ""}, halaman)
-    items: list[Any] = []
-    total = 0
+    query = ListQuery("/arsip", {"hasil": hasil, "dari": dari, "sampai": sampai, "cari": text or ""}, 1)
+    found: paging.Found[Any] = paging.Found([], 0)
     if not errors:
-        items, total = service.search(
+        found = service.search(
             session,
             user,
             at=now(),
@@ -164,7 +208,8 @@ def archive_list(
             step=None,
             unit=None,
             limit=PAGE_SIZE,
-            offset=Paging(halaman, 0).offset,
+            offset=0 if cursor else Paging(halaman, 0).offset,
+            cursor=cursor,
             narrow=service.QueueFilter(text=text),
             outcome=outcome or None,
             received=_period(start, end),
@@ -176,8 +221,8 @@ def archive_list(
         user=user,
         status_code=422 if errors else 200,
         query=query,
-        items=items,
-        paging=Paging(halaman, total),
+        items=found.items,
+        paging=_cursor_paging(query, found),
         units=units,
         categories=categories,
         errors=errors,
