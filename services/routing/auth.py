@@ -178,8 +178,14 @@ def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth
     return user_of_token(session, token)
 
 
-def user_of_token(session: Session, token: str | None) -> StaffUser:
-    """The active account a signed token (bearer header or console cookie) names; 401 otherwise."""
+def reading_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
+    return user_of_token(session, token, end_read=False)
+
+
+def user_of_token(session: Session, token: str | None, *, end_read: bool = True) -> StaffUser:
+    """The active account a signed token (bearer header or console cookie) names; 401 otherwise.
+    `end_read` False leaves the read open for a read-only endpoint: its query joins the same
+    transaction instead of paying a ROLLBACK and a BEGIN (two round trips)."""
     if not token:
         raise _unauthorized("token_missing", "Silakan masuk terlebih dahulu.")
     try:
@@ -200,11 +206,14 @@ def user_of_token(session: Session, token: str | None) -> StaffUser:
     if user is None or not user.active:
         raise _unauthorized("account_inactive", "Akun tidak aktif.")
     staff = StaffUser(user.id, user.username, Role(user.role), user.unit_code, user.must_change_password)
-    session.rollback()  # end the read; use cases open their own transaction
+    if end_read:
+        session.rollback()  # end the read; use cases open their own transaction
     return staff
 
 
 CurrentUser = Annotated[StaffUser, Depends(current_user)]
+# For endpoints that only read (the lists): the account and the page in one transaction.
+ReadingUser = Annotated[StaffUser, Depends(reading_user)]
 
 
 def require_admin(user: CurrentUser) -> StaffUser:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -133,7 +133,6 @@ def worklist_page(
     where = _queue_where(user, waiting, narrow)
     if where is None:
         return Found([], 0)
-    total = session.scalar(select(func.count()).select_from(Complaint).where(*where)) or 0
     # a complainant waiting at the desk first, then the oldest deadline (none: last), then the id
     order = [
         Complaint.waiting_on_site.desc(),
@@ -141,7 +140,8 @@ def worklist_page(
         Complaint.step_due_at,
         Complaint.id,
     ]
-    query = select(Complaint).where(*where)
+    counted = select(func.count()).select_from(Complaint).where(*where)
+    query = select(counted.scalar_subquery().label("total"), *_SUMMARY_COLUMNS).where(*where)
     if cursor is None:
         query = query.order_by(*order).offset(offset)
     elif cursor.backward:
@@ -151,12 +151,45 @@ def worklist_page(
         )
     else:
         query = query.where(_after_in_queue(*cursor.key)).order_by(*order)
-    rows = list(session.scalars(query.limit(limit + 1)).all())
+    rows = list(session.execute(query.limit(limit + 1)).all())
+    total = _total(session, rows, counted, offset, cursor)
     items = [WorklistItem(**_summary(c, at)) for c in rows]
     if user.role == Role.FRONT_OFFICE:
-        _add_delivery_details(session, items, rows)
+        _add_delivery_details(session, items, [c.id for c in rows if c.step == Step.DELIVERY])
     keys = [(c.waiting_on_site, c.step_due_at, c.id) for c in rows]
-    return _page(items, keys, int(total), limit, cursor, offset)
+    return _page(items, keys, total, limit, cursor, offset)
+
+
+# What a list shows of a complaint: its rows are read as these columns, not as whole entities
+# (forty columns, sealed identity, an identity-map entry each), and their count rides along as a
+# scalar subquery, so a page is one statement.
+_SUMMARY_COLUMNS = (
+    Complaint.id,
+    Complaint.ticket,
+    Complaint.status,
+    Complaint.step,
+    Complaint.outcome,
+    Complaint.subject,
+    Complaint.category_code,
+    Complaint.received_at,
+    Complaint.step_due_at,
+    Complaint.escalation_level,
+    Complaint.paused_at,
+    Complaint.waiting_on_site,
+    Complaint.version,
+    Complaint.unit_code,
+)
+
+
+def _total(
+    session: Session, rows: Sequence[Row[Any]], counted: Select[Any], offset: int, cursor: Cursor | None
+) -> int:
+    """The count each row carries; past the last row (no row to carry it) counted on its own."""
+    if rows:
+        return int(rows[0].total)
+    if offset == 0 and cursor is None:
+        return 0
+    return int(session.scalar(counted) or 0)
 
 
 def _after_in_queue(waiting: bool, due: datetime | None, id_: int) -> ColumnElement[bool]:
@@ -222,11 +255,11 @@ def queue_stamp(
     return tuple(row)
 
 
-def _add_delivery_details(session: Session, items: list[WorklistItem], rows: list[Complaint]) -> None:
+def _add_delivery_details(session: Session, items: list[WorklistItem], ids: list[int]) -> None:
     """At delivery the front office sees the contact, the answer to read out, and the tries so far."""
-    at_delivery = {c.id: c for c in rows if c.step == Step.DELIVERY}
-    if not at_delivery:
+    if not ids:
         return
+    at_delivery = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(ids)))}
     counts = session.execute(
         select(DeliveryAttempt.complaint_id, func.count())
         .where(DeliveryAttempt.complaint_id.in_(at_delivery))
@@ -357,8 +390,8 @@ def search(
     if received:
         where.extend((Complaint.received_at >= received[0], Complaint.received_at < received[1]))
     matching = select(Complaint.id).where(*where).limit(COUNT_LIMIT + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(matching)) or 0
-    query = select(Complaint).where(*where)
+    counted = select(func.count()).select_from(matching)
+    query = select(counted.scalar_subquery().label("total"), *_SUMMARY_COLUMNS).where(*where)
     backward = cursor is not None and cursor.backward
     if cursor is None:
         query = query.order_by(Complaint.id.desc()).offset(offset)
@@ -366,9 +399,10 @@ def search(
         query = query.where(Complaint.id > cursor.key[0]).order_by(Complaint.id)
     else:
         query = query.where(Complaint.id < cursor.key[0]).order_by(Complaint.id.desc())
-    rows = list(session.scalars(query.limit(limit + 1)).all())
+    rows = list(session.execute(query.limit(limit + 1)).all())
+    total = _total(session, rows, counted, offset, cursor)
     items = [ComplaintSummary(**_summary(c, at), status=c.status, outcome=c.outcome) for c in rows]
-    return _page(items, [(c.id,) for c in rows], int(total), limit, cursor, offset)
+    return _page(items, [(c.id,) for c in rows], total, limit, cursor, offset)
 
 
 def _page(
@@ -394,7 +428,7 @@ def _page(
     )
 
 
-def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
+def _summary(c: Complaint | Row[Any], at: datetime) -> dict[str, Any]:
     return {
         "ticket": c.ticket,
         "step": c.step,
@@ -412,7 +446,7 @@ def _summary(c: Complaint, at: datetime) -> dict[str, Any]:
     }
 
 
-def _overdue(complaint: Complaint, at: datetime) -> bool:
+def _overdue(complaint: Complaint | Row[Any], at: datetime) -> bool:
     return complaint.step_due_at is not None and complaint.step_due_at < at
 
 

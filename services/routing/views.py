@@ -17,6 +17,7 @@ from services.routing import paging, recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
     CurrentUser,
+    ReadingUser,
     SessionDep,
     StaffUser,
     authenticate_limited,
@@ -193,7 +194,7 @@ def _cursors(kind: str, found: paging.Found[Any]) -> dict[str, str | None]:
 @router.get("/worklist", response_model=Worklist)
 def worklist(
     session: SessionDep,
-    user: CurrentUser,
+    user: ReadingUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
     cursor: CursorQuery = None,
@@ -232,7 +233,7 @@ def escalations(
 @router.get("/complaints", response_model=ComplaintList)
 def complaints(
     session: SessionDep,
-    user: CurrentUser,
+    user: ReadingUser,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     step: Annotated[str | None, Query(max_length=20)] = None,
     unit: Annotated[str | None, Query(max_length=50)] = None,
