@@ -147,6 +147,15 @@ def _form(
         },
         errors=by_field,
         other_errors=[e.message for e in errors if e.field not in known],
+        anchors={
+            **{f.name: f.id for f in fields},
+            **{f.name: f"then-{f.name}" for f in common},
+            **{f.name: f"then-{f.name}" for s in steps for f in s.fields},
+            "channel": "f-channel",
+            THEN: "f-then",
+            complaint_form.CONSENT: "f-consent",
+            CONFIRM_FIELD: "f-konfirmasi",
+        },
         labels={
             **{f.name: f.label for f in fields},
             **{f.name: f.label for f in common},
