@@ -241,3 +241,13 @@ def test_a_message_that_cannot_be_built_fails_for_good_and_settles_the_delivery(
     # nothing loops, and the front office is not left waiting on a message that will not come
     assert notices.dispatch_due(session, now=T0 + timedelta(days=1), settings=get_settings()) == []
     assert (complaint.step, complaint.delivery_state) == ("delivery", "unreachable")
+
+
+def test_a_receipt_of_a_complaint_the_desk_already_forwarded_tells_the_front_office_nothing(
+    session: Session, complaint: Complaint
+) -> None:
+    add_officer(session, "fo-desk", "front_office", "fo-desk@dinas.go.id")
+    act(session, complaint, FO, "forward", identity_verified=True, id_document="KTP")  # filed and forwarded
+    service.prepare(session, complaint_id=complaint.id, event=NotifyEvent.RECEIPT, method=None, now=T0)
+    assert [n for n in rows(session, complaint) if n.audience == notices.STAFF] == []
+    assert [n.event for n in rows(session, complaint)] == ["receipt"]  # the citizen's receipt still goes
