@@ -222,21 +222,11 @@ def links_of(session: Session, complaint_id: int) -> list[tuple[Linked, Complain
         .where(or_(ComplaintLink.low_id == complaint_id, ComplaintLink.high_id == complaint_id))
         .order_by(ComplaintLink.id)
     ).all()
-    others = (
-        {
-            c.id: c
-            for c in session.scalars(
-                select(Complaint).where(
-                    Complaint.id.in_([r.high_id if r.low_id == complaint_id else r.low_id for r in rows])
-                )
-            )
-        }
-        if rows
-        else {}
-    )
-    out = []
-    for r in rows:
-        other_id = r.high_id if r.low_id == complaint_id else r.low_id
-        linked = Linked(relation_of(r, complaint_id), other_id, r.created_by, r.created_at)
-        out.append((linked, others[other_id]))
-    return out
+    if not rows:
+        return []
+    other_ids = [r.high_id if r.low_id == complaint_id else r.low_id for r in rows]
+    others = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(other_ids)))}
+    return [
+        (Linked(relation_of(r, complaint_id), other_id, r.created_by, r.created_at), others[other_id])
+        for r, other_id in zip(rows, other_ids, strict=True)
+    ]

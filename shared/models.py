@@ -321,7 +321,7 @@ class ComplaintLink(Base):
         CheckConstraint(one_of("kind", LinkKind), name="kind_known"),
         CheckConstraint(
             "(kind = 'related' AND duplicate_id IS NULL) OR "
-            "(kind = 'duplicate' AND duplicate_id IN (low_id, high_id))",
+            "(kind = 'duplicate' AND duplicate_id IS NOT NULL AND duplicate_id IN (low_id, high_id))",
             name="duplicate_side",
         ),
     )
