@@ -451,6 +451,8 @@ def test_closing_asks_for_confirmation_and_path_b_closes_at_the_desk(
     take(fo, "resolve", tick=(*tick, "Saya yakin: tindakan ini menutup pengaduan."))
     done(fo, "Jawab langsung di loket")
     expect(fo.get_by_text("Selesai - dijawab langsung di loket pengaduan")).to_be_visible()
+    fo.get_by_role("link", name="Tanda terima (untuk dicetak lagi)").click()  # the desk reprints it
+    expect(fo.locator("[data-ticket]")).to_have_text(ticket)
 
 
 def test_a_return_and_a_pause_for_documents(stack: Stack, officer: Callable[..., Officer]) -> None:
