@@ -65,10 +65,11 @@ def _name(pid: int) -> str:
     argv = [a for a in argv if a]
     if "launcher.cli" in argv:
         words = argv[argv.index("launcher.cli") + 1 :]
-        return " ".join(w for w in words if not w.startswith("-") and not w.isdigit() and "/" not in w)
+        # the command and its words, without options, ports, hosts and paths
+        return " ".join(w for w in words if not (w.startswith("-") or w.isdigit() or set("./") & set(w)))
     if any(a.endswith("aduan") for a in argv[:2]):
         return " ".join(argv[1:2] + argv[2:3])
-    return Path(argv[0]).name if argv else "?"
+    return Path(argv[0]).name.split()[0] if argv else "?"
 
 
 def footprint(root: int) -> list[Footprint]:

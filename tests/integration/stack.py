@@ -102,7 +102,7 @@ class Stack:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self, timeout: float = 40.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:  # a busy shared machine takes its time
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -168,6 +168,15 @@ class Stack:
 
     def pid(self, child: str) -> int:
         return int((self.data_dir / "run" / f"{child}.pid").read_text())
+
+    def log_path(self, child: str) -> Path:
+        """The log of `child` (intake-api, notify-worker, ...): its own, or on the embedded default
+        the log of the process that runs it (api: both APIs; worker: both queues and the sweeper)."""
+        own = self.data_dir / "logs" / f"{child}.log"
+        if own.exists():
+            return own
+        combined = "api" if child.endswith("-api") else "worker"
+        return self.data_dir / "logs" / f"{combined}.log"
 
     def worker_pid(self, queue: str) -> int:
         """The worker consuming `queue`: a process of its own, or the embedded default's one worker."""
