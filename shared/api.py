@@ -296,8 +296,17 @@ def _content_type(scope: Scope) -> str:
     return ""
 
 
+# What a JSON body must hold for any of its strings to decode to an unusable character: a raw C0
+# control (but tab, LF, CR) or DEL, a C1 control in UTF-8 (C2 80-9F), a surrogate in UTF-8 (ED A0-BF,
+# which json.loads lets through), or an escape (`\u0000`). A body with none of these (nearly every
+# one) is not parsed here: a filing's body is then parsed once, by the route.
+_MAY_HOLD_BAD_TEXT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]|\\u")
+
+
 async def _body_errors(scope: Scope, kind: str, body: bytes) -> list[FieldError]:
     if kind in _JSON_TYPES:
+        if not _MAY_HOLD_BAD_TEXT.search(body):
+            return []
         try:
             document = json.loads(body)
         except ValueError:

@@ -123,6 +123,19 @@ def async_session_factory() -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
+async def lazy_session() -> AsyncIterator[AsyncSession]:
+    """A session for a hot path that mostly finds what it reads in caches (the intake's filing):
+    closed, its connection back to the pool, only when it began a transaction. An unused session
+    holds nothing, and closing one costs about as much CPU as building the filing's statement."""
+    session = async_session_factory()()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await session.close()
+
+
+@asynccontextmanager
 async def async_unit_of_work() -> AsyncIterator[AsyncSession]:
     """One async transaction: commits once at the end, rolls back on any error."""
     async with async_session_factory()() as session, session.begin():

@@ -39,9 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.util import greenlet_spawn
 
 from shared import history, outbox
 from shared.calendar import Override
@@ -486,21 +487,32 @@ def _sources(filing: Filing, complaint: Mapping[str, Any], rows: list[Row], sequ
 async def write_in_one_statement(session: AsyncSession, filing: Filing) -> Filed | None:
     """Every row of the filing in ONE statement: one round trip, committed on its own.
 
-    Run on the pooled asyncpg connection itself (SQLAlchemy's per-statement work cost more than
-    the rows here). None when the idempotency key was already used.
+    Run on a pooled asyncpg connection of the session's engine itself, outside the session: the
+    statement needs no transaction of the session's, and the session's transaction, connection and
+    SQLAlchemy's per-statement work cost more than the rows here; the session's read, if any, is
+    ended first. None when the idempotency key was already used.
     """
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the filing statement runs on a session bound to an engine")
+    if session.in_transaction():
+        # End the session's read (categories, calendar: past their cache) before taking another
+        # connection: a request holds one pooled connection at a time, or a burst of requests
+        # could hold the whole pool and wait on each other.
+        await session.rollback()
     sequence = await ticket_sequence(filing.year)
     complaint, rows = filing.complaint(), filing.rows()
-    connection = await session.connection()
-    statement = _statement(tuple(complaint), _shape(rows), connection.dialect)
+    statement = _statement(tuple(complaint), _shape(rows), engine.dialect)
     args = statement.args(_sources(filing, complaint, rows, sequence))
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    pooled = await engine.raw_connection()
     try:
-        row = await driver.fetchrow(statement.sql, *args)
+        row = await pooled.driver_connection.fetchrow(statement.sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
         if getattr(exc, "sqlstate", None) == "23505":  # unique_violation: a concurrent retry won
             raise IntegrityError(statement.sql, None, exc) from exc
         raise
+    finally:
+        await greenlet_spawn(pooled.close)  # back to the pool (no transaction to end)
     if row is None:  # the idempotency key was already used
         return None
     return filing.filed(row["ticket"], row["id"], row["outbox_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,9 +25,26 @@ async def _database_ok() -> bool:
         return False
 
 
+# The cyclic collector's young generation is collected after this many new container objects
+# (Python's default is 700). A filing allocates a few thousand, nearly all freed by reference
+# counting, so the default ran a collection every ~14 filings (bench/intake.py: ~0.15 ms of CPU
+# per filing); cyclic garbage is still collected, just in larger batches.
+GC_YOUNG_THRESHOLD = 7000
+
+
+def _settle_heap() -> None:
+    """Keep what startup built (modules, app, settings) out of every later collection's pass, and
+    collect the young generation less often: less CPU per request for the same garbage."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_settings()  # refuse to start on a bad configuration
+    _settle_heap()
     yield
     await async_engine().dispose()
 

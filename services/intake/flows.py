@@ -29,8 +29,20 @@ async def file_once(
             return first
     await async_limiter().take(Count.of(Rule.FILING_KIOSK, kiosk_id))  # a retry above is not counted
     try:
-        async with session.begin():
-            filed = await service.file_complaint(session, body, kiosk_id=kiosk_id, idempotency=key, now=now())
+        if service.files_in_one_statement(session):
+            # The statement commits on its own; the session only reads what is not cached yet.
+            try:
+                filed = await service.file_complaint(
+                    session, body, kiosk_id=kiosk_id, idempotency=key, now=now()
+                )
+            finally:
+                if session.in_transaction():
+                    await session.rollback()
+        else:
+            async with session.begin():
+                filed = await service.file_complaint(
+                    session, body, kiosk_id=kiosk_id, idempotency=key, now=now()
+                )
     except IntegrityError:
         if key is None:
             raise

@@ -67,6 +67,12 @@ class _TtlCache:
 _cache = _TtlCache()
 
 
+def cached_kiosk_for_key(key: str) -> int | None:
+    """The id of the active kiosk holding `key` when it was looked up lately, else None."""
+    cached = _cache.get(f"kiosk:{kiosk_key_hash(key)}")
+    return int(cached) if cached is not None else None
+
+
 async def kiosk_for_key(session: AsyncSession, key: str) -> int | None:
     """The id of the active kiosk holding `key`, or None."""
     digest = kiosk_key_hash(key)
@@ -208,9 +214,15 @@ async def file_complaint(
         overrides=await office_days.overrides_async(session),
         relayed=relay_receipts(),
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if files_in_one_statement(session):
         return await write_in_one_statement(session, filing)
     return await write_row_by_row(session, filing)
+
+
+def files_in_one_statement(session: AsyncSession) -> bool:
+    """True on PostgreSQL: a filing is one statement that commits on its own, outside the session's
+    transaction (which then only reads); on SQLite the rows are written in the session's."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 NOT_FOUND = ApiError(404, "not_found", "Nomor tiket atau kode pelacakan tidak cocok.")

@@ -27,7 +27,7 @@ from services.intake.schemas import (
 from shared import ratelimit
 from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.clock import now, to_wib
-from shared.db import async_session_factory
+from shared.db import async_session_factory, lazy_session
 from shared.ratelimit import RateLimited, async_limiter, client_address
 from shared.settings import get_settings
 from shared.sop import STEPS, Status, Step, outcome_label
@@ -46,12 +46,13 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def current_kiosk(session: SessionDep, x_kiosk_key: Annotated[str | None, Header()] = None) -> int:
+async def current_kiosk(x_kiosk_key: Annotated[str | None, Header()] = None) -> int:
     if not x_kiosk_key:
         raise ApiError(401, "kiosk_key_missing", "Header X-Kiosk-Key wajib diisi.")
-    kiosk_id = await service.kiosk_for_key(session, x_kiosk_key)
-    if session.in_transaction():
-        await session.rollback()  # end the read; the use case opens its own transaction
+    kiosk_id = service.cached_kiosk_for_key(x_kiosk_key)
+    if kiosk_id is None:  # a read of its own; the use case opens its own transaction
+        async with async_session_factory()() as session:
+            kiosk_id = await service.kiosk_for_key(session, x_kiosk_key)
     if kiosk_id is None:
         raise ApiError(401, "kiosk_key_invalid", "Kunci kios tidak dikenal atau tidak aktif.")
     return kiosk_id
@@ -65,12 +66,12 @@ async def current_kiosk(session: SessionDep, x_kiosk_key: Annotated[str | None, 
 )
 async def file_complaint(
     body: ComplaintIn,
-    session: SessionDep,
     kiosk_id: Annotated[int, Depends(current_kiosk)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """File a complaint; with an Idempotency-Key a retried POST returns the first response."""
-    filed = await flows.file_once(session, body, kiosk_id=kiosk_id, idempotency_key=idempotency_key)
+    async with lazy_session() as session:
+        filed = await flows.file_once(session, body, kiosk_id=kiosk_id, idempotency_key=idempotency_key)
     return JSONResponse(status_code=201, content=filed)
 
 

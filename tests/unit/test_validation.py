@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import date
 
 import pytest
 from pydantic_core import PydanticCustomError
 
+from shared.api import _MAY_HOLD_BAD_TEXT, _body_errors, _json_errors
 from shared.sop import ForwardVerified as SOP_INPUTS
 from shared.validation import check_email, check_nik, mask_nik, parse_phone, redact_niks
 
@@ -93,3 +96,31 @@ def test_niks_typed_into_free_text_are_masked(text: str, expected: str) -> None:
 def test_action_inputs_keep_no_nik() -> None:
     data = SOP_INPUTS.model_validate({"identity_verified": True, "id_document": "KTP 3307015203900001"})
     assert data.id_document == "KTP 3307********0001"
+
+
+def _json_bodies(cp: int) -> list[bytes]:
+    """JSON bodies holding code point `cp` in a value and in a key, raw (UTF-8) and escaped."""
+    forms = [chr(cp).encode("utf-8", "surrogatepass")] + ([b"\\u%04x" % cp] if cp < 0x10000 else [])
+    return [b'{"a":"x%sy"}' % f for f in forms] + [b'{"%s":1}' % f for f in forms]
+
+
+def test_json_bodies_the_middleware_skips_hold_no_unusable_text() -> None:
+    """The middleware parses a JSON body only when its bytes may hold an unusable character: no
+    body it skips (any code point, raw or escaped, in a key or a value) holds one."""
+    flagged = skipped = 0
+    for cp in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
+        for body in _json_bodies(cp):
+            try:
+                errors = list(_json_errors(json.loads(body), []))
+            except ValueError:
+                continue  # not JSON (a raw control character): the route refuses it
+            if _MAY_HOLD_BAD_TEXT.search(body):
+                flagged += 1
+            else:
+                skipped += 1
+                assert not errors, (hex(cp), body)
+    assert skipped > 2 * 60_000  # plain text (raw, in a key or a value) is not parsed twice
+    assert flagged > 0
+    assert [e.code for e in asyncio.run(_body_errors({}, "application/json", b'{"a":"\\u0000"}'))] == [
+        "control_character"
+    ]
