@@ -39,8 +39,18 @@ def cipher() -> FieldCipher:
     return FieldCipher(get_settings().data_key_bytes())
 
 
+# Random bytes at or past this are drawn again, so that each character is uniform over the alphabet.
+_UNBIASED_BELOW = 256 - 256 % len(_TRACKING_ALPHABET)
+
+
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
+    """TRACKING_CODE_LENGTH characters, each uniform over the alphabet: from one read of the OS's
+    random source, not one per character (`secrets.choice` reads it for each: ~0.1 ms per code)."""
+    code: list[str] = []
+    while len(code) < TRACKING_CODE_LENGTH:
+        drawn = secrets.token_bytes(TRACKING_CODE_LENGTH)
+        code += (_TRACKING_ALPHABET[b % len(_TRACKING_ALPHABET)] for b in drawn if b < _UNBIASED_BELOW)
+    return "".join(code[:TRACKING_CODE_LENGTH])
 
 
 def tracking_code_matches(given: str, stored: str) -> bool:
