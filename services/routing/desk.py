@@ -155,7 +155,7 @@ def file_at_desk(
         first = _replay(session, user, key)  # a second post of this form committed first
         session.rollback()
         if first is None:
-            raise
+            raise ApiError(409, "conflict", "Pengaduan dengan kunci ini sedang diproses.") from None
         return first
     if filed.messages:  # SQLite: the receipt goes after commit (PostgreSQL: the sweeper relays it)
         outbox.publish(filed.messages)
@@ -229,3 +229,15 @@ def _first_due(session: Session, c: Complaint) -> datetime | None:
         )
         .limit(1)
     )
+
+
+def api_errors(exc: InputError) -> InputError:
+    """The desk's field errors named by their place in the API's body (`complaint.…`, `inputs.…`)."""
+    own = set(ComplaintIn.model_fields)
+
+    def where(field: str) -> str:
+        if field == "then":
+            return field
+        return f"complaint.{field}" if field.split(".")[0] in own else f"inputs.{field}"
+
+    return InputError([FieldError(where(e.field), e.code, e.message) for e in exc.errors])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.complaint_in import ComplaintIn
 from shared.linking import Relation
 from shared.validation import INT_MAX
 
@@ -465,3 +466,22 @@ class KioskAdded(KioskEnrolment):
 
     name: str
     key: str
+
+
+class DeskFilingIn(BaseModel):
+    """The front desk files a complaint and may verify it and forward or resolve it at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complaint: ComplaintIn  # channel: walk_in, phone, letter or email
+    then: Literal["forward", "resolve"] | None = None  # None: it stays at verification
+    inputs: dict[str, Any] = Field(default_factory=dict)  # the action's inputs, as for /actions
+
+
+class DeskFiled(BaseModel):
+    ticket: str
+    tracking_code: str
+    status: str
+    step: str | None
+    outcome: str | None
+    replayed: bool  # the Idempotency-Key was used before: nothing new was filed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.routing import categories as categories_service
-from services.routing import paging, recap, reports, service, volume
+from services.routing import desk, paging, recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
     CurrentUser,
@@ -43,6 +43,8 @@ from services.routing.schemas import (
     CategoryView,
     ComplaintList,
     ComplaintView,
+    DeskFiled,
+    DeskFilingIn,
     EscalationList,
     InstructionList,
     KioskAdded,
@@ -66,7 +68,7 @@ from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
 from shared.delivery import NotificationStatus
 from shared.links import kiosk_enrol_url
-from shared.models import Category, Unit
+from shared.models import Category, Complaint, Unit
 from shared.ratelimit import client_address
 from shared.settings import get_settings
 from shared.sop import Role
@@ -320,6 +322,41 @@ def remove_link(ticket: str, other: str, session: SessionDep, user: CurrentUser)
     Errors: 404 `not_found` / `link_not_found`, 422 `other_not_found`, 409 `closed_as_duplicate`
     (a complaint closed as a duplicate keeps the link to its original), 403 `role_not_allowed`."""
     return service.remove_link(session, user, ticket, other=other, at=now())
+
+
+@router.post(
+    "/complaints/desk",
+    status_code=201,
+    response_model=DeskFiled,
+    responses=error_responses(403, 409),
+)
+def file_at_desk(
+    body: DeskFilingIn,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9-]{8,64}$")
+    ] = None,
+) -> DeskFiled:
+    """The Front Office files a walk-in, phone, letter or e-mail complaint (no kiosk key) and may
+    verify it and forward or resolve it at once (`then`, with that action's `inputs`): one
+    transaction, two history rows. With an Idempotency-Key, a repeated post files nothing and
+    answers the first filing (`replayed`)."""
+    try:
+        filed = desk.file_at_desk(
+            session, user, body.complaint, then=body.then, inputs=body.inputs, key=idempotency_key, at=now()
+        )
+    except InputError as exc:
+        raise desk.api_errors(exc) from exc
+    c = session.scalars(select(Complaint).where(Complaint.ticket == filed.ticket)).one()
+    return DeskFiled(
+        ticket=c.ticket,
+        tracking_code=filed.tracking_code,
+        status=c.status,
+        step=c.step,
+        outcome=c.outcome,
+        replayed=filed.replayed,
+    )
 
 
 @router.get(

@@ -762,3 +762,35 @@ def test_a_phone_complaint_resolved_at_the_desk_with_javascript_off(
         ("fo2", "front_office", "received"),
         ("fo2", "front_office", "resolve"),
     ]
+
+
+def test_the_desk_api_files_and_forwards_once_per_key_and_names_fields_in_its_body(stack: Stack) -> None:
+    body = {
+        "complaint": complaint_body(channel="letter", subject=f"Surat pengaduan PHK {stack.name}"),
+        "then": "forward",
+        "inputs": FORWARD,
+    }
+    headers = {"Authorization": f"Bearer {stack.tokens['fo']}", "Idempotency-Key": f"surat-{stack.name}-0001"}
+
+    def post() -> httpx.Response:
+        return httpx.post(f"{stack.staff_url}/api/v1/complaints/desk", json=body, headers=headers, timeout=10)
+
+    first = post()
+    assert first.status_code == 201, first.text
+    filed = first.json()
+    assert (filed["step"], filed["replayed"], len(filed["tracking_code"])) == ("review", False, 8)
+    again = post()
+    assert (again.status_code, again.json()["ticket"], again.json()["replayed"]) == (
+        201,
+        filed["ticket"],
+        True,
+    )
+    record = stack.record("fo", filed["ticket"])
+    assert record["channel"] == "letter" and [h["action"] for h in record["history"]][:2] == [
+        "received",
+        "forward",
+    ]
+    refused = stack.staff("fo", "POST", "/complaints/desk", json={**body, "then": "resolve"})
+    assert refused.status_code == 422
+    assert {"inputs.answer", "inputs.delivery_method"} <= {e["field"] for e in refused.json()["errors"]}
+    assert stack.staff("kasubag", "POST", "/complaints/desk", json=body).status_code == 403
