@@ -1,5 +1,6 @@
 """The staff console in a real browser (Debian's Chromium driven by Playwright), on both backends,
-with two staff API processes (ADUAN_API_WORKERS=2) as compose runs them.
+with two staff API processes (ADUAN_API_WORKERS=2) as compose runs them on PostgreSQL (the embedded
+default serves both APIs from one process and does not use the setting).
 
 Every page's requests are recorded: none may leave the server. axe-core (vendored in tests/support)
 checks the pages for serious or critical accessibility violations.
