@@ -32,6 +32,7 @@ from tests.integration.stack import (
     running,
 )
 from tests.integration.test_flow import ANSWER, advance
+from tests.integration.test_nik_at_rest import _every_row, _text
 
 pytestmark = pytest.mark.integration
 
@@ -704,6 +705,17 @@ def test_the_desk_files_a_walk_in_forwards_it_in_one_step_and_prints_the_tanda_t
         assert abs(pages[0][0] - width) < 1 and ticket in words and code in words
         assert qr_of_pdf(pdf, tmp_path) == link
     shot(fo, f"tanda-terima-80mm-{stack.name}")
+
+    # At rest: the NIK and the phone number typed at the desk are in no column of any table.
+    plain = (DESK_NIK, "3307.0152", "081234567891", "6281234567891")
+    held = [
+        (table, column)
+        for table, rows in _every_row(stack).items()
+        for row in rows
+        for column, value in row.items()
+        if any(p in _text(value) for p in plain)
+    ]
+    assert held == []
 
 
 def test_a_double_submit_of_the_desk_form_files_one_complaint(
