@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Outbox, table_of
 from shared.settings import Settings, get_settings
-from shared.tasks import TASK_QUEUES, TaskName, celery_app
+from shared.tasks import NOTIFY_BATCH_SIZE, TASK_QUEUES, TaskName, celery_app
 
 log = logging.getLogger(__name__)
 
@@ -111,25 +111,46 @@ broker_watch = BrokerWatch()
 
 
 def publish(messages: Iterable[Message]) -> int:
-    """Send messages to the broker; a failure is left to the reconciler (and said once, not per message)."""
+    """Send messages to the broker; a failure is left to the reconciler (and said once, not per message).
+
+    Several `notify.send` messages (a relayed burst of receipts) go as `notify.send_batch` tasks of
+    up to NOTIFY_BATCH_SIZE: the notify worker claims, sends and settles them together. Each
+    outbox row is still marked processed once, in the transaction that writes its messages.
+    """
     app = celery_app()
     sent = 0
-    for msg in messages:
+    for group in _grouped(list(messages)):
+        first = group[0]
+        if len(group) == 1:
+            name, kwargs, task_id = first.task, {"outbox_id": first.outbox_id, **first.payload}, None
+        else:
+            name = TaskName.NOTIFY_BATCH.value
+            kwargs = {"items": [{"outbox_id": m.outbox_id, **m.payload} for m in group]}
+            task_id = f"outbox-{first.outbox_id}-n{len(group)}"
         try:
             app.send_task(
-                msg.task,
-                kwargs={"outbox_id": msg.outbox_id, **msg.payload},
-                queue=msg.queue,
-                task_id=f"outbox-{msg.outbox_id}",
+                name,
+                kwargs=kwargs,
+                queue=first.queue,
+                task_id=task_id or f"outbox-{first.outbox_id}",
                 retry=True,
                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
             )
         except Exception as exc:  # the reconciler re-sends; the committed change must not fail
-            broker_watch.failed(msg, exc)
+            for msg in group:
+                broker_watch.failed(msg, exc)
             continue
         broker_watch.reached()
-        sent += 1
+        sent += len(group)
     return sent
+
+
+def _grouped(messages: list[Message]) -> list[list[Message]]:
+    """Each message alone, but the `notify.send` ones in groups of up to NOTIFY_BATCH_SIZE."""
+    notify = [m for m in messages if m.task == TaskName.NOTIFY.value]
+    groups = [[m] for m in messages if m.task != TaskName.NOTIFY.value]
+    groups += [notify[i : i + NOTIFY_BATCH_SIZE] for i in range(0, len(notify), NOTIFY_BATCH_SIZE)]
+    return groups
 
 
 def _as_message(row: Outbox) -> Message:
@@ -162,6 +183,42 @@ def mark_processed(session: Session, outbox_id: int, *, now: datetime) -> bool:
         update(table).where(table.c.id == outbox_id, table.c.processed_at.is_(None)).values(processed_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def mark_processed_many(session: Session, outbox_ids: list[int], *, now: datetime) -> set[int]:
+    """`mark_processed` for several messages in one statement; the ids marked now (not before)."""
+    if not outbox_ids:
+        return set()
+    table = table_of(Outbox)
+    result = session.execute(
+        update(table)
+        .where(table.c.id.in_(outbox_ids), table.c.processed_at.is_(None))
+        .values(processed_at=now)
+        .returning(table.c.id)
+    )
+    return set(result.scalars())
+
+
+def claim_unprocessed(session: Session, task: TaskName, *, limit: int, skip: list[int]) -> list[Message]:
+    """Up to `limit` messages of `task` not yet processed (oldest first), locked for this
+    transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer): a consumer takes
+    them with the one it was sent, and their own deliveries then find them processed."""
+    if limit <= 0:
+        return []
+    table = table_of(Outbox)
+    rows = session.execute(
+        select(table.c.id, table.c.task, table.c.queue, table.c.payload)
+        .where(
+            table.c.processed_at.is_(None),
+            table.c.dead_at.is_(None),
+            table.c.task == task.value,
+            table.c.id.not_in(skip),
+        )
+        .order_by(table.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [Message(r.id, r.task, r.queue, r.payload) for r in rows]
 
 
 def prune(session: Session, *, now: datetime, settings: Settings) -> int:

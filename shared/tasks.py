@@ -24,6 +24,7 @@ class TaskName(StrEnum):
     RECOMPUTE = "routing.recompute_deadlines"
     NOTIFY = "notify.send"
     NOTIFY_ONE = "notify.send_one"
+    NOTIFY_BATCH = "notify.send_batch"
 
 
 TASK_QUEUES: dict[TaskName, Queue] = {
@@ -31,7 +32,12 @@ TASK_QUEUES: dict[TaskName, Queue] = {
     TaskName.RECOMPUTE: Queue.ROUTING,
     TaskName.NOTIFY: Queue.NOTIFY,
     TaskName.NOTIFY_ONE: Queue.NOTIFY,
+    TaskName.NOTIFY_BATCH: Queue.NOTIFY,
 }
+
+# The receipts of a burst go to the notify worker this many to a task (the relay groups its
+# `notify.send` messages; the worker takes up to as many unprocessed ones as one task may carry).
+NOTIFY_BATCH_SIZE = 50
 
 
 class HandoffPayload(TypedDict):
@@ -62,6 +68,21 @@ class NotifyPayload(TypedDict):
     complaint_id: int
     event: str
     method: str | None
+
+
+class NotifyItem(TypedDict):
+    """One `notify.send` outbox message inside a batch: its row id and its payload."""
+
+    outbox_id: int
+    complaint_id: int
+    event: str
+    method: str | None
+
+
+class NotifyBatchPayload(TypedDict):
+    """Several `notify.send` messages in one task (each outbox row still marked processed once)."""
+
+    items: list[NotifyItem]
 
 
 class NotifyOnePayload(TypedDict):

@@ -242,14 +242,23 @@ def _still_relevant(session: Session, n: Notification) -> bool:
     return wanted is not None
 
 
+_CHANNEL_BROKE = "Kesalahan internal saat mengirim; pesan mungkin sudah terkirim (lihat log pekerja)."
 _CRASHED_TWICE = "Pekerja berhenti dua kali saat mengirim; tidak dikirim ulang agar tidak ganda."
 
 
 def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
-    """Hand each message to its channel (outside any transaction: gateways can be slow)."""
+    """Hand each message to its channel (outside any transaction: gateways can be slow).
+
+    A channel never raises for a network or gateway problem; should one raise anyway (a bug), that
+    message is ambiguous (it may have left) and the others still go.
+    """
     results = []
     for message in messages:
-        result = get_channels().for_kind(message.channel).send(message)
+        try:
+            result = get_channels().for_kind(message.channel).send(message)
+        except Exception:
+            log.exception("notify #%s: the channel failed unexpectedly", message.notification_id)
+            result = SendResult(Verdict.AMBIGUOUS, message.channel, None, _CHANNEL_BROKE)
         log.info(
             "notify #%s %s to %s via %s: %s%s",
             message.notification_id,
@@ -261,6 +270,23 @@ def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
         )
         results.append((message, result))
     return results
+
+
+def release(session: Session, notification_ids: list[int], *, now: datetime) -> int:
+    """Give back messages claimed for sending but not sent (their lease would have run out
+    before their turn): pending again, due now, the claim not counted as an attempt."""
+    if not notification_ids:
+        return 0
+    result = session.execute(
+        update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id.in_(notification_ids), NOTIFICATIONS.c.status == Status.SENDING.value)
+        .values(
+            status=check_move(NOTIFICATION_MOVES, Status.SENDING, Status.PENDING).value,
+            attempts=NOTIFICATIONS.c.attempts - 1,
+            next_attempt_at=now,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now: datetime) -> None:

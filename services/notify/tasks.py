@@ -1,64 +1,188 @@
-"""Notify tasks: messages to complainants and staff, each sent once, retried from the database."""
+"""Notify tasks: messages to complainants and staff, each sent once, retried from the database.
+
+A burst of receipts goes in batches: one task carries up to NOTIFY_BATCH_SIZE outbox messages (the
+relay groups them; a task sent alone takes other unprocessed ones along). Their rows are written
+and claimed in one transaction, sent one after the other on shared channel sessions, and their
+verdicts recorded a few at a time (at least every RECORD_AFTER seconds).
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Sequence
+from typing import cast
 
 from celery import Task
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from services.notify import service
-from services.notify.channels import Outgoing, SendResult, Verdict
+from services.notify.channels import Outgoing, SendResult, Verdict, get_channels
 from shared import outbox
 from shared.clock import now
 from shared.db import unit_of_work
-from shared.tasks import NotifyEvent, TaskName, celery_app, task_options
+from shared.settings import get_settings
+from shared.tasks import NOTIFY_BATCH_SIZE, NotifyEvent, NotifyItem, TaskName, celery_app, task_options
 
 app = celery_app()
+log = logging.getLogger(__name__)
+
+# Verdicts wait at most this long (or this many) before they are recorded: a worker killed
+# mid-batch leaves only these unrecorded (sent once more after the lease, as a single send was).
+RECORD_AFTER = 0.1
+RECORD_EVERY = 50
 
 
 @app.task(**task_options(TaskName.NOTIFY))
 def send(self: Task, outbox_id: int, complaint_id: int, event: str, method: str | None) -> int:
     """Tell the complainant about `event`: rows written and claimed in one transaction, sent, then
-    the verdicts recorded in a second. A redelivery finds the rows written and sends nothing."""
-    with unit_of_work() as session:
-        at = now()
-        if not outbox.mark_processed(session, outbox_id, now=at):
-            return 0
-        messages = service.prepare(
-            session, complaint_id=complaint_id, event=NotifyEvent(event), method=method, now=at
-        )
-    return _send_and_record(messages)
+    the verdicts recorded. A redelivery finds the rows written and sends nothing. Other receipts
+    not yet processed are taken along (on SQLite the intake publishes one per filing)."""
+    item: NotifyItem = {
+        "outbox_id": outbox_id,
+        "complaint_id": complaint_id,
+        "event": event,
+        "method": method,
+    }
+    return _send_and_record(*_prepare([item]))
+
+
+@app.task(**task_options(TaskName.NOTIFY_BATCH))
+def send_batch(self: Task, items: list[NotifyItem]) -> int:
+    """`send` for several outbox messages at once (the relay's batch)."""
+    return _send_and_record(*_prepare(items))
 
 
 @app.task(**task_options(TaskName.NOTIFY_ONE))
 def send_one(self: Task, notification_id: int) -> int:
     """Send one row the sweeper found due: a retry, a staff notice, a crash recovery."""
+    claimed = time.monotonic()
     with unit_of_work() as session:
         message = service.claim(session, notification_id, now=now())
-    return _send_and_record([message] if message else [])
+    return _send_and_record([message] if message else [], claimed)
 
 
-def _send_and_record(messages: list[Outgoing]) -> int:
-    """Send each message and record its verdict at once, in its own short transaction: a slow
-    second send must not leave the first one's verdict unrecorded past its lease."""
+def _prepare(items: Sequence[NotifyItem]) -> tuple[list[Outgoing], float]:
+    """Write and claim the messages of `items` (and of other unprocessed receipts, up to a full
+    batch) in one transaction; the messages to send and when they were claimed (monotonic).
+
+    A batch that fails (a bug, a row the code cannot handle) is prepared again one item per
+    transaction, so one bad message does not hold back the others; the failing one stays
+    unprocessed for the reconciler (and is given up on after its attempts). A database hiccup
+    fails the task, which Celery retries.
+    """
+    claimed = time.monotonic()
+    taken = list(items)
+    try:
+        with unit_of_work() as session:
+            taken += _more(session, taken)
+            return _prepared(session, taken), claimed
+    except OperationalError:
+        raise
+    except Exception:
+        if len(taken) == 1:
+            raise
+        log.exception("notify: a batch of %d message(s) failed; preparing them one at a time", len(taken))
+    messages: list[Outgoing] = []
+    for item in taken:
+        try:
+            with unit_of_work() as session:
+                messages += _prepared(session, [item])
+        except Exception:
+            log.exception(
+                "notify: outbox %s could not be prepared; left to the reconciler", item["outbox_id"]
+            )
+    return messages, claimed
+
+
+def _more(session: Session, items: list[NotifyItem]) -> list[NotifyItem]:
+    """Unprocessed `notify.send` messages to take along, up to a full batch."""
+    more = outbox.claim_unprocessed(
+        session,
+        TaskName.NOTIFY,
+        limit=NOTIFY_BATCH_SIZE - len(items),
+        skip=[i["outbox_id"] for i in items],
+    )
+    return [cast(NotifyItem, {"outbox_id": m.outbox_id, **m.payload}) for m in more]
+
+
+def _prepared(session: Session, items: list[NotifyItem]) -> list[Outgoing]:
+    at = now()
+    fresh = outbox.mark_processed_many(session, [i["outbox_id"] for i in items], now=at)
+    messages: list[Outgoing] = []
+    for item in items:
+        if item["outbox_id"] in fresh:  # each outbox message once, even when sent twice
+            messages += service.prepare(
+                session,
+                complaint_id=item["complaint_id"],
+                event=NotifyEvent(item["event"]),
+                method=item["method"],
+                now=at,
+            )
+    return messages
+
+
+def _send_and_record(messages: list[Outgoing], claimed: float) -> int:
+    """Send each message and record the verdicts a few at a time, each chunk in one short
+    transaction. A message whose turn comes too late to finish before its lease runs out is given
+    back (pending, due now) instead: it must not look lost while it is being sent."""
+    channels = get_channels()
+    latest_start = claimed + get_settings().notify_send_lease - channels.longest_send
     accepted = 0
-    for message in messages:
-        results = service.send([message])
-        _record(results)
-        accepted += sum(r.verdict == Verdict.ACCEPTED for _m, r in results)
-    return accepted
+    results: list[tuple[Outgoing, SendResult]] = []
+    oldest = 0.0  # when the oldest unrecorded verdict came
+    with channels.batch():
+        for i, message in enumerate(messages):
+            if results and time.monotonic() - oldest >= RECORD_AFTER:
+                accepted += _record(results)
+                results = []
+            if i and time.monotonic() > latest_start:
+                accepted += _record(results)
+                results = []
+                _release(messages[i:])
+                break
+            if not results:
+                oldest = time.monotonic()
+            results += service.send([message])
+            if len(results) >= RECORD_EVERY:
+                accepted += _record(results)
+                results = []
+    return accepted + _record(results)
 
 
-def _record(results: list[tuple[Outgoing, SendResult]], tries: int = 4) -> None:
-    """Record verdicts, retrying a database hiccup here: a task retried by Celery would find its
-    outbox row processed and leave the verdict unrecorded (the message would go again)."""
+def _release(messages: list[Outgoing]) -> None:
+    with unit_of_work() as session:
+        given = service.release(session, [m.notification_id for m in messages], now=now())
+    log.warning("notify: %d message(s) given back for a later send (their lease would run out)", given)
+
+
+def _record(results: list[tuple[Outgoing, SendResult]], tries: int = 4) -> int:
+    """Record verdicts in one transaction; the count accepted. A database hiccup is retried here
+    (a task retried by Celery would find its outbox rows processed and leave the verdicts
+    unrecorded: the messages would go again). Any other failure records them one at a time, so
+    one bad row does not leave the others' verdicts unrecorded."""
+    if not results:
+        return 0
     for attempt in range(tries):
         try:
             with unit_of_work() as session:
                 service.record(session, results, now=now())
-            return
+            break
         except OperationalError:
             if attempt == tries - 1:
                 raise
             time.sleep(0.2 * 2**attempt)
+        except Exception:
+            if len(results) == 1:
+                raise
+            log.exception(
+                "notify: recording %d verdict(s) failed; recording them one at a time", len(results)
+            )
+            for one in results:
+                try:
+                    _record([one], tries)
+                except Exception:
+                    log.exception("notify #%s: its verdict could not be recorded", one[0].notification_id)
+            break
+    return sum(r.verdict == Verdict.ACCEPTED for _m, r in results)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -43,11 +44,24 @@ class Channels:
         lines: Mapping[str, str],
         gateways: Mapping[str, HttpGatewayChannel],
         warnings: Sequence[str] = (),
+        longest_send: float = 0.0,
     ) -> None:
         self._by_kind = dict(by_kind)
         self._lines = dict(lines)
         self._gateways = dict(gateways)
         self._warnings = list(warnings)
+        # the longest one send may take (the slowest channel's timeouts), in seconds
+        self.longest_send = longest_send
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several sends in a row: the SMTP channel keeps its connection open between messages and
+        each gateway reuses one HTTP client, until the block ends."""
+        with ExitStack() as stack:
+            for channel in {id(c): c for c in self._by_kind.values()}.values():
+                if isinstance(channel, SmtpChannel | HttpGatewayChannel):
+                    stack.enter_context(channel.batch())
+            yield
 
     def for_kind(self, kind: str) -> Channel:
         """The channel that carries `kind` (sms / whatsapp / email)."""
@@ -227,7 +241,8 @@ def load_channels(settings: Settings) -> Channels:
         raise ConfigError(f"ADUAN_EMAIL_BACKEND={settings.email_backend!r}: use log or smtp")
     _check_lease(settings, gateways)
     live = any(not isinstance(channel, LogChannel) for channel in by_kind.values())
-    return Channels(by_kind, lines, gateways, _link_warnings(settings) if live else [])
+    warnings = _link_warnings(settings) if live else []
+    return Channels(by_kind, lines, gateways, warnings, max(_longest_sends(settings, gateways)))
 
 
 def _link_warnings(settings: Settings) -> list[str]:
@@ -242,12 +257,17 @@ def _link_warnings(settings: Settings) -> list[str]:
     return []
 
 
+def _longest_sends(settings: Settings, gateways: dict[str, HttpGatewayChannel]) -> tuple[float, float]:
+    """The longest a phone message and an e-mail may take to send, from the timeouts (seconds)."""
+    phone = max((g.spec.connect_timeout + g.spec.read_timeout for g in gateways.values()), default=0.0)
+    email = settings.smtp_timeout * 4 if settings.email_backend == "smtp" else 0.0  # connect, TLS/AUTH, DATA
+    return phone, email
+
+
 def _check_lease(settings: Settings, gateways: dict[str, HttpGatewayChannel]) -> None:
     """A send still in flight must not look lost: the lease outlasts the slowest possible sends of
     one task (a receipt goes to a phone channel and to e-mail, one after the other)."""
-    phone = max((g.spec.connect_timeout + g.spec.read_timeout for g in gateways.values()), default=0.0)
-    email = settings.smtp_timeout * 4 if settings.email_backend == "smtp" else 0.0  # connect, TLS/AUTH, DATA
-    longest = phone + email
+    longest = sum(_longest_sends(settings, gateways))
     if settings.notify_send_lease <= longest:
         raise ConfigError(
             f"ADUAN_NOTIFY_SEND_LEASE={settings.notify_send_lease:g} must exceed the longest send "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -156,6 +157,30 @@ class HttpGatewayChannel:
         self._fields = {k: fill(v, params) if isinstance(v, str) else v for k, v in spec.fields.items()}
         self._timeout = httpx.Timeout(spec.read_timeout, connect=spec.connect_timeout)
         self._tls = ssl.create_default_context()  # built once; a client per send reuses it
+        self._client: httpx.Client | None = None  # within batch(): one client for every send
+
+    def _new_client(self) -> httpx.Client:
+        # No kept-alive connection: one the gateway closed in the meantime would turn a certain
+        # "not sent" into an ambiguous "maybe sent". A new connection per message, as before.
+        return httpx.Client(
+            timeout=self._timeout,
+            verify=self._tls,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Sends in this block share one HTTP client (its set-up paid once, not per message)."""
+        if self._client is not None:  # nested: the outer block's client serves
+            yield
+            return
+        self._client = self._new_client()
+        try:
+            yield
+        finally:
+            client, self._client = self._client, None
+            client.close()
 
     @property
     def url(self) -> str:
@@ -200,11 +225,13 @@ class HttpGatewayChannel:
         return SendResult(verdict, self.name, error=short_reason(error))
 
     def _send(self, message: Outgoing) -> SendResult:
-        # A fresh connection per message: a kept-alive one the gateway closed in the meantime would
-        # turn a certain "not sent" into an ambiguous "maybe sent". Volumes here are small.
+        # A fresh connection per message (see _new_client); within batch() the client is shared.
         try:
-            with httpx.Client(timeout=self._timeout, verify=self._tls, follow_redirects=False) as client:
-                response = client.send(self.request(message))
+            if self._client is not None:
+                response = self._client.send(self.request(message))
+            else:
+                with self._new_client() as client:
+                    response = client.send(self.request(message))
         except (httpx.ConnectTimeout, httpx.PoolTimeout):
             return self._result(Verdict.TRANSIENT, "gateway tidak menjawab saat menyambung")
         except httpx.ConnectError:
