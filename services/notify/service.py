@@ -17,10 +17,10 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels, mask_recipient
@@ -76,6 +76,13 @@ def _sending_values(now: datetime, settings: Settings) -> dict[str, Any]:
     }
 
 
+@cache
+def _insert_claimed(dialect: str) -> Any:
+    return insert_ignoring_conflicts(dialect, NOTIFICATIONS).returning(
+        NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient_enc
+    )
+
+
 def prepare(
     session: Session, *, complaint_id: int, event: NotifyEvent, method: str | None, now: datetime
 ) -> list[Outgoing]:
@@ -106,24 +113,22 @@ def prepare(
     out: list[Outgoing] = []
     if targets:
         dialect = session.get_bind().dialect.name
-        inserted = session.execute(  # one multi-row INSERT; a row already there returns nothing
-            insert_ignoring_conflicts(dialect, NOTIFICATIONS)
-            .values(
-                [
-                    {
-                        "complaint_id": complaint.id,
-                        "event": key,
-                        "channel": channel,
-                        **recipient_columns(address),
-                        "audience": notices.CITIZEN,
-                        "gateway": get_channels().for_kind(channel).name,
-                        "created_at": now,
-                        **_sending_values(now, settings),
-                    }
-                    for channel, address in targets
-                ]
-            )
-            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient_enc)
+        inserted = session.execute(  # one INSERT of every row (a statement compiled once, cached);
+            # a row already there returns nothing
+            _insert_claimed(dialect),
+            [
+                {
+                    "complaint_id": complaint.id,
+                    "event": key,
+                    "channel": channel,
+                    **recipient_columns(address),
+                    "audience": notices.CITIZEN,
+                    "gateway": get_channels().for_kind(channel).name,
+                    "created_at": now,
+                    **_sending_values(now, settings),
+                }
+                for channel, address in targets
+            ],
         ).all()
         for notification_id, channel, sealed in inserted:
             address = unseal(sealed, field="recipient") or ""
@@ -291,7 +296,23 @@ def release(session: Session, notification_ids: list[int], *, now: datetime) -> 
 
 def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now: datetime) -> None:
     """Store each verdict (and settle the answer's delivery) in the caller's transaction."""
+    plain = [
+        (m, r)
+        for m, r in results
+        if r.verdict == Verdict.ACCEPTED and m.event is not None and not is_answer(m.event)
+    ]
+    if plain:  # the common case (receipts, notices): one statement for all, nothing to settle
+        session.execute(
+            _SENT,
+            [
+                {"n_id": m.notification_id, "n_gateway": r.gateway, "n_provider": r.provider_id, "n_at": now}
+                for m, r in plain
+            ],
+        )
+    done = {id(m) for m, _r in plain}
     for message, result in results:
+        if id(message) in done:
+            continue
         if result.verdict == Verdict.ACCEPTED:
             _accepted(session, message.notification_id, result, now=now)
             continue
@@ -299,6 +320,24 @@ def record(session: Session, results: list[tuple[Outgoing, SendResult]], *, now:
         if n is None or n.status != Status.SENDING:
             continue  # settled meanwhile (a receipt from the gateway, a crash recovery)
         _finish(session, n, result, now=now)
+
+
+_SENT = (
+    update(NOTIFICATIONS)
+    .where(
+        NOTIFICATIONS.c.id == bindparam("n_id"),
+        # OR of equalities, not IN: an executemany takes no expanding parameter
+        or_(*(NOTIFICATIONS.c.status == s.value for s in sources(NOTIFICATION_MOVES, Status.SENT))),
+    )
+    .values(
+        status=Status.SENT.value,
+        sent_at=bindparam("n_at"),
+        gateway=bindparam("n_gateway"),
+        provider_id=bindparam("n_provider"),
+        error=None,
+        next_attempt_at=None,
+    )
+)
 
 
 def _accepted(session: Session, notification_id: int, result: SendResult, *, now: datetime) -> None:
@@ -421,7 +460,8 @@ def _citizen_message(
     }
     email = channel == "email"
     text = render(key.split(":", 1)[0], context, html=email)
-    return Outgoing(notification_id, channel, address, text.subject if email else None, text.text, text.html)
+    subject = text.subject if email else None
+    return Outgoing(notification_id, channel, address, subject, text.text, text.html, event=key)
 
 
 def _staff_message(n: Notification, complaint: Complaint, settings: Settings) -> Outgoing:
@@ -440,4 +480,4 @@ def _staff_message(n: Notification, complaint: Complaint, settings: Settings) ->
         "console_url": console_url(settings, complaint.ticket),
     }
     text = render("staff", context, html=False)
-    return Outgoing(n.id, n.channel, n.recipient, text.subject, text.text)
+    return Outgoing(n.id, n.channel, n.recipient, text.subject, text.text, event=n.event)

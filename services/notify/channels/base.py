@@ -31,6 +31,7 @@ class Outgoing:
     subject: str | None  # e-mail only
     body: str  # plain text
     html: str | None = None  # e-mail HTML alternative part, when there is one
+    event: str | None = None  # the row's event ("receipt", "answer:<id>", …): what recording it involves
 
 
 @dataclass(frozen=True)
