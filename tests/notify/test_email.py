@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import service
 from services.notify.channels import Outgoing, Verdict, load_channels
+from services.notify.channels.smtp import SmtpChannel
 from shared import notices
 from shared.models import DeliveryAttempt, Notification
 from shared.security import cipher
@@ -236,6 +237,31 @@ def test_recipient_refused_5xx_is_permanent(make_settings: MakeSettings, smtp_se
     assert result.verdict == Verdict.PERMANENT
     assert "550" in (result.error or "") and "tidak-ada@example.id" not in (result.error or "")
     assert smtp_server.messages == []
+
+
+def test_a_batch_shares_one_session_and_a_refused_recipient_fails_alone(
+    make_settings: MakeSettings, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.rcpt_replies["tidak-ada"] = "550 5.1.1 <tidak-ada@example.id> tidak dikenal"
+    channels = load_channels(_smtp_settings(make_settings, smtp_server))
+    email = channels.for_kind("email")
+    assert isinstance(email, SmtpChannel)
+    with channels.batch():
+        first = email.send(Outgoing(21, "email", "a@example.id", "x", "satu"))
+        session = email._local.conn
+        refused = email.send(Outgoing(22, "email", "tidak-ada@example.id", "x", "dua"))
+        third = email.send(Outgoing(23, "email", "c@example.id", "x", "tiga"))
+        assert session is not None and email._local.conn is session  # one session, reset after the refusal
+        session.close()  # gone before the next message (as when a server drops an idle connection)
+        fourth = email.send(Outgoing(24, "email", "d@example.id", "x", "empat"))
+    verdicts = [r.verdict for r in (first, refused, third, fourth)]
+    assert verdicts == [Verdict.ACCEPTED, Verdict.PERMANENT, Verdict.ACCEPTED, Verdict.ACCEPTED]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [
+        ["a@example.id"],
+        ["c@example.id"],
+        ["d@example.id"],
+    ]
+    assert email._local.conn is None  # QUIT when the batch ends
 
 
 def test_recipient_deferred_4xx_is_transient(make_settings: MakeSettings, smtp_server: SmtpServer) -> None:
