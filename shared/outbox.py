@@ -202,7 +202,10 @@ def mark_processed_many(session: Session, outbox_ids: list[int], *, now: datetim
 def claim_unprocessed(session: Session, task: TaskName, *, limit: int, skip: list[int]) -> list[Message]:
     """Up to `limit` messages of `task` not yet processed (oldest first), locked for this
     transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer): a consumer takes
-    them with the one it was sent, and their own deliveries then find them processed."""
+    them with the one it was sent, and their own deliveries then find them processed.
+
+    Only messages sent at most once (the relay's first send counts as one): one the reconciler
+    had to send again may be one that fails its consumer, and goes on its own."""
     if limit <= 0:
         return []
     table = table_of(Outbox)
@@ -212,6 +215,7 @@ def claim_unprocessed(session: Session, task: TaskName, *, limit: int, skip: lis
             table.c.processed_at.is_(None),
             table.c.dead_at.is_(None),
             table.c.task == task.value,
+            table.c.attempts <= 1,
             table.c.id.not_in(skip),
         )
         .order_by(table.c.next_attempt_at)

@@ -1,6 +1,7 @@
 """Receipts in batches: two notify workers at once, every outbox message delivered twice (singly and
-in a batch, as a reconciler's re-send would), send each message once; refused addresses fail
-alone. Real SMTP and HTTP gateway servers, on PostgreSQL and on SQLite."""
+in a batch, as a reconciler's re-send would), send each message once; refused addresses and a
+message the worker cannot handle fail alone. Real SMTP and HTTP gateway servers, on PostgreSQL and
+on SQLite."""
 
 from __future__ import annotations
 
@@ -149,6 +150,12 @@ def _seed(engine: Engine) -> list[outbox.Message]:
                 insert(rows).values(outbox.values(TaskName.NOTIFY, payload, now=at)).returning(rows.c.id)
             ).scalar_one()
             messages.append(outbox.Message(outbox_id, TaskName.NOTIFY.value, "notify", payload))
+        # a message its consumer cannot handle (an event it does not know): it must fail alone
+        bad = {"complaint_id": complaint_id, "event": "tidak-dikenal", "method": None}
+        outbox_id = conn.execute(
+            insert(rows).values(outbox.values(TaskName.NOTIFY, bad, now=at)).returning(rows.c.id)
+        ).scalar_one()
+        messages.insert(RECEIPTS // 2, outbox.Message(outbox_id, TaskName.NOTIFY.value, "notify", bad))
     return messages
 
 
@@ -180,13 +187,15 @@ def test_two_workers_send_each_receipt_once_and_a_refused_address_fails_alone(w:
                 lambda: conn.execute(
                     text(
                         "SELECT (SELECT count(*) FROM notifications WHERE status IN ('sent', 'failed')),"
-                        " (SELECT count(*) FROM outbox WHERE processed_at IS NULL)"
+                        " (SELECT count(*) FROM outbox WHERE processed_at IS NULL),"
+                        " (SELECT max(CAST(payload AS TEXT)) FROM outbox WHERE processed_at IS NULL)"
                     )
                 ).one(),
-                lambda row: row[0] == 2 * RECEIPTS and row[1] == 0,
+                lambda row: row[0] == 2 * RECEIPTS and row[1] == 1,
                 timeout=120,
             )
-            assert tuple(state) == (2 * RECEIPTS, 0)
+            assert tuple(state[:2]) == (2 * RECEIPTS, 1)  # the bad one is left to the reconciler
+            assert "tidak-dikenal" in str(state[2])
             time.sleep(1.0)  # any double send would have reached the servers by now
             rows = conn.execute(
                 text(
