@@ -58,7 +58,9 @@ class ErrorBody(BaseModel):
 
 _RESPONSE_DESCRIPTIONS = {
     401: "Not signed in: no, an expired or an invalid token (staff) or kiosk key (intake)",
-    403: "The caller's role may not do this",
+    403: "The caller's role may not do this; or (staff) `password_change_required`: an admin reset the "
+    "account's password, and only `GET /api/v1/me` and `POST /api/v1/me/password` are served until it "
+    "is changed",
     404: "No such record (or not one the caller may read)",
     409: "The record changed meanwhile, or the request was already handled",
     422: "Invalid input: `errors` names each field at fault",

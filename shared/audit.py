@@ -33,6 +33,9 @@ ACTION_LABELS = {
     "category.create": "Menambah kategori",
     "category.update": "Mengubah kategori",
     "instructions.update": "Mengubah instruksi disposisi",
+    "office.update": "Mengubah identitas kantor",
+    "office.logo": "Mengganti logo kantor",
+    "office.logo_remove": "Menghapus logo kantor",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 
 from shared.complaint_in import Channel, CitizenReply, ComplaintIn
+from shared.office import Office
 from shared.settings import Settings
 from shared.sop import CHOICE_LABELS, ReplyMethod
 from shared.validation import FieldError, InputError, errors_of
@@ -131,11 +132,11 @@ CONSENT = "consent"
 CONSENT_ERROR = FieldError(CONSENT, "consent_required", "Centang persetujuan ini untuk mengirim pengaduan.")
 
 
-def consent_text(settings: Settings) -> list[str]:
+def consent_text(settings: Settings, identity: Office) -> list[str]:
     """The statement on the processing of personal data (UU 27/2022): purpose, who sees it, how long."""
     return [
         "Data pribadi Anda (nama, NIK, nomor telepon, e-mail dan alamat) diproses oleh "
-        f"{settings.office_name} hanya untuk menangani pengaduan ini: memverifikasi identitas Anda, "
+        f"{identity.name} hanya untuk menangani pengaduan ini: memverifikasi identitas Anda, "
         "menindaklanjuti pengaduan, dan menyampaikan kabar serta jawaban kepada Anda "
         "(Undang-Undang Nomor 27 Tahun 2022 tentang Pelindungan Data Pribadi).",
         "Yang dapat melihatnya hanya petugas yang menangani pengaduan ini. Identitas Anda tidak "

@@ -143,6 +143,24 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(String(64))  # the client's IP address
 
 
+class OfficeIdentity(Base):
+    """The office as printed (letterheads, receipts, the recap): one row, written by the admin.
+
+    No row: the settings (ADUAN_OFFICE_NAME, _ADDRESS, _CITY) stand; shared/office.py reads both."""
+
+    __tablename__ = "office_identity"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(100))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG or JPEG, checked on upload
+    logo_type: Mapped[str | None] = mapped_column(String(20))  # its media type
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))  # names the logo's URL (cache busting)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
 class DispositionInstruction(Base):
     """A tick box on the lembar disposisi; the admin edits the list (seeded with the SOP's five)."""
 

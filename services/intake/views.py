@@ -24,12 +24,11 @@ from services.intake.schemas import (
     FeedbackOut,
     TrackView,
 )
-from shared import ratelimit
+from shared import office, ratelimit
 from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.clock import now, to_wib
 from shared.db import async_session_factory, lazy_session
 from shared.ratelimit import RateLimited, async_limiter, client_address
-from shared.settings import get_settings
 from shared.sop import STEPS, Status, Step, outcome_label
 from shared.survey import COMMENT_MAX, SCORE_LABELS
 from shared.validation import FieldError, InputError, errors_of
@@ -122,23 +121,25 @@ async def track(
         counts = await _may_look_up(request, ticket)
     except RateLimited as exc:
         if format == "html":
-            return _track_page(None, limited=exc)
+            return await _track_page(session, None, limited=exc)
         raise
     view = await service.track(session, ticket, code)
     if view is None:
         await _wrong_code(session, counts)
     if format == "html":
-        return _track_page(view)
+        return await _track_page(session, view)
     if view is None:
         raise service.NOT_FOUND
     return view
 
 
-def _track_page(view: TrackView | None, *, limited: RateLimited | None = None) -> HTMLResponse:
+async def _track_page(
+    session: AsyncSession, view: TrackView | None, *, limited: RateLimited | None = None
+) -> HTMLResponse:
     """The tracking page (Bahasa Indonesia): what the JSON view holds, or a page that names no ticket."""
     step = STEPS[Step(view.step)] if view is not None and view.step else None
     page = _templates.get_template("track.html.j2").render(
-        office=get_settings().office_name,
+        office=(await office.identity_async(session)).name,
         view=view,
         limited=limited.message if limited else None,
         step_number=step.number if step else None,
@@ -197,7 +198,10 @@ async def _page(
     """
     if limited is not None:
         page = _templates.get_template("feedback.html.j2").render(
-            office=get_settings().office_name, ticket=ticket, state="limited", limited=limited.message
+            office=(await office.identity_async(session)).name,
+            ticket=ticket,
+            state="limited",
+            limited=limited.message,
         )
         return HTMLResponse(page, status_code=429, headers={**_PAGE_HEADERS, **(limited.headers or {})})
     found = await service.find(session, ticket, code)
@@ -212,7 +216,7 @@ async def _page(
         state = "form"
     outcome = found.complaint.outcome if found else None
     page = _templates.get_template("feedback.html.j2").render(
-        office=get_settings().office_name,
+        office=(await office.identity_async(session)).name,
         ticket=ticket,
         state=state,
         outcome_label=outcome_label(outcome) if outcome else None,

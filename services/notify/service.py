@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels, mask_recipient
 from services.notify.messages import render
-from shared import linking, notices, office_days
+from shared import linking, notices, office, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for
 from shared.delivery import ATTEMPT_OF_MESSAGE, NOTIFICATION_MOVES, AttemptOutcome, check_move, known, sources
@@ -130,6 +130,7 @@ def prepare(
                 for channel, address in targets
             ],
         ).all()
+        office_name = office.identity(session).name if inserted else ""
         for notification_id, channel, sealed in inserted:
             address = unseal(sealed, field="recipient") or ""
             if attempt is not None:
@@ -137,7 +138,9 @@ def prepare(
             message = _rendered(
                 session,
                 notification_id,
-                partial(_citizen_message, notification_id, key, channel, address, complaint, settings),
+                partial(
+                    _citizen_message, notification_id, key, channel, address, complaint, settings, office_name
+                ),
                 now=now,
             )
             if message is not None:
@@ -200,12 +203,15 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
     complaint = session.get(Complaint, n.complaint_id)
     if complaint is None:
         return None
+    office_name = office.identity(session).name
     if n.audience == notices.STAFF:
-        return _rendered(session, n.id, lambda: _staff_message(n, complaint, settings), now=now)
+        return _rendered(session, n.id, lambda: _staff_message(n, complaint, settings, office_name), now=now)
     return _rendered(
         session,
         n.id,
-        lambda: _citizen_message(n.id, n.event, n.channel, n.recipient, complaint, settings, session),
+        lambda: _citizen_message(
+            n.id, n.event, n.channel, n.recipient, complaint, settings, office_name, session
+        ),
         now=now,
     )
 
@@ -439,6 +445,7 @@ def _citizen_message(
     address: str,
     complaint: Complaint,
     settings: Settings,
+    office_name: str,
     session: Session | None = None,
 ) -> Outgoing:
     code = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
@@ -448,7 +455,7 @@ def _citizen_message(
         else None
     )
     context = {
-        "office": settings.office_name,
+        "office": office_name,
         "ticket": complaint.ticket,
         "tracking_code": code,
         "track_url": track_page_url(settings, complaint.ticket, code),  # with the code: a tap opens the page
@@ -464,12 +471,12 @@ def _citizen_message(
     return Outgoing(notification_id, channel, address, subject, text.text, text.html, event=key)
 
 
-def _staff_message(n: Notification, complaint: Complaint, settings: Settings) -> Outgoing:
+def _staff_message(n: Notification, complaint: Complaint, settings: Settings, office_name: str) -> Outgoing:
     ctx = n.context or {}
     step = Step(ctx.get("step") or complaint.step or Step.VERIFICATION)
     due = ctx.get("due_at")
     context = {
-        "office": settings.office_name,
+        "office": office_name,
         "ticket": complaint.ticket,
         "kind": ctx.get("kind", "queued"),
         "step_title": STEPS[step].title,

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -174,8 +174,35 @@ class StaffUser:
         return Actor(name=self.username, role=self.role, unit=self.unit)
 
 
-def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
-    return user_of_token(session, token)
+# What an officer whose password an admin reset may still do, in the console and the API: change
+# it, and read who they are. Everything else waits for the new password.
+WHILE_PASSWORD_CHANGE_DUE = frozenset(
+    {
+        ("GET", "/kata-sandi"),
+        ("POST", "/kata-sandi"),
+        ("GET", "/api/v1/me"),
+        ("POST", "/api/v1/me/password"),
+    }
+)
+PASSWORD_CHANGE_REQUIRED = (
+    "password_change_required",
+    "Kata sandi Anda diatur ulang oleh admin; ganti dahulu (POST /api/v1/me/password).",
+)
+
+
+def password_change_due(user: StaffUser, request: Request) -> bool:
+    """True when `user` must change their password before `request` is served."""
+    return user.must_change_password and (request.method, request.url.path) not in WHILE_PASSWORD_CHANGE_DUE
+
+
+def current_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> StaffUser:
+    """The API's caller; 403 `password_change_required` while an admin's reset waits for a new one."""
+    user = user_of_token(session, token)
+    if password_change_due(user, request):
+        raise ApiError(403, *PASSWORD_CHANGE_REQUIRED)
+    return user
 
 
 def reading_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:

@@ -31,7 +31,7 @@ from services.routing.volume import (
     month_label,
     volume_report,
 )
-from shared import office_days
+from shared import office, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for, now
 from shared.complaint_in import CHANNEL_LABELS
@@ -61,6 +61,8 @@ class Recap(BaseModel):
     month: str  # YYYY-MM
     label: str  # "Oktober 2025"
     office: str
+    office_address: str
+    office_logo_url: str | None  # on the staff port, for the printable page
     rows: list[RecapRow]
     volume: VolumeReport
     sla: SlaReport
@@ -115,10 +117,13 @@ def recap(session: Session, month: date) -> Recap:
         )
         for c, score in complaints
     ]
+    identity = office.identity(session)
     return Recap(
         month=f"{month:%Y-%m}",
         label=month_label(month),
-        office=settings.office_name,
+        office=identity.name,
+        office_address=identity.address,
+        office_logo_url=identity.logo_url,
         rows=rows,
         volume=volume_report(session, since, until),
         sla=reports.sla_report(session, since, until),
@@ -243,6 +248,7 @@ def as_xlsx(r: Recap) -> bytes:
     totals = book.create_sheet("Ringkasan")
     totals.append([f"Rekapitulasi pengaduan masyarakat bulan {r.label}"])
     totals.append([r.office])
+    totals.append([r.office_address])
     totals["A1"].font = Font(bold=True, size=13)
     totals.column_dimensions["A"].width = 52
     totals.column_dimensions["B"].width = 16

@@ -29,6 +29,8 @@ class Me(BaseModel):
     nip: str | None = None
     email: str | None = None
     notify_by_email: bool = False  # new items in the queue, reminders and escalations
+    # An admin reset the password: until POST /me/password, every other call is 403.
+    must_change_password: bool = False
 
 
 class _Summary(BaseModel):
@@ -485,3 +487,31 @@ class DeskFiled(BaseModel):
     step: str | None
     outcome: str | None
     replayed: bool  # the Idempotency-Key was used before: nothing new was filed
+
+
+class OfficeView(BaseModel):
+    """The office as printed; until an admin saves one, the server's settings."""
+
+    name: str
+    address: str
+    city: str  # where prints are signed
+    logo_url: str | None  # on this port; the version in the query changes with the logo
+    saved: bool  # False: the settings' defaults
+
+
+class OfficeIn(BaseModel):
+    """The office's name, address and city (each 1-200/300/100 characters, spaces collapsed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    address: str
+    city: str
+
+
+class PasswordChange(BaseModel):
+    """One's own password: the current one (after an admin's reset, the one-time password) and a new
+    one of at least 8 characters."""
+
+    model_config = ConfigDict(extra="forbid")
+    current: str = Field(max_length=200)
+    new: str = Field(max_length=200)

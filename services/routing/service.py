@@ -34,7 +34,7 @@ from services.routing.schemas import (
     NotificationList,
     WorklistItem,
 )
-from shared import audit, linking, notices, sla
+from shared import audit, linking, notices, office, sla
 from shared.api import ApiError
 from shared.delivery import AttemptOutcome, NotificationStatus
 from shared.models import (
@@ -861,7 +861,7 @@ def archive(session: Session, user: StaffUser, ticket: str) -> ArchiveView:
     c = load_visible(session, user, ticket)
     hidden = _identity_hidden(user, c)
     return ArchiveView(
-        office=get_settings().office_name,
+        office=office.identity(session).name,
         ticket=c.ticket,
         status=c.status,
         outcome=c.outcome,

@@ -21,6 +21,7 @@ from services.routing.auth import (
     SessionDep,
     StaffUser,
     authenticate_limited,
+    change_password,
     issue_token,
     profile,
     update_profile,
@@ -56,13 +57,16 @@ from services.routing.schemas import (
     Me,
     MePatch,
     NotificationList,
+    OfficeIn,
+    OfficeView,
     OneTimePassword,
     OverrideIn,
+    PasswordChange,
     Token,
     Worklist,
 )
 from services.routing.volume import VolumeReport
-from shared import accounts, audit, kiosks, office_days
+from shared import accounts, audit, kiosks, office, office_days
 from shared.api import HTML_CONTENT, ApiError, error_responses
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import WIB, calendar_for, now, to_wib
@@ -126,6 +130,14 @@ def edit_me(body: MePatch, session: SessionDep, user: CurrentUser) -> Me:
     return _me(session, user)
 
 
+@router.post("/me/password", status_code=204, responses=error_responses(403))
+def change_my_password(body: PasswordChange, session: SessionDep, user: CurrentUser) -> Response:
+    """Change one's own password (the console's Kata sandi page), the only call besides GET /me that
+    an account whose password an admin reset may make: 422 `wrong_password` or `too_short` otherwise."""
+    change_password(session, user.id, current=body.current, new=body.new, repeated=body.new)
+    return Response(status_code=204)
+
+
 def _me(session: SessionDep, user: CurrentUser) -> Me:
     mine = profile(session, user.id)
     return Me(
@@ -137,6 +149,7 @@ def _me(session: SessionDep, user: CurrentUser) -> Me:
         nip=mine.nip,
         email=mine.email,
         notify_by_email=mine.notify_by_email,
+        must_change_password=user.must_change_password,
     )
 
 
@@ -750,6 +763,72 @@ def audit_log(
         for e in found
     ]
     return AuditList(items=items, total=total)
+
+
+# --- the office identity (admin) -------------------------------------------------------------------
+
+
+def _office_view(found: office.Office) -> OfficeView:
+    return OfficeView(
+        name=found.name, address=found.address, city=found.city, logo_url=found.logo_url, saved=found.saved
+    )
+
+
+@router.get("/office", response_model=OfficeView)
+def office_identity(session: SessionDep, _user: CurrentUser) -> OfficeView:
+    """The office as printed on letterheads, receipts and the recap, and named in messages."""
+    return _office_view(office.identity(session))
+
+
+@router.put("/office", response_model=OfficeView, responses=error_responses(403))
+def office_save(body: OfficeIn, request: Request, session: SessionDep, admin: AdminUser) -> OfficeView:
+    """Set the office's name, address and city (admin); written to the audit log."""
+    with session.begin():
+        saved = office.save(session, body.model_dump(), by=admin.actor, client=client_address(request))
+    return _office_view(saved)
+
+
+async def _logo_body(request: Request) -> bytes:
+    """The request's body, read no further than one byte over the logo's limit."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > office.LOGO_MAX_BYTES:
+            break
+    return bytes(data)
+
+
+_LOGO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A PNG or JPEG of at most 512 KB; the bytes decide, not the Content-Type.",
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.put(
+    "/office/logo", response_model=OfficeView, responses=error_responses(403), openapi_extra=_LOGO_BODY
+)
+def office_logo_upload(
+    data: Annotated[bytes, Depends(_logo_body)], request: Request, session: SessionDep, admin: AdminUser
+) -> OfficeView:
+    """Set the logo printed on letterheads and receipts (admin): 422 `logo_type`, `logo_unreadable`,
+    `logo_too_large` or `logo_dimensions` when it is not a whole PNG or JPEG within the limits."""
+    with session.begin():
+        saved = office.set_logo(session, data, by=admin.actor, client=client_address(request))
+    return _office_view(saved)
+
+
+@router.delete("/office/logo", response_model=OfficeView, responses=error_responses(403))
+def office_logo_remove(request: Request, session: SessionDep, admin: AdminUser) -> OfficeView:
+    """Print without a logo (admin)."""
+    with session.begin():
+        removed = office.remove_logo(session, by=admin.actor, client=client_address(request))
+    return _office_view(removed)
 
 
 # --- kiosks (admin) -----------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -78,7 +80,26 @@ def test_an_admin_adds_changes_disables_and_resets_an_account(stack: Stack) -> N
     assert reset.status_code == 200, reset.text
     old = httpx.post(f"{stack.staff_url}/api/v1/auth/token", data={"username": "dewi", "password": password})
     assert old.status_code == 401
-    stack.login("dewi", reset.json()["password"])
+    one_time = reset.json()["password"]
+    token = stack.login("dewi", one_time)
+    # Until she changes it, the API serves her only GET /me and POST /me/password.
+    for method, path in (("GET", "/worklist"), ("PATCH", "/me"), ("GET", "/complaints")):
+        due = _bearer(stack, token, method, path, **({"json": {}} if method == "PATCH" else {}))
+        assert due.status_code == 403 and due.json()["code"] == "password_change_required", due.text
+    assert _bearer(stack, token, "GET", "/me").json()["must_change_password"] is True
+    for body, code in (
+        ({"current": "bukan-itu", "new": "sandi-dewi-baru"}, "wrong_password"),
+        ({"current": one_time, "new": "pendek"}, "too_short"),
+    ):
+        refused = _bearer(stack, token, "POST", "/me/password", json=body)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == code, refused.text
+    changed = _bearer(
+        stack, token, "POST", "/me/password", json={"current": one_time, "new": "sandi-dewi-baru"}
+    )
+    assert changed.status_code == 204, changed.text
+    assert _bearer(stack, token, "GET", "/worklist").status_code == 200
+    assert _bearer(stack, token, "GET", "/me").json()["must_change_password"] is False
+    stack.login("dewi", "sandi-dewi-baru")
 
     trail = stack.staff(admin, "GET", "/audit", params={"actor": "admin"}).json()["items"]
     mine = [(e["action"], e["target"]) for e in trail if e["target"] == "dewi"]
@@ -184,3 +205,85 @@ def test_kiosks_by_api_and_every_admin_change_in_the_audit_log(stack: Stack) -> 
         ("category.create", code),
         ("category.update", code),
     ]
+
+
+def _image(kind: str, size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real PNG or JPEG, encoded by Pillow (not by the code that reads it)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (20, 90, 160)).save(out, format=kind)
+    return out.getvalue()
+
+
+def test_the_office_identity_is_the_admins_and_every_print_reads_it(stack: Stack) -> None:
+    admin = _admin(stack)
+    before = stack.staff(admin, "GET", "/office").json()
+    assert before["name"] and before["city"]
+    assert stack.staff("kadis", "PUT", "/office", json=before).status_code == 403
+    blank = stack.staff(admin, "PUT", "/office", json={"name": " ", "address": "x" * 301, "city": "Wonosobo"})
+    assert blank.status_code == 422, blank.text
+    assert {e["field"]: e["code"] for e in blank.json()["errors"]} == {"name": "blank", "address": "too_long"}
+    mine = {"name": f"Dinas Uji {stack.name}", "address": "Jl.  Sabuk Alu 2, Wonosobo", "city": "Kalikajar"}
+    saved = stack.staff(admin, "PUT", "/office", json=mine)
+    assert saved.status_code == 200, saved.text
+    assert saved.json() | {"logo_url": None} == {
+        **mine,
+        "address": "Jl. Sabuk Alu 2, Wonosobo",  # spaces collapsed
+        "logo_url": None,
+        "saved": True,
+    }
+
+    def upload(data: bytes, kind: str = "image/png") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {stack.tokens[admin]}", "Content-Type": kind}
+        return httpx.put(f"{stack.staff_url}/api/v1/office/logo", content=data, headers=headers, timeout=10)
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    png, jpeg = _image("PNG"), _image("JPEG")
+    for data, code in (
+        (svg, "logo_type"),
+        (png[:-20], "logo_unreadable"),  # cut short: no IEND, a broken CRC
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "logo_unreadable"),
+        (png + b"\x00" * (512 * 1024), "logo_too_large"),
+        (_image("PNG", (4001, 2)), "logo_dimensions"),
+        (b"", "logo_missing"),
+    ):
+        refused = upload(data)
+        assert refused.status_code == 422, (code, refused.text)
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("logo", code)]
+    assert upload(jpeg, "image/png").json()["logo_url"]  # the bytes decide, not the Content-Type
+    logo = upload(png)
+    assert logo.status_code == 200, logo.text
+    url = logo.json()["logo_url"]
+    assert url.startswith("/kantor/logo?v=") and url != upload(jpeg).json()["logo_url"]
+    url = upload(png).json()["logo_url"]
+    for base in (stack.staff_url, stack.intake_url):  # the console's prints and the kiosk's receipt
+        served = httpx.get(f"{base}{url}")
+        assert served.status_code == 200 and served.content == png
+        assert served.headers["content-type"] == "image/png"
+        assert "immutable" in served.headers["cache-control"]
+    assert (
+        "immutable"
+        not in httpx.get(f"{stack.staff_url}/kantor/logo?v=0123456789abcdef").headers["cache-control"]
+    )
+
+    filed = stack.file(complaint_body())
+    ticket = filed.json()["ticket"]
+    stack.wait_in_queue("fo", ticket)
+    assert stack.staff("fo", "GET", f"/complaints/{ticket}/archive").json()["office"] == mine["name"]
+    month = filed.json()["received_at"][:7]
+    page = stack.staff(admin, "GET", "/reports/recap", params={"month": month, "format": "html"}).text
+    assert mine["name"] in page and "Jl. Sabuk Alu 2, Wonosobo" in page and f'src="{url}"' in page
+
+    removed = stack.staff(admin, "DELETE", "/office/logo")
+    assert removed.status_code == 200 and removed.json()["logo_url"] is None
+    assert httpx.get(f"{stack.staff_url}{url}").status_code == 404
+    trail = stack.staff(admin, "GET", "/audit", params={"actor": "admin", "limit": 500}).json()["items"]
+    done = [e["action"] for e in reversed(trail) if e["target"] == "kantor"]
+    assert done[-6:] == [
+        "office.update",
+        "office.logo",
+        "office.logo",
+        "office.logo",
+        "office.logo",
+        "office.logo_remove",
+    ]
+    assert stack.staff(admin, "PUT", "/office", json={k: before[k] for k in mine}).status_code == 200

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from shared.clock import WIB
@@ -256,3 +258,44 @@ def test_an_admin_adds_renames_and_deactivates_a_category(
     expect(admin.locator("#kategori-upah_lembur-position-galat")).to_be_visible()
     actions = stack.sql("SELECT action FROM audit_log WHERE target = 'upah_lembur' ORDER BY id")
     assert [a for (a,) in actions] == ["category.create", "category.update"]
+
+
+def test_an_admin_sets_the_office_identity_and_its_logo_and_the_prints_show_them(
+    stack: Stack, officer: Callable[..., Officer], tmp_path: Path
+) -> None:
+    ticket = stack.file().json()["ticket"]
+    admin = _admin(officer)
+    admin.get_by_role("link", name="Identitas kantor").click()
+    expect(admin.get_by_role("heading", name="Identitas kantor", level=1)).to_be_visible()
+    admin.get_by_label("Nama kantor").fill("")
+    admin.get_by_label("Alamat").fill("Jl. Sabuk Alu 3, Wonosobo")
+    admin.get_by_role("button", name="Simpan identitas").click()
+    expect(admin.locator(".field-error")).to_have_text(["Galat: Tidak boleh kosong."])
+    assert admin.get_by_label("Alamat").input_value() == "Jl. Sabuk Alu 3, Wonosobo"  # kept
+    admin.get_by_label("Nama kantor").fill("Disnakerperintrans Kabupaten Uji")
+    admin.get_by_role("button", name="Simpan identitas").click()
+    expect(admin.get_by_role("status")).to_have_text("Identitas kantor disimpan.")
+    expect(admin.locator("header .office")).to_have_text("Disnakerperintrans Kabupaten Uji")
+
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    admin.get_by_label("Berkas logo (PNG atau JPEG, paling besar 512 KB)").set_input_files(svg)
+    admin.get_by_role("button", name="Unggah logo").click()
+    expect(admin.locator("#kantor-logo-galat")).to_have_text("Galat: Logo harus berkas gambar PNG atau JPEG.")
+    png = tmp_path / "logo.png"
+    Image.new("RGB", (120, 120), (200, 30, 30)).save(png)
+    admin.get_by_label("Berkas logo (PNG atau JPEG, paling besar 512 KB)").set_input_files(png)
+    admin.get_by_role("button", name="Unggah logo").click()
+    expect(admin.get_by_role("status")).to_have_text("Logo disimpan.")
+    loaded = "i => i.complete ? i.naturalWidth : -1"
+    assert eventually(lambda: admin.locator("img.office-logo").evaluate(loaded), lambda w: w >= 0) == 120
+    assert axe_violations(admin) == []
+
+    admin.goto(f"/pengaduan/{ticket}/arsip")
+    head = admin.locator("header.letterhead")
+    expect(head).to_contain_text("Disnakerperintrans Kabupaten Uji")
+    expect(head).to_contain_text("Jl. Sabuk Alu 3, Wonosobo")
+    assert eventually(lambda: head.locator("img.logo").evaluate(loaded), lambda w: w >= 0) == 120
+    admin.screenshot(path=str(tmp_path / "arsip.png"))
+    actions = stack.sql("SELECT action FROM audit_log WHERE target = 'kantor' ORDER BY id")
+    assert [a for (a,) in actions] == ["office.update", "office.logo"]

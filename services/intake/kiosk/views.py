@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Cookie, Depends, Request
+from fastapi import APIRouter, Cookie, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +18,10 @@ from services.intake import flows, service
 from services.intake.schemas import Channel, ComplaintCreated
 from services.intake.views import SessionDep
 from shared import complaint_form as forms
-from shared import when
+from shared import office, when
 from shared.api import ApiError
 from shared.clock import now
+from shared.db import async_session_factory
 from shared.links import track_page_url
 from shared.ratelimit import Count, RateLimited, Rule, async_limiter, client_address
 from shared.settings import get_settings
@@ -51,6 +52,7 @@ HEADERS = {
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 web_router = APIRouter(prefix=WEB_PATH, include_in_schema=False)
+logo_router = APIRouter(include_in_schema=False)
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -63,17 +65,31 @@ templates.filters["long_time"] = when.long_time
 BrowserCookie = Annotated[str | None, Cookie(alias=COOKIE)]
 
 
-def render(template: str, *, status_code: int = 200, web: bool = False, **context: Any) -> HTMLResponse:
+async def render(
+    template: str,
+    *,
+    status_code: int = 200,
+    web: bool = False,
+    identity: office.Office,
+    **context: Any,
+) -> HTMLResponse:
     """A kiosk page, or the web form's (no idle reset there); never cached."""
     settings = get_settings()
     html = templates.get_template(template).render(
-        office=settings.office_name,
+        office=identity.name,
+        office_identity=identity,
         idle_reset=0 if web else settings.kiosk_idle_reset,
         home=WEB_PATH if web else PATH,
         static=f"{PATH}/static",
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)
+
+
+@logo_router.get(office.LOGO_PATH)
+async def office_logo(session: SessionDep, v: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The office's logo for the receipt (the admin uploads it in the staff console)."""
+    return office.logo_response(await office.logo_async(session), v)
 
 
 # --- Enrolment ---------------------------------------------------------------------------------
@@ -83,9 +99,10 @@ def render(template: str, *, status_code: int = 200, web: bool = False, **contex
 async def enrol_page(token: str, session: SessionDep) -> HTMLResponse:
     """What the enrolment link opens: which kiosk this browser would become, and a button."""
     name = await service.kiosk_for_enrol_token(session, token, now=now())
+    identity = await office.identity_async(session)
     if name is None:
-        return render("enrol_invalid.html.j2", status_code=404)
-    return render("enrol.html.j2", kiosk=name, action=f"{PATH}/daftar/{token}")
+        return await render("enrol_invalid.html.j2", status_code=404, identity=identity)
+    return await render("enrol.html.j2", identity=identity, kiosk=name, action=f"{PATH}/daftar/{token}")
 
 
 @router.post("/daftar/{token}", response_class=HTMLResponse)
@@ -94,7 +111,8 @@ async def enrol(token: str, session: SessionDep) -> Response:
     async with session.begin():
         secret = await service.enrol_browser(session, token, now=now())
     if secret is None:
-        return render("enrol_invalid.html.j2", status_code=404)
+        identity = await office.identity_async(session)
+        return await render("enrol_invalid.html.j2", status_code=404, identity=identity)
     response = RedirectResponse(PATH, status_code=303, headers=HEADERS)
     response.set_cookie(
         COOKIE,
@@ -135,10 +153,14 @@ async def current_kiosk(session: SessionDep, secret: BrowserCookie = None) -> in
 KioskDep = Annotated[int, Depends(current_kiosk)]
 
 
-def refused(exc: KioskRefused) -> HTMLResponse:
+async def refused(exc: KioskRefused) -> HTMLResponse:
+    """The refusal page; the request's session has ended its read (SQLite: one writer), so a short one."""
     status_code = 404 if exc.reason == "web_off" else 403
-    return render(
-        "refused.html.j2", status_code=status_code, web=exc.reason.startswith("web"), reason=exc.reason
+    async with async_session_factory()() as session:
+        identity = await office.identity_async(session)
+    web = exc.reason.startswith("web")
+    return await render(
+        "refused.html.j2", identity=identity, status_code=status_code, web=web, reason=exc.reason
     )
 
 
@@ -174,13 +196,15 @@ async def _form(
     categories = [(c.code, c.name) for c in await service.active_categories(session)]
     known = set(forms.FORM_NAMES) | {forms.CONSENT}
     errors = errors or []
-    return render(
+    identity = await office.identity_async(session)
+    return await render(
         "form.html.j2",
         status_code=status_code,
+        identity=identity,
         web=web,
         honeypot=HONEYPOT if web else None,
         fields=forms.fields(categories),
-        consent=forms.consent_text(get_settings()),
+        consent=forms.consent_text(get_settings(), identity),
         consent_field=forms.CONSENT,
         values=values or {"preferred_reply": "in_person", "waiting_on_site": "false"},
         errors={e.field: e.message for e in errors if e.field in known},
@@ -238,7 +262,8 @@ async def _file(session: AsyncSession, posted: dict[str, str], *, kiosk_id: int,
         )
     except ApiError as exc:  # a concurrent send of this form is still being filed, or too many filings
         return await _refused_post(session, posted, exc, web=web, idempotency_key=key)
-    return receipt(ComplaintCreated.model_validate(filed), web=web)
+    identity = await office.identity_async(session)
+    return await receipt(ComplaintCreated.model_validate(filed), identity, web=web)
 
 
 async def _refused_post(
@@ -272,9 +297,9 @@ _SENT_BEFORE = FieldError(
 )
 
 
-def receipt(filed: ComplaintCreated, *, web: bool = False) -> HTMLResponse:
+async def receipt(filed: ComplaintCreated, identity: office.Office, *, web: bool = False) -> HTMLResponse:
     """The receipt: ticket, tracking code, the first step's time standard, the tracking link's QR."""
     link = track_page_url(get_settings(), filed.ticket, filed.tracking_code)
     qr = segno.make(link, error="m")
     svg = qr.svg_inline(scale=4, border=2, title="Kode QR tautan pelacakan pengaduan", svgclass="qr")
-    return render("receipt.html.j2", web=web, filed=filed, qr_svg=svg)
+    return await render("receipt.html.j2", identity=identity, web=web, filed=filed, qr_svg=svg)

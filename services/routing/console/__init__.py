@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import re
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.routing.console import account, admin, calendar_page, categories, desk, kiosks, lists, prints
+from services.routing.console import (
+    account,
+    admin,
+    calendar_page,
+    categories,
+    desk,
+    kiosks,
+    lists,
+    office_page,
+    prints,
+)
 from services.routing.console import session as cookies
 from services.routing.console.dashboard import router as dashboard_router
-from services.routing.console.pages import STATIC, page
+from services.routing.console.pages import STATIC, page, read_office
 from services.routing.console.views import router
 
 # A staff e-mail's link to a complaint in the API, opened in a browser (no bearer token).
@@ -27,18 +37,23 @@ async def _csrf_rejected(request: Request, _exc: Exception) -> HTMLResponse:
     return page(request, "forbidden.html.j2", status_code=403)
 
 
+# Read before anything else of the request, so that every page (an error page too) has it.
+OFFICE = [Depends(read_office)]
+
+
 def install_console(app: FastAPI) -> None:
     """Add the console's pages, its static files and its handlers to the staff app."""
-    app.include_router(router)
-    app.include_router(prints.router)
-    app.include_router(desk.router)
-    app.include_router(account.router)
-    app.include_router(lists.router)
-    app.include_router(dashboard_router)
-    app.include_router(admin.router)
-    app.include_router(kiosks.router)
-    app.include_router(calendar_page.router)
-    app.include_router(categories.router)
+    app.include_router(router, dependencies=OFFICE)
+    app.include_router(prints.router, dependencies=OFFICE)
+    app.include_router(desk.router, dependencies=OFFICE)
+    app.include_router(account.router, dependencies=OFFICE)
+    app.include_router(lists.router, dependencies=OFFICE)
+    app.include_router(dashboard_router, dependencies=OFFICE)
+    app.include_router(admin.router, dependencies=OFFICE)
+    app.include_router(kiosks.router, dependencies=OFFICE)
+    app.include_router(calendar_page.router, dependencies=OFFICE)
+    app.include_router(categories.router, dependencies=OFFICE)
+    app.include_router(office_page.router, dependencies=OFFICE)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.routing import desk, service
 from services.routing.auth import SessionDep, StaffUser
 from services.routing.console import forms
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, office_identity, page
 from services.routing.console.prints import PAPER
 from services.routing.console.views import names
 from services.routing.schemas import EarlierComplaint
@@ -136,7 +136,7 @@ def _form(
         steps=steps,
         then_field=THEN,
         confirm_field=CONFIRM_FIELD,
-        consent=complaint_form.consent_text(get_settings()),
+        consent=complaint_form.consent_text(get_settings(), office_identity(request)),
         consent_field=complaint_form.CONSENT,
         values=values
         or {
@@ -310,8 +310,6 @@ def receipt_print(
         page_size=DESK_PAPER[kertas],
         page_margin="3mm" if kertas == "80mm" else "12mm 15mm",
         papers=[("a4", "A4"), ("f4", "F4 (folio)"), ("80mm", "80 mm")],
-        address=settings.office_address,
-        city=settings.office_city,
         printed_at=now(),
         qr=_qr(link),
         link=link,

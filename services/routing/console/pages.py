@@ -11,12 +11,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
-from services.routing.auth import SessionDep, StaffUser, user_of_token
+from services.routing.auth import SessionDep, StaffUser, password_change_due, user_of_token
 from services.routing.console import session as cookies
 from services.routing.schemas import HistoryView
-from shared import when
+from shared import office, when
 from shared.api import ApiError
-from shared.settings import get_settings
 from shared.sop import (
     ACTION_TITLES,
     CHOICE_LABELS,
@@ -110,14 +109,31 @@ def page(
 
 def render(request: Request, template: str, *, user: StaffUser | None, **context: Any) -> str:
     """The HTML of a template (a page or the partial a live update swaps in)."""
+    identity = office_identity(request)
     return templates.get_template(template).render(
         request=request,
         user=user,
         csrf=cookies.csrf_token(request),
         csrf_field=cookies.CSRF_FIELD,
-        office=get_settings().office_name,
+        office=identity.name,
+        office_identity=identity,
         **context,
     )
+
+
+def read_office(request: Request, session: SessionDep) -> None:
+    """Every console route's first dependency: the office's identity for the page's header and prints,
+    read on the request's session, whose read then ends (handlers open their own transactions)."""
+    request.state.office = office.identity(session)
+    session.rollback()
+
+
+def office_identity(request: Request) -> office.Office:
+    """The office's identity as read for this request (by `read_office`)."""
+    found = getattr(request.state, "office", None)
+    if not isinstance(found, office.Office):
+        raise LookupError("a console page rendered outside the console's routers (no read_office)")
+    return found
 
 
 def _where(request: Request) -> str:
@@ -131,7 +147,7 @@ def console_user(request: Request, session: SessionDep) -> StaffUser:
         staff = user_of_token(session, request.cookies.get(cookies.SESSION_COOKIE))
     except ApiError as exc:
         raise cookies.SignInRequired(_where(request)) from exc
-    if staff.must_change_password and request.url.path != "/kata-sandi":
+    if password_change_due(staff, request):
         raise cookies.PasswordChangeRequired
     return staff
 

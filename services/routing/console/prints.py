@@ -98,8 +98,6 @@ def disposition_sheet(
         units=units,
         paper=kertas,
         page_size=PAPER[kertas],
-        address=settings.office_address,
-        city=settings.office_city,
         urgencies=[u.value for u in Urgency],
         ticks=instruction_ticks(service.disposition_instructions(session), d.instructions),
         signer=_signer(session, d.signed_by),
@@ -131,5 +129,4 @@ def archive_print(
         categories=categories,
         paper=kertas,
         page_size=PAPER[kertas],
-        address=get_settings().office_address,
     )
