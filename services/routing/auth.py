@@ -195,18 +195,24 @@ def password_change_due(user: StaffUser, request: Request) -> bool:
     return user.must_change_password and (request.method, request.url.path) not in WHILE_PASSWORD_CHANGE_DUE
 
 
-def current_user(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
-) -> StaffUser:
+def _api_user(request: Request, session: Session, token: str | None, *, end_read: bool) -> StaffUser:
     """The API's caller; 403 `password_change_required` while an admin's reset waits for a new one."""
-    user = user_of_token(session, token)
+    user = user_of_token(session, token, end_read=end_read)
     if password_change_due(user, request):
         raise ApiError(403, *PASSWORD_CHANGE_REQUIRED)
     return user
 
 
-def reading_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
-    return user_of_token(session, token, end_read=False)
+def current_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> StaffUser:
+    return _api_user(request, session, token, end_read=True)
+
+
+def reading_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> StaffUser:
+    return _api_user(request, session, token, end_read=False)
 
 
 def user_of_token(session: Session, token: str | None, *, end_read: bool = True) -> StaffUser:
