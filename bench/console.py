@@ -171,9 +171,12 @@ def console_client(base: str) -> httpx.Client:
 
 
 @contextmanager
-def seeded_staff_api(complaints: int, open_per_step: int) -> Iterator[str]:
-    """A throwaway PostgreSQL database, migrated and seeded (`seed`), and `aduan serve staff` on it
-    (one uvicorn process, as `aduan up` runs it): its base URL; all of it gone at the end."""
+def seeded_staff_api(
+    complaints: int, open_per_step: int, also: Callable[[str], dict[str, float]] | None = None
+) -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated and seeded (`seed`, then `also` given its URL), and
+    `aduan serve staff` on it (one uvicorn process, as `aduan up` runs it): its base URL; all of it
+    gone at the end."""
     with (
         TemporaryDirectory(prefix="aduan-bench-staff-") as tmp,
         throwaway_database("aduan_bench_staff") as database,
@@ -196,6 +199,9 @@ def seeded_staff_api(complaints: int, open_per_step: int) -> Iterator[str]:
         log(f"seeding {complaints:,} complaints")
         seeded = seed(pg_url(database), complaints, open_per_step, tracking)
         log("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in seeded.items()))
+        if also is not None:
+            more = also(pg_url(database))
+            log("seeded: " + ", ".join(f"{k} {v:,.1f}" for k, v in more.items()))
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "launcher.cli", "serve", "staff", "--port", str(port)],
