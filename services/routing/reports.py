@@ -187,15 +187,19 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
 
 def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     settings = get_settings()
+    in_period = (Complaint.received_at >= since, Complaint.received_at < until)
     received = session.execute(
         select(Complaint.id, Complaint.received_at, Complaint.closed_at, Complaint.paused_at).where(
-            Complaint.received_at >= since, Complaint.received_at < until
+            *in_period
         )
     ).all()
+    # The period's complaints as a subquery, not a list of ids: a year can hold more complaints than
+    # a statement can carry parameters (65,535 on PostgreSQL).
+    received_ids = select(Complaint.id).where(*in_period)
     documents_in: dict[int, list[datetime]] = defaultdict(list)
     for complaint_id, came_in in session.execute(
         select(History.complaint_id, History.at).where(
-            History.action == "info_received", History.complaint_id.in_([r[0] for r in received])
+            History.action == "info_received", History.complaint_id.in_(received_ids)
         )
     ):
         documents_in[complaint_id].append(came_in)
@@ -204,7 +208,7 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
             select(DeliveryAttempt.complaint_id, DeliveryAttempt.at)
             .where(
                 DeliveryAttempt.outcome == AttemptOutcome.DELIVERED.value,
-                DeliveryAttempt.complaint_id.in_([r[0] for r in received]),
+                DeliveryAttempt.complaint_id.in_(received_ids),
             )
             .order_by(DeliveryAttempt.at.desc())
         ).all()
