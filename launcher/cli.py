@@ -372,14 +372,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _when_ready(nice: int, with_sweeper: bool) -> None:
     """Start the sweeper's thread with the worker (it needs no broker) and stop it with it; lower
-    the worker's CPU priority by `nice` once it is ready, so that a busy machine does not starve
-    its start-up (the sweeper's thread lowers its own at once)."""
+    the worker's CPU priority (its session's too) by `nice` once it is ready, so that a busy
+    machine does not starve its start-up."""
     from celery import signals
 
     from launcher.combined import SweeperThread
     from launcher.supervisor import lower_priority
 
-    sweeper = SweeperThread(nice)
+    sweeper = SweeperThread()
 
     def init(**_kwargs: Any) -> None:
         if with_sweeper:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -52,23 +51,23 @@ def serve_apis(configs: list[uvicorn.Config]) -> None:
 
 
 class SweeperThread:
-    """The sweeper (`services.routing.sweeper.run`) in a thread of this process, until stopped."""
+    """The sweeper (`services.routing.sweeper.run`) in a thread of this process, until stopped.
 
-    def __init__(self, nice: int = 0) -> None:
-        self.nice = nice  # added to the thread's nice level (on Linux, nice is per thread)
+    It runs at the process's priority: a thread niced below the worker's own starved while holding
+    SQLite's write lock during the worker's start, and every API request waited behind it.
+    """
+
+    def __init__(self) -> None:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
         from services.routing import sweeper
 
-        if self.nice:
-            os.nice(self.nice)
-        sweeper.run(stop=self.stop_event)
+        self.thread = threading.Thread(
+            target=sweeper.run, kwargs={"stop": self.stop_event}, name="sweeper", daemon=True
+        )
+        self.thread.start()
 
     def stop(self) -> None:
         self.stop_event.set()
