@@ -105,6 +105,12 @@ class OfficeCalendar:
     overrides: Mapping[date, Override] = field(default_factory=dict)
     # A standard of whole days ("1 day", P1D) counts each day as this much open time.
     working_day: timedelta = timedelta(hours=7, minutes=30)
+    # Each day's spans, as first asked for: a calendar is not changed once made (calendar_for
+    # makes a new one from each read of the overrides). The reports ask for the same days
+    # millions of times; the holidays and overrides behind a day are looked up once.
+    _spans: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # --- what a day looks like -----------------------------------------------------------------
 
@@ -134,13 +140,18 @@ class OfficeCalendar:
         return spans
 
     def spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The open stretches of `day` as aware WIB datetimes ([] when closed)."""
-        if self.closed_reason(day) is not None:
-            return []
-        return [
-            (datetime.combine(day, s.start, WIB), datetime.combine(day, s.end, WIB))
-            for s in self._hours_of(day)
-        ]
+        """The open stretches of `day` as aware WIB datetimes ([] when closed); not to be changed."""
+        found = self._spans.get(day)
+        if found is None:
+            found = self._spans[day] = (
+                []
+                if self.closed_reason(day) is not None
+                else [
+                    (datetime.combine(day, s.start, WIB), datetime.combine(day, s.end, WIB))
+                    for s in self._hours_of(day)
+                ]
+            )
+        return found
 
     def _spans_from(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open stretches at or after `start`, clipped to it, day by day."""

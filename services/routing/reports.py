@@ -87,8 +87,17 @@ def stays_of(session: Session, complaint_ids: Select[Any]) -> list[Stay]:
     A stay ends with the action that moved the complaint on: an officer's, or the system's
     settling of an answer a gateway delivered.
     """
-    rows = session.scalars(
-        select(History)
+    # The columns read below, as plain rows: no ORM object per history row (millions a year).
+    rows = session.execute(
+        select(
+            History.complaint_id,
+            History.action,
+            History.from_step,
+            History.to_step,
+            History.role,
+            History.detail,
+            History.at,
+        )
         .where(History.complaint_id.in_(complaint_ids))
         .order_by(History.complaint_id, History.id)
     ).all()
