@@ -61,12 +61,13 @@ def create_schema(database_url: str) -> None:
 
 def create_app() -> FastAPI:
     url = os.environ["BENCH_BASELINE_DATABASE_URL"]
-    # Same engine options as shared.db.make_async_engine, so the pool behaves the same.
+    # Same engine options as shared.db.make_async_engine (no pre-ping, connections recycled), so the
+    # pool behaves the same and neither side pays a round trip the other does not.
     engine = create_async_engine(
         url.replace("postgresql://", "postgresql+asyncpg://", 1),
         pool_size=int(os.environ.get("BENCH_BASELINE_POOL_SIZE", "10")),
         max_overflow=int(os.environ.get("BENCH_BASELINE_MAX_OVERFLOW", "10")),
-        pool_pre_ping=True,
+        pool_recycle=1800,
     )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
 
