@@ -349,8 +349,10 @@ def report(
 ) -> None:
     print()
     pool = "" if args.embedded else f"pool {args.pool_size}+{args.max_overflow}; "
+    # The embedded default serves both APIs from one process (launcher `aduan apis`): no workers.
+    workers = "one API process" if args.embedded else f"{args.api_workers} API workers"
     print(
-        f"POST /api/v1/complaints — aduan on {label}; {args.api_workers} API workers, {pool}"
+        f"POST /api/v1/complaints — aduan on {label}; {workers}, {pool}"
         f"{args.duration:g} s measured after {args.warmup:g} s warm-up per row; "
         f"{args.client} client"
     )
