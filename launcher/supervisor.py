@@ -27,7 +27,9 @@ from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-READY_TIMEOUT = 20.0
+# How long the children may take to answer /readyz (a busy office PC at boot can be slow); a child that
+# dies before then fails the start at once.
+READY_TIMEOUT = float(os.environ.get("ADUAN_READY_TIMEOUT", "60"))
 STOP_TIMEOUT = 15.0
 # A child that ran this long before it stopped was healthy: its restart back-off starts over at 1 s.
 STABLE_AFTER = 60.0
