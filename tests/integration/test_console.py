@@ -736,6 +736,16 @@ def test_a_double_submit_of_the_desk_form_files_one_complaint(
     assert [r.step for r in rows] == ["verification"]
 
 
+def test_only_the_front_office_files_at_the_desk(stack: Stack, officer: Callable[..., Officer]) -> None:
+    page = officer("kasubag").sign_in()
+    expect(page.get_by_role("link", name="Pengaduan baru")).to_have_count(0)
+    for path in ("/pengaduan-baru", "/pengaduan-baru/ADU-2026-000001"):
+        response = page.goto(path)
+        assert response is not None and response.status == 403
+        expect(page.get_by_role("heading", name="Tidak diizinkan")).to_be_visible()
+        expect(page.get_by_text("Hanya Front Office yang mencatat pengaduan baru.")).to_be_visible()
+
+
 def test_a_phone_complaint_resolved_at_the_desk_with_javascript_off(
     stack: Stack, officer: Callable[..., Officer]
 ) -> None:

@@ -214,6 +214,9 @@ def test_the_dashboard_is_for_the_leadership(seeded: Stack, browser: Browser) ->
     expect(page.get_by_role("link", name="Dasbor")).to_have_count(0)
     response = page.goto("/dasbor")
     assert response is not None and response.status == 403
+    # a refusal, not a complaint that went missing
+    expect(page.get_by_role("heading", name="Tidak diizinkan")).to_be_visible()
+    expect(page.get_by_text("Dasbor dan laporan hanya untuk pimpinan dan admin.")).to_be_visible()
     response = page.goto("/dasbor/rekap?bulan=2025-10&format=csv")
     assert response is not None and response.status == 403
     page.context.close()

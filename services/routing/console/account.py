@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from services.routing import service
 from services.routing.auth import SessionDep, profile, update_profile
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, page
 from services.routing.console.views import field_errors
 from shared.ratelimit import client_address
 from shared.sop import Role
@@ -57,9 +57,7 @@ def instructions_page(request: Request, session: SessionDep, user: ConsoleUser) 
 def instructions_save(request: Request, session: SessionDep, user: ConsoleUser, form: PostedForm) -> Response:
     if user.role != Role.ADMIN:
         only = "Hanya admin yang dapat mengubah daftar instruksi. Tidak ada data yang diubah."
-        return page(
-            request, "forbidden.html.j2", user=user, status_code=403, heading="Tidak diizinkan", message=only
-        )
+        return forbidden(request, user, only)
     typed = form.text("instructions")
     try:
         address = client_address(request)

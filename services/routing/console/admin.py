@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.routing.auth import SessionDep, StaffUser
 from services.routing.console.lists import PAGE_SIZE, ListQuery, Paging, _period, _wib_day
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, page, refused
 from services.routing.console.views import field_errors, names
 from shared import accounts, audit
 from shared.api import ApiError
@@ -23,16 +23,10 @@ ACCOUNT_FIELDS = ("username", "role", "unit", "full_name", "job_title", "nip", "
 Username = Annotated[str, Path(max_length=100)]
 
 
-def _forbidden(request: Request, user: StaffUser, message: str) -> Response:
-    return page(
-        request, "forbidden.html.j2", user=user, status_code=403, heading="Tidak diizinkan", message=message
-    )
-
-
 def _admin_only(request: Request, user: StaffUser) -> Response | None:
     if user.role == Role.ADMIN:
         return None
-    return _forbidden(request, user, "Halaman akun petugas hanya untuk admin.")
+    return forbidden(request, user, "Halaman akun petugas hanya untuk admin.")
 
 
 def _accounts_page(
@@ -95,7 +89,7 @@ def _account_page(
     try:
         found = accounts.account(session, username)
     except ApiError as exc:
-        return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+        return refused(request, user, exc)
     units, _ = names(session)
     shown = typed or {
         "role": found.role.value,
@@ -187,7 +181,7 @@ def audit_page(
 ) -> Response:
     """Admin changes and views of complainants' identity: by officer, complaint and period."""
     if user.role not in audit.READERS:
-        return _forbidden(request, user, "Log audit hanya dapat dibaca oleh admin dan Kepala Dinas.")
+        return forbidden(request, user, "Log audit hanya dapat dibaca oleh admin dan Kepala Dinas.")
     errors: dict[str, str] = {}
     start, end = _wib_day(dari, "dari", errors), _wib_day(sampai, "sampai", errors)
     if start and end and end < start:

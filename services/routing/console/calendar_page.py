@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from services.routing.auth import SessionDep, StaffUser
-from services.routing.console.admin import _forbidden
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, page
 from shared import audit, office_days
 from shared.calendar import OfficeCalendar, month_dates
 from shared.clock import calendar_for, now, to_wib
@@ -104,7 +103,7 @@ def calendar_page(
 @router.post("/kalender")
 def calendar_set(request: Request, session: SessionDep, user: ConsoleUser, form: PostedForm) -> Response:
     if user.role != Role.ADMIN:
-        return _forbidden(request, user, "Hanya admin yang dapat mengubah kalender kantor.")
+        return forbidden(request, user, "Hanya admin yang dapat mengubah kalender kantor.")
     typed = {"day": form.text("day"), "state": form.text("state"), "reason": form.text("reason").strip()}
     errors: dict[str, str] = {}
     day = None
@@ -147,7 +146,7 @@ def calendar_clear(
     day: Annotated[date, Path()], request: Request, session: SessionDep, user: ConsoleUser, _form: PostedForm
 ) -> Response:
     if user.role != Role.ADMIN:
-        return _forbidden(request, user, "Hanya admin yang dapat mengubah kalender kantor.")
+        return forbidden(request, user, "Hanya admin yang dapat mengubah kalender kantor.")
     if not YEARS[0] <= day.year <= YEARS[1]:
         return page(
             request, "not_found.html.j2", user=user, status_code=404, message="Tanggal tidak ditemukan."

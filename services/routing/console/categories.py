@@ -10,8 +10,7 @@ from pydantic import ValidationError
 
 from services.routing import categories as service
 from services.routing.auth import SessionDep, StaffUser
-from services.routing.console.admin import _forbidden
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, page
 from services.routing.console.views import field_errors, names
 from services.routing.schemas import CategoryIn, CategoryPatch
 from shared.api import ApiError
@@ -45,7 +44,7 @@ def _categories_page(
 def _admin_only(request: Request, user: StaffUser) -> Response | None:
     if user.role == Role.ADMIN:
         return None
-    return _forbidden(request, user, "Halaman kategori hanya untuk admin.")
+    return forbidden(request, user, "Halaman kategori hanya untuk admin.")
 
 
 def _position(raw: str) -> int | str:

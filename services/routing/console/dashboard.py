@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.routing import recap, reports, volume
 from services.routing.auth import SessionDep
-from services.routing.console.pages import ConsoleUser, page, templates
+from services.routing.console.pages import ConsoleUser, forbidden, page, templates
 from services.routing.views import REPORT_ROLES, report_period
 from shared.calendar import WIB
 from shared.clock import now
@@ -78,7 +78,7 @@ def dashboard(
     """A period's figures: received (12-month trend; by category, channel, bidang, outcome), SLA per
     step and per bidang, the legal clocks, what is open now, and the SKM index."""
     if user.role not in REPORT_ROLES:
-        return page(request, "not_found.html.j2", user=user, status_code=403, message=NOT_ALLOWED)
+        return forbidden(request, user, NOT_ALLOWED)
     first, last = _month_bounds(now().astimezone(WIB).date())
     typed = {"dari": dari or first.isoformat(), "sampai": sampai or last.isoformat()}
     start, end = _parse(dari, first), _parse(sampai, last)
@@ -151,7 +151,7 @@ def recap_download(
 ) -> Response:
     """The monthly recap (the API's /reports/recap) for the signed-in officer's browser."""
     if user.role not in REPORT_ROLES:
-        return page(request, "not_found.html.j2", user=user, status_code=403, message=NOT_ALLOWED)
+        return forbidden(request, user, NOT_ALLOWED)
     first = date.fromisoformat(f"{bulan}-01")
     try:
         report_period(user, first, first)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.routing import desk, service
 from services.routing.auth import SessionDep, StaffUser
 from services.routing.console import forms
-from services.routing.console.pages import ConsoleUser, PostedForm, office_identity, page
+from services.routing.console.pages import ConsoleUser, PostedForm, office_identity, page, refused
 from services.routing.console.prints import PAPER
 from services.routing.console.views import names
 from services.routing.schemas import EarlierComplaint
@@ -93,17 +93,6 @@ def _action_fields(session: Session, then: str) -> list[forms.FormField]:
     return [*common, *own]
 
 
-def _forbidden(request: Request, user: StaffUser) -> Response:
-    return page(
-        request,
-        "forbidden.html.j2",
-        user=user,
-        status_code=403,
-        heading="Bukan tugas Anda",
-        message=desk.NOT_FRONT_OFFICE.message,
-    )
-
-
 def _form(
     request: Request,
     session: Session,
@@ -171,8 +160,8 @@ def desk_form(request: Request, session: SessionDep, user: ConsoleUser) -> Respo
     """An empty form, with its own key (a double submit files one complaint)."""
     try:
         desk.check_officer(user)
-    except ApiError:
-        return _forbidden(request, user)
+    except ApiError as exc:
+        return refused(request, user, exc)
     return _form(request, session, user)
 
 
@@ -197,8 +186,8 @@ def desk_file(request: Request, session: SessionDep, user: ConsoleUser, posted: 
     the fields with what was typed kept."""
     try:
         desk.check_officer(user)
-    except ApiError:
-        return _forbidden(request, user)
+    except ApiError as exc:
+        return refused(request, user, exc)
     then = posted.text(THEN)
     fields = _action_fields(session, then) if then in desk.DESK_ACTIONS else []
     typed = {k: v for k, v in posted.values.items() if isinstance(v, str) and k != "csrf"}
@@ -245,8 +234,8 @@ def earlier_while_typing(
         found = desk.earlier_by_identity(
             session, user, nik=posted.text("complainant.nik"), phone=posted.text("complainant.phone")
         )
-    except ApiError:
-        return _forbidden(request, user)
+    except ApiError as exc:
+        return refused(request, user, exc)
     return page(request, "_desk_earlier.html.j2", user=user, earlier=found, asked=True)
 
 
@@ -257,8 +246,8 @@ def desk_done(
     """What was filed and done, the tanda terima to print, and the person's earlier complaints."""
     try:
         desk.check_officer(user)
-    except ApiError:
-        return _forbidden(request, user)
+    except ApiError as exc:
+        return refused(request, user, exc)
     complaint = session.scalar(select(Complaint).where(Complaint.ticket == ticket))
     if complaint is None:
         return page(request, "not_found.html.j2", user=user, status_code=404, message=None)
@@ -295,9 +284,7 @@ def receipt_print(
     try:
         r = desk.receipt(session, user, ticket)
     except ApiError as exc:
-        if exc.status == 403:
-            return _forbidden(request, user)
-        return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+        return refused(request, user, exc)
     settings = get_settings()
     link = track_page_url(settings, r.ticket, r.tracking_code)
     return page(

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from services.routing.auth import SessionDep, StaffUser
-from services.routing.console.admin import _forbidden
-from services.routing.console.pages import ConsoleUser, PostedForm, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, page
 from services.routing.console.views import field_errors
 from shared import kiosks
 from shared.api import ApiError
@@ -29,7 +28,7 @@ KioskName = Annotated[str, Path(max_length=100)]
 def _admin_only(request: Request, user: StaffUser) -> Response | None:
     if user.role == Role.ADMIN:
         return None
-    return _forbidden(request, user, "Halaman kios hanya untuk admin.")
+    return forbidden(request, user, "Halaman kios hanya untuk admin.")
 
 
 def _kiosks_page(

@@ -13,8 +13,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from services.routing.auth import SessionDep, StaffUser
-from services.routing.console.admin import _forbidden
-from services.routing.console.pages import ConsoleUser, PostedForm, office_identity, page
+from services.routing.console.pages import ConsoleUser, PostedForm, forbidden, office_identity, page
 from services.routing.console.views import field_errors
 from shared import office
 from shared.ratelimit import client_address
@@ -53,7 +52,7 @@ def _office_page(
 def _admin_only(request: Request, user: StaffUser) -> Response | None:
     if user.role == Role.ADMIN:
         return None
-    return _forbidden(request, user, "Halaman identitas kantor hanya untuk admin.")
+    return forbidden(request, user, "Halaman identitas kantor hanya untuk admin.")
 
 
 @router.get(office.LOGO_PATH)

@@ -107,6 +107,21 @@ def page(
     return response
 
 
+def forbidden(request: Request, user: StaffUser, message: str) -> HTMLResponse:
+    """The page an officer sees where their role may not go: what is not allowed, nothing changed."""
+    return page(
+        request, "forbidden.html.j2", user=user, status_code=403, heading="Tidak diizinkan", message=message
+    )
+
+
+def refused(request: Request, user: StaffUser, exc: ApiError) -> HTMLResponse:
+    """A service's refusal that ends the page, with its Indonesian message: a role's refusal (403) on
+    the forbidden page, anything else (a complaint not found or not visible) on the not-found page."""
+    if exc.status == 403:
+        return forbidden(request, user, exc.message)
+    return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+
+
 def render(request: Request, template: str, *, user: StaffUser | None, **context: Any) -> str:
     """The HTML of a template (a page or the partial a live update swaps in)."""
     identity = office_identity(request)

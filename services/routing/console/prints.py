@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.routing import service
 from services.routing.auth import SessionDep
-from services.routing.console.pages import ConsoleUser, page
+from services.routing.console.pages import ConsoleUser, page, refused
 from services.routing.console.views import names
 from shared.api import ApiError
 from shared.links import console_url
@@ -81,7 +81,7 @@ def disposition_sheet(
     try:
         record = service.archive(session, user, ticket)
     except ApiError as exc:
-        return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+        return refused(request, user, exc)
     if number > len(record.dispositions):
         return page(request, "not_found.html.j2", user=user, status_code=404, message=None)
     d = record.dispositions[number - 1]
@@ -118,7 +118,7 @@ def archive_print(
     try:
         record = service.archive(session, user, ticket)
     except ApiError as exc:
-        return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+        return refused(request, user, exc)
     units, categories = names(session)
     return page(
         request,

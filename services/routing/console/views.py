@@ -23,7 +23,7 @@ from services.routing.auth import (
 )
 from services.routing.console import forms
 from services.routing.console import session as cookies
-from services.routing.console.pages import ConsoleUser, PostedForm, page, render
+from services.routing.console.pages import ConsoleUser, PostedForm, page, refused, render
 from services.routing.schemas import WorklistItem
 from shared import audit, office_days, when
 from shared.api import ApiError
@@ -356,7 +356,7 @@ def _complaint_page(
     try:
         view = service.complaint_view(session, user, ticket, at=at)
     except ApiError as exc:
-        return page(request, "not_found.html.j2", user=user, status_code=exc.status, message=exc.message)
+        return refused(request, user, exc)
     if not view.complainant.hidden:
         address = client_address(request)
         audit.record_identity_view(session, by=user.actor, ticket=view.ticket, address=address)
