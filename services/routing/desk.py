@@ -77,15 +77,27 @@ def _active_categories(session: Session) -> set[str]:
     return set(session.scalars(select(Category.code).where(Category.active.is_(True))))
 
 
-def _replay(session: Session, user: StaffUser, key: str) -> DeskFiled | None:
-    """What this officer's form with `key` filed before, or None."""
+def _replay(session: Session, user: StaffUser, key: str, digest: str) -> DeskFiled | None:
+    """What this officer's form with `key` filed before, or None; 422 when it filed something else
+    (the form went back and was changed: a new complaint needs a new form)."""
     row = session.execute(
-        select(Complaint.ticket, Complaint.tracking_code_enc)
+        select(Complaint.ticket, Complaint.tracking_code_enc, IdempotencyKey.body_hash)
         .join(IdempotencyKey, IdempotencyKey.complaint_id == Complaint.id)
         .where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
     ).first()
     if row is None:
         return None
+    if row.body_hash != digest:
+        raise InputError(
+            [
+                FieldError(
+                    "idempotency_key",
+                    "idempotency_key_reused",
+                    f"Formulir ini sudah tercatat sebagai {row.ticket} dengan isi yang berbeda. "
+                    "Buka Pengaduan baru lagi untuk mencatat pengaduan lain.",
+                )
+            ]
+        )
     code = cipher().decrypt(row.tracking_code_enc, field="tracking_code")
     return DeskFiled(row.ticket, code, then=None, replayed=True)
 
@@ -121,7 +133,8 @@ def file_at_desk(
             errors += exc.errors
     if errors:
         raise InputError(errors)
-    if key is not None and (first := _replay(session, user, key)) is not None:
+    digest = body_hash(body)
+    if key is not None and (first := _replay(session, user, key, digest)) is not None:
         return first
     session.rollback()  # end the reads: the filing is its own transaction
     try:
@@ -129,7 +142,7 @@ def file_at_desk(
             filing = prepare(
                 body,
                 kiosk_id=None,
-                idempotency=(key, body_hash(body)) if key is not None else None,
+                idempotency=(key, digest) if key is not None else None,
                 now=at,
                 overrides=office_days.overrides(session),
                 relayed=relay_receipts(),
@@ -152,7 +165,8 @@ def file_at_desk(
     except IntegrityError:
         if key is None:
             raise
-        first = _replay(session, user, key)  # a second post of this form committed first
+        session.rollback()
+        first = _replay(session, user, key, digest)  # a second post of this form committed first
         session.rollback()
         if first is None:
             raise ApiError(409, "conflict", "Pengaduan dengan kunci ini sedang diproses.") from None
@@ -238,6 +252,8 @@ def api_errors(exc: InputError) -> InputError:
     def where(field: str) -> str:
         if field == "then":
             return field
+        if field == "idempotency_key":  # the API's header (the console's form carries it as a field)
+            return "Idempotency-Key"
         return f"complaint.{field}" if field.split(".")[0] in own else f"inputs.{field}"
 
     return InputError([FieldError(where(e.field), e.code, e.message) for e in exc.errors])

@@ -808,6 +808,20 @@ def test_the_desk_api_files_and_forwards_once_per_key_and_names_fields_in_its_bo
         filed["ticket"],
         True,
     )
+    # The same key with another body files nothing and says so (as the kiosk's API does).
+    letter = complaint_body(channel="letter", subject=f"Surat lain {stack.name}")
+    changed = {**body, "complaint": letter}
+    reused = httpx.post(
+        f"{stack.staff_url}/api/v1/complaints/desk", json=changed, headers=headers, timeout=10
+    )
+    assert reused.status_code == 422, reused.text
+    assert [(e["field"], e["code"]) for e in reused.json()["errors"]] == [
+        ("Idempotency-Key", "idempotency_key_reused")
+    ]
+    assert (
+        stack.sql("SELECT count(*) FROM complaints WHERE subject = :s", s=f"Surat lain {stack.name}")[0][0]
+        == 0
+    )
     record = stack.record("fo", filed["ticket"])
     assert record["channel"] == "letter" and [h["action"] for h in record["history"]][:2] == [
         "received",
