@@ -17,6 +17,8 @@ def alembic_config(settings: Settings) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "shared:migrations")
     cfg.set_main_option("sqlalchemy.url", settings.sync_database_url().replace("%", "%%"))
+    # A migration that computes (the stays' office minutes) reads the office calendar from these.
+    cfg.attributes["settings"] = settings
     return cfg
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -416,6 +417,27 @@ class History(Base):
     version: Mapped[int] = mapped_column(Integer)
 
     complaint: Mapped[Complaint] = relationship(back_populates="history", lazy="raise")
+
+
+class StayRecord(Base):
+    """A completed stay at a step, written with the history row that ended it (shared.stays)."""
+
+    __tablename__ = "stays"
+    __table_args__ = (
+        # The SLA reports: the stays that ended in a period, per step (and per bidang).
+        Index("ix_stays_left_at", "left_at", "step"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    history_id: Mapped[int] = mapped_column(ForeignKey("history.id"), unique=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(50))  # the bidang of a drafting stay
+    entered_at: Mapped[datetime]
+    left_at: Mapped[datetime]
+    # Spans waiting for the complainant ([[from, to], ...] ISO 8601): kept to measure again when
+    # the office calendar changes.
+    paused: Mapped[list[Any] | None]
+    office_minutes: Mapped[float] = mapped_column(Float)
 
 
 class Disposition(Base):

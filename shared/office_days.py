@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import outbox, stays
 from shared.calendar import Override
 from shared.models import CalendarOverride
 from shared.tasks import TaskName
@@ -51,13 +51,14 @@ async def overrides_async(session: AsyncSession) -> Mapping[date, Override]:
 
 
 def set_override(session: Session, day: date, *, open_: bool, reason: str, actor: str, now: datetime) -> None:
-    """Close (or open) `day`, and queue the recomputation of pending deadlines."""
+    """Close (or open) `day`, measure again the stays over it, and queue the recomputation of
+    pending deadlines."""
     row = session.get(CalendarOverride, day)
     if row is None:
         session.add(CalendarOverride(day=day, open=open_, reason=reason, created_by=actor, created_at=now))
     else:
         row.open, row.reason, row.created_by, row.created_at = open_, reason, actor, now
-    _changed(session, now)
+    _changed(session, day, now)
 
 
 def clear_override(session: Session, day: date, *, now: datetime) -> bool:
@@ -65,14 +66,16 @@ def clear_override(session: Session, day: date, *, now: datetime) -> bool:
     result = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
     if not getattr(result, "rowcount", 0):
         return False
-    _changed(session, now)
+    _changed(session, day, now)
     return True
 
 
-def _changed(session: Session, now: datetime) -> None:
-    """Recompute now, and once more when every process's cached copy has expired: a complaint
-    filed meanwhile by a process still on the old calendar gets the new one too."""
+def _changed(session: Session, day: date, now: datetime) -> None:
+    """The completed stays over `day` measured again at once; the deadlines recomputed now, and
+    once more when every process's cached copy has expired: a complaint filed meanwhile by a
+    process still on the old calendar gets the new one too."""
     invalidate()
+    stays.recompute(session, day)
     outbox.enqueue(session, TaskName.RECOMPUTE, {"reason": "calendar"}, now=now)
     later = now + timedelta(seconds=TTL + 5)
     outbox.enqueue_at(session, TaskName.RECOMPUTE, {"reason": "calendar, caches expired"}, now=now, at=later)

@@ -35,7 +35,7 @@ from shared import office, office_days
 from shared.calendar import WIB
 from shared.clock import calendar_for, now
 from shared.complaint_in import CHANNEL_LABELS
-from shared.models import Category, Complaint, Feedback, Unit
+from shared.models import Category, Complaint, Feedback, StayRecord, Unit
 from shared.settings import get_settings
 from shared.sop import OUTCOME_LABELS, Status, Step
 from shared.when import long_time, short_time
@@ -89,12 +89,16 @@ def recap(session: Session, month: date) -> Recap:
     minutes: dict[int, float] = defaultdict(float)
     within: dict[int, bool] = defaultdict(lambda: True)
     standards = {s: reports.standard_minutes(settings, calendar, s) for s in Step}
-    for stay in reports.stays_of(session, select(Complaint.id).where(*received)):
-        taken = reports.stay_minutes(calendar, stay)
-        minutes[stay.complaint_id] += taken
-        standard = standards[Step(stay.step)]
+    taken_per_stay = session.execute(
+        select(StayRecord.complaint_id, StayRecord.step, StayRecord.office_minutes)
+        .where(StayRecord.complaint_id.in_(select(Complaint.id).where(*received)))
+        .order_by(StayRecord.history_id)
+    )
+    for complaint_id, step, taken in taken_per_stay:
+        minutes[complaint_id] += taken
+        standard = standards[Step(step)]
         if standard is not None and taken > standard:
-            within[stay.complaint_id] = False
+            within[complaint_id] = False
     categories: dict[str, str] = {
         code: name for code, name in session.execute(select(Category.code, Category.name))
     }

@@ -9,12 +9,10 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.routing.volume import OpenNow, open_now
@@ -25,6 +23,8 @@ from shared.models import Complaint, DeliveryAttempt, Feedback, History
 from shared.settings import Settings, get_settings
 from shared.sla import file_complete_at
 from shared.sop import STEPS, Outcome, Status, Step
+from shared.stays import Stay, stays_of
+from shared.stays import office_minutes as stay_minutes
 
 
 class StepFigures(BaseModel):
@@ -62,87 +62,12 @@ class SlaReport(BaseModel):
     open_now: OpenNow  # what is open at the time of the report, whatever the period
 
 
-@dataclass(frozen=True)
-class Stay:
-    complaint_id: int
-    step: str
-    unit: str | None
-    entered: datetime
-    left: datetime
-    # Spans spent waiting for the complainant (request_info .. info_received): the clock stood.
-    paused: tuple[tuple[datetime, datetime], ...] = ()
-
-
 def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
     """Completed stays at a step that ended within [since, until)."""
     ids = select(History.complaint_id).where(
         History.at >= since, History.at < until, History.from_step.is_not(None)
     )
     return [s for s in stays_of(session, ids) if since <= s.left < until]
-
-
-def stays_of(session: Session, complaint_ids: Select[Any]) -> list[Stay]:
-    """Every completed stay at a step of the complaints `complaint_ids` selects.
-
-    A stay ends with the action that moved the complaint on: an officer's, or the system's
-    settling of an answer a gateway delivered.
-    """
-    # The columns read below, as plain rows: no ORM object per history row (millions a year).
-    rows = session.execute(
-        select(
-            History.complaint_id,
-            History.action,
-            History.from_step,
-            History.to_step,
-            History.role,
-            History.detail,
-            History.at,
-        )
-        .where(History.complaint_id.in_(complaint_ids))
-        .order_by(History.complaint_id, History.id)
-    ).all()
-    stays: list[Stay] = []
-    open_at: dict[tuple[int, str], datetime] = {}
-    paused_at: dict[tuple[int, str], datetime] = {}
-    paused: dict[tuple[int, str], list[tuple[datetime, datetime]]] = defaultdict(list)
-    unit: dict[int, str | None] = {}
-    for h in rows:
-        key = (h.complaint_id, h.from_step or "")
-        if h.action == "dispose":
-            unit[h.complaint_id] = (h.detail or {}).get("unit")
-        if h.action in {"received", "queued"} and h.to_step:
-            open_at[(h.complaint_id, h.to_step)] = h.at
-        elif h.action == "request_info":
-            paused_at[key] = h.at
-        elif h.action == "info_received" and key in paused_at:
-            paused[key].append((paused_at.pop(key), h.at))
-        elif h.from_step and (h.role is not None or (h.detail or {}).get("outcome")):
-            if h.to_step == h.from_step or (h.to_step is None and not (h.detail or {}).get("outcome")):
-                continue  # an attempt (or a reminder) that left the complaint where it was
-            entered = open_at.pop(key, None)
-            spans = paused.pop(key, [])
-            if key in paused_at:  # closed while waiting (rejected, referred): paused until then
-                spans.append((paused_at.pop(key), h.at))
-            if entered is not None:
-                stays.append(
-                    Stay(
-                        h.complaint_id,
-                        h.from_step,
-                        unit.get(h.complaint_id) if h.from_step == Step.DRAFTING else None,
-                        entered,
-                        h.at,
-                        tuple(spans),
-                    )
-                )
-    return stays
-
-
-def stay_minutes(calendar: Calendar, stay: Stay) -> float:
-    """The office minutes a stay took on its step's clock (the time spent waiting for the
-    complainant's documents does not count)."""
-    clock = calendar.open_time(stay.entered, stay.left)
-    clock -= sum((calendar.open_time(a, b) for a, b in stay.paused), timedelta(0))
-    return clock / timedelta(minutes=1)
 
 
 def standard_minutes(settings: Settings, calendar: Calendar, step: Step) -> float | None:

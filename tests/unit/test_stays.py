@@ -1,0 +1,150 @@
+"""The `stays` table: a row per completed stay, written by whatever history row ends it, measured
+again when the office calendar changes, and filled by the backfill as the history fold reads it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from shared import office_days, stays
+from shared.clock import calendar_for
+from shared.models import Complaint, History, StayRecord
+from shared.settings import get_settings
+from shared.workflow import transition
+from tests.support import report_data
+from tests.unit.conftest import T0
+from tests.unit.test_sla import _fire, fo_does
+from tests.unit.test_workflow import FO, FORWARD, KASUBAG, _to_delivery, act, land, settle
+
+
+def _rows(session: Session, c: Complaint) -> list[tuple[str, str | None, float, int]]:
+    """(step, unit, office minutes, paused spans) of the complaint's stays, in the order written."""
+    found = session.scalars(
+        select(StayRecord).where(StayRecord.complaint_id == c.id).order_by(StayRecord.id)
+    ).all()
+    return [(s.step, s.unit, s.office_minutes, len(s.paused or [])) for s in found]
+
+
+def _received(session: Session, c: Complaint) -> None:
+    """The intake's `received` row (the unit fixture's complaint has none): opens verification."""
+    session.add(
+        History(
+            complaint_id=c.id,
+            at=T0,
+            actor="kiosk",
+            role=None,
+            action="received",
+            from_step=None,
+            to_step="verification",
+            version=1,
+        )
+    )
+    session.flush()
+
+
+def test_an_officer_moving_the_complaint_on_writes_the_stay(session: Session, complaint: Complaint) -> None:
+    _received(session, complaint)
+    act(session, complaint, FO, "forward", **FORWARD)  # at T0 + 1 min
+    assert _rows(session, complaint) == [("verification", None, 1.0, 0)]
+    ended = session.scalars(select(History).where(History.action == "forward")).one()
+    record = session.scalars(select(StayRecord)).one()
+    assert (record.history_id, record.entered_at, record.left_at) == (ended.id, T0, ended.at)
+    land(session, complaint)
+    # review: landed at 2 min 1 s, left at 5 min
+    transition(
+        session,
+        complaint,
+        action="forward",
+        version=complaint.version,
+        inputs={},
+        actor=KASUBAG,
+        now=T0 + timedelta(minutes=5),
+    )
+    session.flush()
+    assert _rows(session, complaint)[-1] == ("review", None, 179 / 60, 0)
+
+
+def test_a_closing_action_and_the_gateways_delivery_write_their_stays(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    steps = [r[0] for r in _rows(session, complaint)]
+    assert steps == ["review", "disposition", "drafting", "answer_review"]  # the hand-over: no exit
+    assert _rows(session, complaint)[2][1] == "hi_jamsos"  # the drafting stay keeps its bidang
+    settle(session, complaint, "delivered")  # the system ends the delivery stay
+    assert [r[0] for r in _rows(session, complaint)][-1] == "delivery"
+    assert len(_rows(session, complaint)) == 5
+
+
+def test_a_gateways_failed_delivery_and_a_reminder_write_no_stay(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    act(session, complaint, FO, "deliver", method="sms")
+    before = _rows(session, complaint)
+    settle(session, complaint, "unreachable")  # still at delivery
+    assert _rows(session, complaint) == before
+    _fire(session, 60 * 24 * 3)  # the delivery stay's reminder and breaches
+    assert session.scalars(select(History.action).where(History.action == "escalated")).first()
+    assert _rows(session, complaint) == before
+
+
+def test_closed_while_waiting_for_documents_counts_the_wait_as_paused(
+    session: Session, complaint: Complaint
+) -> None:
+    _received(session, complaint)
+    fo_does(session, complaint, "request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
+    assert _rows(session, complaint) == []
+    fo_does(session, complaint, "info_received", timedelta(minutes=60))
+    assert _rows(session, complaint) == []
+    fo_does(session, complaint, "request_info", timedelta(minutes=70), reason="Surat kuasa belum ada")
+    fo_does(session, complaint, "reject", timedelta(minutes=90), reason="Tidak dilengkapi")
+    # 90 minutes at the step, 50 + 20 of them waiting: 20 on the clock
+    assert _rows(session, complaint) == [("verification", None, 20.0, 2)]
+
+
+def test_closing_a_day_measures_again_the_stays_over_it(session: Session, complaint: Complaint) -> None:
+    _received(session, complaint)
+    # Wednesday 10:00 WIB to Thursday 10:00 WIB: 7.5 office hours
+    fo_does(session, complaint, "forward", timedelta(days=1), **FORWARD)
+    assert _rows(session, complaint) == [("verification", None, 450.0, 0)]
+    wednesday = date(2026, 11, 25)
+    office_days.set_override(session, wednesday, open_=False, reason="Rapat", actor="admin", now=T0)
+    session.flush()
+    assert _rows(session, complaint) == [("verification", None, 150.0, 0)]  # Thursday 07:30-10:00
+    office_days.set_override(session, date(2026, 11, 28), open_=True, reason="Lembur", actor="admin", now=T0)
+    session.flush()
+    assert _rows(session, complaint)[0][2] == 150.0  # a day after the stay changes nothing
+    assert office_days.clear_override(session, wednesday, now=T0)
+    session.flush()
+    assert _rows(session, complaint) == [("verification", None, 450.0, 0)]
+    office_days.invalidate()
+
+
+def _table(session: Session) -> list[tuple[Any, ...]]:
+    rows = session.scalars(select(StayRecord).order_by(StayRecord.history_id)).all()
+    return [
+        (r.history_id, r.complaint_id, r.step, r.unit, r.entered_at, r.left_at, r.paused, r.office_minutes)
+        for r in rows
+    ]
+
+
+def test_the_backfill_writes_what_the_history_fold_reads(session: Session) -> None:
+    settings = get_settings()
+    report_data.seed(session, settings, b"tracking")
+    written = _table(session)
+    assert len(written) == 23  # the fixture's stays, each written with the row that ended it
+    assert any(paused for *_, paused, _m in written)
+    session.execute(delete(StayRecord))
+    assert stays.backfill(session.connection(), settings, batch=3) == len(written)
+    assert _table(session) == written
+    # ... and the figures are the ones the reports computed from the history on every request
+    calendar = calendar_for(settings, {})
+    folded = stays.stays_of(session, select(Complaint.id))
+    assert sorted((s.history_id, s.step, s.unit, stays.office_minutes(calendar, s)) for s in folded) == [
+        (r[0], r[2], r[3], r[7]) for r in written
+    ]
