@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +95,64 @@ def cpu_note(before: tuple[int, int, int]) -> str:
     )
 
 
+# --- CPU per request: load-independent figures -----------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far; 0 when it is gone (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (uvicorn's master and its workers)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += parents.get(pid, [])
+    return tree
+
+
+def database_backends(database: str) -> list[int]:
+    """The pids of PostgreSQL's backends serving `database` (the server runs on this machine)."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+class CpuMeter:
+    """CPU seconds used by a changing set of processes between `start` and `stop`: on a shared
+    machine the CPU a request costs is a steadier figure than the requests a second it allows."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self._pids = pids
+        self._before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._before = {pid: process_cpu(pid) for pid in self._pids()}
+
+    def stop(self) -> float:
+        """Seconds used since `start` (a process started meanwhile counts from zero)."""
+        pids = set(self._pids()) | set(self._before)
+        return sum(max(process_cpu(pid) - self._before.get(pid, 0.0), 0.0) for pid in pids)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -155,6 +213,7 @@ class Aduan:
     database_url: str | None  # None: the embedded SQLite database in data_dir
     proc: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    background: CpuMeter | None = None  # the workers' and sweeper's CPU, when a benchmark meters it
 
     @property
     def label(self) -> str:
@@ -229,6 +288,20 @@ class Aduan:
         if backlog:
             log(f"outbox still holds {backlog} message(s) after {timeout:.0f} s")
         return backlog
+
+    def service_pids(self, *names: str) -> list[int]:
+        """The processes of the named children of `aduan up` (`intake-api`: its workers too)."""
+        pids: list[int] = []
+        for name in names:
+            pid_file = self.data_dir / "run" / f"{name}.pid"
+            with suppress(OSError, ValueError):
+                pids += process_tree(int(pid_file.read_text()))
+        return pids
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL database's name (None: embedded SQLite)."""
+        return self.database_url.rsplit("/", 1)[-1] if self.database_url else None
 
     def log_tails(self, lines: int = 15) -> str:
         parts = []

@@ -38,11 +38,13 @@ import uvloop
 from common import (
     ROOT,
     Aduan,
+    CpuMeter,
     StackOptions,
     base_env,
     complaint_json,
     cpu_note,
     cpu_sample,
+    database_backends,
     embedded_stack,
     format_table,
     free_port,
@@ -51,6 +53,7 @@ from common import (
     percentile,
     pg_url,
     postgres_stack,
+    process_tree,
     throwaway_database,
 )
 
@@ -67,6 +70,8 @@ class RunResult:
     latencies: list[float] = field(default_factory=list)  # seconds, requests completed in window
     errors: Counter[str] = field(default_factory=Counter)
     sample_error: str = ""
+    filed: int = 0  # 201 answers in the whole run, warm-up included (what the CPU figures divide)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in the whole run, per part
     backlog: int | None = None  # aduan: outbox messages (receipts) still unsent when load ended
     drain: float | None = None  # aduan: seconds from the end of the load until the outbox was empty
 
@@ -76,6 +81,12 @@ class RunResult:
 
     def ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000
+
+    def cpu_ms(self, part: str) -> str:
+        """CPU ms per filing of one part (`api`, `db`), or "-" when not measured."""
+        if part not in self.cpu or not self.filed:
+            return "-"
+        return f"{1000 * self.cpu[part] / self.filed:.2f}"
 
 
 class RawHttp:
@@ -163,7 +174,9 @@ async def _load(
             if status != 201:
                 result.errors[str(status)] += 1
                 result.sample_error = result.sample_error or reply[:300].decode(errors="replace")
-            elif window_start <= t1 <= window_end:
+                continue
+            result.filed += 1
+            if window_start <= t1 <= window_end:
                 result.latencies.append(t1 - t0)
 
     if client == "httpx":  # the generator as first briefed: one client, pool sized to C
@@ -194,8 +207,11 @@ def measure(
     warmup: float,
     duration: float,
     client: str,
+    meters: dict[str, CpuMeter],
 ) -> RunResult:
     cpu_before = cpu_sample()
+    for meter in meters.values():
+        meter.start()
     # uvloop, as the servers use: the generator then takes less of the CPU the servers share.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         result = runner.run(
@@ -209,17 +225,20 @@ def measure(
                 client=client,
             )
         )
+    result.cpu = {part: meter.stop() for part, meter in meters.items()}
     log(
         f"{target} c={concurrency}: {result.rate:.0f} req/s, p50 {result.ms(50):.1f} ms, "
         f"p99 {result.ms(99):.1f} ms, errors {sum(result.errors.values())}; "
+        f"CPU ms per filing: API {result.cpu_ms('api')}, database {result.cpu_ms('db')}; "
         f"{cpu_note(cpu_before)}"
     )
     return result
 
 
 @contextmanager
-def baseline_server(options: StackOptions) -> Iterator[str]:
-    """bench/baseline_app.py under uvicorn with the same worker count and pool; its base URL."""
+def baseline_server(options: StackOptions) -> Iterator[tuple[str, dict[str, CpuMeter]]]:
+    """bench/baseline_app.py under uvicorn with the same worker count and pool; its base URL and
+    the meters of its processes' and its database backends' CPU."""
     from baseline_app import create_schema
 
     with throwaway_database("aduan_bench_baseline") as database:
@@ -257,7 +276,7 @@ def baseline_server(options: StackOptions) -> Iterator[str]:
         try:
             _wait_http(f"{base}/healthz", proc)
             log(f"baseline ready on {base} (pid {proc.pid})")
-            yield base
+            yield base, _meters(lambda: process_tree(proc.pid), database)
         finally:
             proc.terminate()  # uvicorn's master stops its workers on SIGTERM
             try:
@@ -282,6 +301,14 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
     raise RuntimeError(f"{url}: not healthy after {timeout:.0f} s")
 
 
+def _meters(api: Callable[[], list[int]], database: str | None) -> dict[str, CpuMeter]:
+    """CPU meters of an API's processes and (PostgreSQL) of its database's backends."""
+    meters = {"api": CpuMeter(api)}
+    if database is not None:
+        meters["db"] = CpuMeter(lambda: database_backends(database))
+    return meters
+
+
 def run(args: argparse.Namespace) -> tuple[list[RunResult], list[RunResult], str]:
     options = StackOptions(
         api_workers=args.api_workers,
@@ -295,18 +322,21 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[RunResult], str
     stack = embedded_stack(options) if args.embedded else postgres_stack(options)
     with stack as aduan:
         kiosk_key = aduan.add_kiosk("bench-kiosk")
-        targets = [("aduan", f"{aduan.intake_url}/api/v1/complaints", {"X-Kiosk-Key": kiosk_key})]
+        meters = _meters(lambda: aduan.service_pids("intake-api", "api"), aduan.database)
+        background = ("routing-worker", "notify-worker", "sweeper", "worker")
+        aduan.background = CpuMeter(lambda: aduan.service_pids(*background))
+        targets = [("aduan", f"{aduan.intake_url}/api/v1/complaints", {"X-Kiosk-Key": kiosk_key}, meters)]
         with contextlib.ExitStack() as servers:
             if not args.embedded:
-                base = servers.enter_context(baseline_server(options))
-                targets.insert(0, ("baseline", f"{base}/api/v1/complaints", {}))
+                base, base_meters = servers.enter_context(baseline_server(options))
+                targets.insert(0, ("baseline", f"{base}/api/v1/complaints", {}, base_meters))
             # Prime each target once at the highest concurrency: new databases and processes are
             # slower at first (WAL segments, caches, pools); only later runs are measured.
-            for name, url, headers in targets:
-                _run(aduan, name, url, headers, max(args.concurrency), 0.0, args.prime, args)
+            for name, url, headers, meter in targets:
+                _run(aduan, name, url, headers, meter, max(args.concurrency), 0.0, args.prime, args)
             for c in args.concurrency:
-                for name, url, headers in targets:
-                    result = _run(aduan, name, url, headers, c, args.warmup, args.duration, args)
+                for name, url, headers, meter in targets:
+                    result = _run(aduan, name, url, headers, meter, c, args.warmup, args.duration, args)
                     (aduan_runs if name == "aduan" else baseline).append(result)
         label = aduan.label
     return baseline, aduan_runs, label
@@ -317,11 +347,14 @@ def _run(
     target: str,
     url: str,
     headers: dict[str, str],
+    meters: dict[str, CpuMeter],
     concurrency: int,
     warmup: float,
     duration: float,
     args: argparse.Namespace,
 ) -> RunResult:
+    if target == "aduan" and aduan.background is not None:
+        aduan.background.start()  # until the outbox is drained: the receipts' CPU after the load
     result = measure(
         url,
         headers,
@@ -330,9 +363,10 @@ def _run(
         warmup=warmup,
         duration=duration,
         client=args.client,
+        meters=meters,
     )
     ended = time.monotonic()
-    if target == "aduan":
+    if target == "aduan" and aduan.background is not None:
         # The notify worker keeps sending receipts after the load stops; let it finish so the
         # next measurement (baseline or aduan) does not share the CPU with these leftovers.
         # The drain time is part of the figure: the background runs niced (ADUAN_BACKGROUND_NICE)
@@ -340,6 +374,7 @@ def _run(
         result.backlog = aduan.outbox_backlog()
         left = aduan.wait_settled(timeout=600.0)
         result.drain = time.monotonic() - ended if not left else None
+        result.cpu["background"] = aduan.background.stop()
         log(f"outbox backlog at the end: {result.backlog}; drained {result.drain or 0:.1f} s after the load")
     return result
 
@@ -396,9 +431,48 @@ def report(
     )
     if not baseline:
         print("(embedded run: no baseline; the baseline is a PostgreSQL figure)")
+    print()
+    print("CPU ms per filing (whole run, warm-up included; from /proc, steadier than req/s when shared)")
+    cpu_rows = []
+    for i, a in enumerate(aduan_runs):
+        b = baseline[i] if baseline else None
+        served = _served_ms(a)
+        base = _served_ms(b) if b else None
+        cpu_rows.append(
+            [
+                a.concurrency,
+                b.cpu_ms("api") if b else "-",
+                b.cpu_ms("db") if b else "-",
+                a.cpu_ms("api"),
+                a.cpu_ms("db"),
+                a.cpu_ms("background"),
+                f"{base / served:.2f}" if base and served else "-",
+            ]
+        )
+    print(
+        format_table(
+            [
+                "concurrency",
+                "baseline API",
+                "baseline database",
+                "aduan API",
+                "aduan database",
+                "aduan background (to drain)",
+                "baseline/aduan (API + database)",
+            ],
+            cpu_rows,
+        )
+    )
     for r in [*baseline, *aduan_runs]:
         if r.errors:
             print(f"errors {r.target} c={r.concurrency}: {dict(r.errors)} {r.sample_error}")
+
+
+def _served_ms(r: RunResult) -> float | None:
+    """CPU ms per filing of the API and its database together (what serving the POST costs)."""
+    if not r.filed or "api" not in r.cpu:
+        return None
+    return 1000 * (r.cpu["api"] + r.cpu.get("db", 0.0)) / r.filed
 
 
 def main() -> int:
