@@ -18,9 +18,12 @@ from shared.workflow import Actor
 READERS = frozenset({Role.ADMIN, Role.KEPALA_DINAS})
 
 IDENTITY_VIEW = "identity.view"
+# The tanda terima carries the tracking code, which opens the complaint's tracking page.
+RECEIPT_PRINT = "receipt.print"
 # What each action is called on the audit page.
 ACTION_LABELS = {
     IDENTITY_VIEW: "Melihat identitas pengadu",
+    RECEIPT_PRINT: "Mencetak tanda terima (memuat kode pelacakan)",
     "user.create": "Menambah akun",
     "user.update": "Mengubah akun",
     "user.disable": "Menonaktifkan akun",
@@ -64,12 +67,17 @@ def record(
     )
 
 
-def record_identity_view(session: Session, *, by: Actor, ticket: str, address: str | None) -> None:
-    """A complainant's identity was shown to `by`: one entry, committed on its own."""
+def record_read(session: Session, *, by: Actor, action: str, ticket: str, address: str | None) -> None:
+    """Something confidential of a complaint was shown to `by`: one entry, committed on its own."""
     if session.in_transaction():
         session.rollback()  # the view's reads are done; the entry gets its own short transaction
     with session.begin():
-        record(session, by=by, action=IDENTITY_VIEW, address=address, ticket=ticket)
+        record(session, by=by, action=action, address=address, ticket=ticket)
+
+
+def record_identity_view(session: Session, *, by: Actor, ticket: str, address: str | None) -> None:
+    """A complainant's identity was shown to `by`."""
+    record_read(session, by=by, action=IDENTITY_VIEW, ticket=ticket, address=address)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from services.routing.auth import StaffUser
 from services.routing.schemas import EarlierComplaint
 from services.routing.service import complaints_of_person
-from shared import office_days, outbox
+from shared import audit, office_days, outbox
 from shared.api import ApiError
 from shared.complaint_in import DESK_CHANNELS, ComplaintIn
 from shared.filing import body_hash, check_category, check_contact, prepare, relay_receipts, write_rows
@@ -203,8 +203,9 @@ class Receipt:
     officer_nip: str | None
 
 
-def receipt(session: Session, user: StaffUser, ticket: str) -> Receipt:
-    """The tanda terima of a complaint, for the Front Office (the tracking code is on it)."""
+def receipt(session: Session, user: StaffUser, ticket: str, *, address: str | None) -> Receipt:
+    """The tanda terima of a complaint, for the Front Office: the tracking code is on it, so each
+    print (and reprint) is in the audit log, with who printed it and from where."""
     check_officer(user)
     c = session.scalar(select(Complaint).where(Complaint.ticket == ticket))
     if c is None:
@@ -220,7 +221,7 @@ def receipt(session: Session, user: StaffUser, ticket: str) -> Receipt:
     chosen = found.get(filer or "") or found[user.username]
     # The verification step's time standard as filed (the step may have moved on since).
     due = c.step_due_at if c.step == Step.VERIFICATION else _first_due(session, c)
-    return Receipt(
+    printed = Receipt(
         ticket=c.ticket,
         tracking_code=cipher().decrypt(c.tracking_code_enc, field="tracking_code"),
         channel=c.channel,
@@ -229,6 +230,8 @@ def receipt(session: Session, user: StaffUser, ticket: str) -> Receipt:
         officer_name=chosen.full_name or chosen.username,
         officer_nip=chosen.nip,
     )
+    audit.record_read(session, by=user.actor, action=audit.RECEIPT_PRINT, ticket=c.ticket, address=address)
+    return printed
 
 
 def _first_due(session: Session, c: Complaint) -> datetime | None:

@@ -705,6 +705,11 @@ def test_the_desk_files_a_walk_in_forwards_it_in_one_step_and_prints_the_tanda_t
         assert abs(pages[0][0] - width) < 1 and ticket in words and code in words
         assert qr_of_pdf(pdf, tmp_path) == link
     shot(fo, f"tanda-terima-80mm-{stack.name}")
+    # Each print shows the tracking code: each is in the audit log (the first and three reprints).
+    printed = stack.sql(
+        "SELECT actor, address FROM audit_log WHERE ticket = :t AND action = 'receipt.print'", t=ticket
+    )
+    assert [(r.actor, bool(r.address)) for r in printed] == [("fo", True)] * 4
 
     # At rest: the NIK and the phone number typed at the desk are in no column of any table.
     plain = (DESK_NIK, "3307.0152", "081234567891", "6281234567891")

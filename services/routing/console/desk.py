@@ -28,6 +28,7 @@ from shared.clock import now
 from shared.complaint_in import CHANNEL_LABELS, DESK_CHANNELS, Channel
 from shared.links import track_page_url
 from shared.models import Complaint
+from shared.ratelimit import client_address
 from shared.settings import get_settings
 from shared.sop import ACTION_TITLES, Step, find_action
 from shared.validation import FieldError, InputError
@@ -282,7 +283,7 @@ def receipt_print(
 ) -> Response:
     """The printable tanda terima: the kiosk receipt's facts, the officer and a signature line."""
     try:
-        r = desk.receipt(session, user, ticket)
+        r = desk.receipt(session, user, ticket, address=client_address(request))
     except ApiError as exc:
         return refused(request, user, exc)
     settings = get_settings()
