@@ -435,6 +435,60 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
 
 
+# What each kind of `up`'s children imports while `aduan prepare` runs: modules that do not read the
+# settings when imported (the settings are known only once the orders come).
+STANDBY_IMPORTS = {
+    "api": (
+        "uvicorn",
+        "launcher.apps",
+        "launcher.combined",
+        "services.routing.app",
+        "services.notify.channels",
+    ),
+    "worker": (
+        "celery.apps.worker",
+        "launcher.combined",
+        "shared.tasks",
+        "services.routing.service",
+        "services.routing.sweeper",
+        "services.notify.service",
+        "services.notify.channels",
+        "services.notify.messages",
+    ),
+    "sweeper": ("services.routing.sweeper",),
+}
+
+
+def cmd_standby(args: argparse.Namespace) -> int:
+    """Import a child's part of the application, then run the command `up` sends on stdin (one JSON
+    line: argv, environment, log file) once `aduan prepare` has finished; end at EOF without one."""
+    import importlib
+    import json
+
+    for module in STANDBY_IMPORTS[args.kind]:
+        importlib.import_module(module)
+    line = sys.stdin.readline()
+    if not line:
+        return 0  # `up` stopped, or needed no child of this kind
+    order = json.loads(line)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if order["log"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        log = os.open(order["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    settings = sys.modules.get("shared.settings")
+    if settings is not None:  # read by nothing imported above; forgotten in case it ever is
+        settings.get_settings.cache_clear()
+    return main(order["argv"])
+
+
 def cmd_check(_args: argparse.Namespace) -> int:
     from services.notify.channels import load_channels
     from services.notify.messages import check_templates
@@ -557,6 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", parents=[common], help="check, migrate, first admin (used by `up`)")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("standby", help="import a child's modules and wait for its orders (used by `up`)")
+    p.add_argument("kind", choices=sorted(STANDBY_IMPORTS))
+    p.set_defaults(func=cmd_standby)
 
     p = sub.add_parser("check", parents=[common], help="validate the configuration")
     p.set_defaults(func=cmd_check)

@@ -7,6 +7,13 @@ instead of the whole application stack for as long as the system runs.
 On the embedded default (SQLite) it starts three children: the broker, one process serving both
 HTTP APIs on their two ports, and one Celery worker consuming both queues with the sweeper as a
 thread. Outside it (PostgreSQL) each service runs in a process of its own, as in production.
+
+The children start while `aduan prepare` runs: each is first an `aduan standby KIND` that imports
+its part of the application (a few seconds each) and then waits on its stdin for its orders (the
+command, the environment and the log the plan decides), sent once prepare has checked the
+configuration and migrated; so the imports no longer wait for the migrations. Which standbys to
+start is a guess from the environment (ADUAN_DATABASE_URL); a wrong guess costs time, never
+behaviour: a child without a standby of its kind starts as before, a standby left over is stopped.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ STOP_TIMEOUT = 15.0
 STABLE_AFTER = 60.0
 MAX_RESTART_DELAY = 30
 WORKER_QUEUES = ("routing", "notify")  # the embedded default's one worker consumes both
+CLI = (sys.executable, "-m", "launcher.cli")
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Child:
     env: dict[str, str]
     log_path: Path | None
     ready_urls: tuple[str, ...] = ()  # answered 200 by /readyz once the child can serve
+    kind: str = ""  # the standby (`aduan standby KIND`) that can become this child, if any
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0  # restarts in a row, each after less than STABLE_AFTER of running
     next_start: float = 0.0
@@ -62,6 +71,22 @@ class Child:
         )
         (run_dir / f"{self.name}.pid").write_text(str(self.proc.pid))
         self.started_at = time.monotonic()
+
+    def take_over(self, standby: subprocess.Popen[bytes], run_dir: Path) -> bool:
+        """Become `standby` (its imports done): send it this child's command, environment and log.
+        False when the standby is gone (this child then starts as a process of its own)."""
+        order = {"argv": self.argv[len(CLI) :], "env": self.env, "log": str(self.log_path or "")}
+        if standby.poll() is not None or standby.stdin is None:
+            return False
+        try:
+            standby.stdin.write(json.dumps(order).encode() + b"\n")
+            standby.stdin.close()
+        except OSError:  # it died between the poll and the write
+            return False
+        self.proc = standby
+        (run_dir / f"{self.name}.pid").write_text(str(standby.pid))
+        self.started_at = time.monotonic()
+        return True
 
     def restart_delay(self, now: float) -> int:
         """Seconds to wait before starting this stopped child again: 1, 2, 4 ... 30 while it keeps
@@ -203,6 +228,54 @@ class PrepareFailed(RuntimeError):
         self.code = code
 
 
+def _guess_kinds() -> list[str]:
+    """The standbys `up` will likely need, guessed from the environment before prepare reads the
+    settings (the embedded default unless ADUAN_DATABASE_URL names another database)."""
+    url = os.environ.get("ADUAN_DATABASE_URL") or ""
+    if not url or url.startswith("sqlite"):
+        return ["worker", "api"]
+    return ["worker", "worker", "sweeper", "api", "api"]
+
+
+def _start_standbys(kinds: list[str]) -> list[tuple[str, subprocess.Popen[bytes]]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return [
+        (
+            kind,
+            subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*CLI, "standby", kind],
+                stdin=subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # as every child: Ctrl-C reaches the supervisor only
+            ),
+        )
+        for kind in kinds
+    ]
+
+
+def _stop_standbys(standbys: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    """Stop the standbys no child took (they have only imported: nothing to clean up)."""
+    for _kind, proc in standbys:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    for _kind, proc in standbys:
+        proc.wait()
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+    standbys.clear()
+
+
+def _start_children(
+    children: list[Child], standbys: list[tuple[str, subprocess.Popen[bytes]]], run_dir: Path
+) -> None:
+    """Start each child: from a standby of its kind when one is waiting, else as a new process."""
+    for c in children:
+        taken = next((i for i, (kind, _proc) in enumerate(standbys) if kind == c.kind), None)
+        if taken is None or not c.take_over(standbys.pop(taken)[1], run_dir):
+            c.start(run_dir)
+
+
 def _prepare() -> Plan:
     """Run `aduan prepare` in a child: the application stack is imported there, never here."""
     done = subprocess.run(
@@ -255,7 +328,7 @@ def _broker(plan: Plan, run_dir: Path, log_dir: Path | None, env: dict[str, str]
 
 
 def _children(plan: Plan, env: dict[str, str], log_dir: Path | None) -> list[Child]:
-    py = [sys.executable, "-m", "launcher.cli"]
+    py = list(CLI)
     host, intake_port, staff_port = plan.host, plan.intake_port, plan.staff_port
     intake_ready, staff_ready = f"http://{host}:{intake_port}/readyz", f"http://{host}:{staff_port}/readyz"
 
@@ -270,7 +343,13 @@ def _children(plan: Plan, env: dict[str, str], log_dir: Path | None) -> list[Chi
         # One office's PC: one worker for both queues (the sweeper a thread in it) and one process
         # for both APIs, each on its own port. SQLite has one writer at a time anyway.
         return [
-            Child("worker", [*py, "worker", *WORKER_QUEUES, "--with-sweeper", *niced], env, log("worker")),
+            Child(
+                "worker",
+                [*py, "worker", *WORKER_QUEUES, "--with-sweeper", *niced],
+                env,
+                log("worker"),
+                kind="worker",
+            ),
             Child(
                 "api",
                 [
@@ -286,18 +365,22 @@ def _children(plan: Plan, env: dict[str, str], log_dir: Path | None) -> list[Chi
                 env,
                 log("api"),
                 (intake_ready, staff_ready),
+                kind="api",
             ),
         ]
     return [
-        Child("routing-worker", [*py, "worker", "routing", *niced], env, log("routing-worker")),
-        Child("notify-worker", [*py, "worker", "notify", *niced], env, log("notify-worker")),
-        Child("sweeper", [*py, "sweeper", *niced], env, log("sweeper")),
+        Child(
+            "routing-worker", [*py, "worker", "routing", *niced], env, log("routing-worker"), kind="worker"
+        ),
+        Child("notify-worker", [*py, "worker", "notify", *niced], env, log("notify-worker"), kind="worker"),
+        Child("sweeper", [*py, "sweeper", *niced], env, log("sweeper"), kind="sweeper"),
         Child(
             "intake-api",
             [*py, "serve", "intake", "--port", str(intake_port), "--host", host],
             env,
             log("intake-api"),
             (intake_ready,),
+            kind="api",
         ),
         Child(
             "staff-api",
@@ -305,6 +388,7 @@ def _children(plan: Plan, env: dict[str, str], log_dir: Path | None) -> list[Chi
             env,
             log("staff-api"),
             (staff_ready,),
+            kind="api",
         ),
     ]
 
@@ -360,6 +444,29 @@ def _stop_all(children: list[Child], broker: Child | None) -> None:
 def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log_to_console: bool) -> int:
     """Start everything, print the URLs, supervise (restarting a crashed child) until signalled."""
     started = time.monotonic()
+    standbys = _start_standbys(_guess_kinds())  # their imports run while prepare runs
+    try:
+        return _supervise(
+            standbys,
+            started,
+            intake_port=intake_port,
+            staff_port=staff_port,
+            host=host,
+            log_to_console=log_to_console,
+        )
+    finally:
+        _stop_standbys(standbys)  # those no child took, on every way out (exit 78 included)
+
+
+def _supervise(
+    standbys: list[tuple[str, subprocess.Popen[bytes]]],
+    started: float,
+    *,
+    intake_port: int | None,
+    staff_port: int | None,
+    host: str | None,
+    log_to_console: bool,
+) -> int:
     # Bad settings, channel settings or a broken message template stop `up` before any child starts
     # (exit 78 with the message, printed by `aduan prepare`).
     try:
@@ -400,8 +507,8 @@ def up(*, intake_port: int | None, staff_port: int | None, host: str | None, log
     env.setdefault("ADUAN_STAFF_BASE_URL", f"http://{host}:{staff_port}")
 
     children = _children(plan, env, log_dir)
-    for c in children:
-        c.start(run_dir)
+    _start_children(children, standbys, run_dir)
+    _stop_standbys(standbys)
     failed = _wait_ready(children, time.monotonic() + READY_TIMEOUT)
     if failed:
         print(
