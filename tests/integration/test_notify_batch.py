@@ -17,19 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, insert, text
 
 from shared import outbox
 from shared.identity import identity_columns
-from shared.migrate import upgrade
 from shared.models import Complaint, Outbox, table_of
 from shared.security import cipher
 from shared.settings import Settings, get_settings
 from shared.tasks import NotifyEvent, TaskName, make_celery
-from tests.integration.stack import POSTGRES_ADMIN_URL, REDIS_DB_SHIFT, REDIS_URL, ROOT, _base_env, eventually
+from tests.integration.stack import REDIS_DB_SHIFT, REDIS_URL, ROOT, _base_env, eventually
+from tests.support.database import migrated
 from tests.support.gateway_server import GatewayServer
 from tests.support.smtp_server import Handler, free_port
 
@@ -83,30 +82,20 @@ def w(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         }
     )
     env.pop("ADUAN_DEMO_LOG_CHANNELS", None)
-    name = f"aduan_nb_{os.getpid()}_{request.param}"
-    if request.param == "postgres":
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["ADUAN_DATABASE_URL"] = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    settings = Settings.model_validate({k[6:].lower(): v for k, v in env.items() if k.startswith("ADUAN_")})
-    upgrade(settings)
-    engine = create_engine(settings.sync_database_url())
     import redis
 
     broker = redis.Redis.from_url(env["ADUAN_BROKER_URL"])
     broker.flushdb()
-    try:
-        yield World(env, settings, engine, gateway, smtp)
-    finally:
-        broker.flushdb()
-        broker.close()
-        engine.dispose()
-        controller.stop()
-        gateway.stop()
-        if request.param == "postgres":
-            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated(env, backend=request.param, name=f"aduan_nb_{os.getpid()}_{request.param}") as settings:
+        engine = create_engine(settings.sync_database_url())
+        try:
+            yield World(env, settings, engine, gateway, smtp)
+        finally:
+            broker.flushdb()
+            broker.close()
+            engine.dispose()
+            controller.stop()
+            gateway.stop()
 
 
 def _seed(engine: Engine) -> list[outbox.Message]:

@@ -11,17 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from shared.migrate import upgrade
 from shared.models import Complaint, Deadline, History
 from shared.security import FieldCipher
 from shared.settings import Settings
-from tests.integration.stack import POSTGRES_ADMIN_URL, ROOT, _base_env, _data_key
+from tests.integration.stack import ROOT, _base_env, _data_key
 from tests.support import faults
+from tests.support.database import migrated
 
 pytestmark = pytest.mark.integration
 
@@ -41,21 +40,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[d
             "ADUAN_OUTBOX_BATCH": "40",
         }
     )
-    name = f"aduan_sw_{os.getpid()}_{request.param}"
-    if request.param == "postgres":
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["ADUAN_DATABASE_URL"] = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    settings = Settings.model_validate({k[6:].lower(): v for k, v in env.items() if k.startswith("ADUAN_")})
-    upgrade(settings)
-    engine = create_engine(settings.sync_database_url())
-    _fill(engine, settings)
-    yield env, settings.sync_database_url()
-    engine.dispose()
-    if request.param == "postgres":
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated(env, backend=request.param, name=f"aduan_sw_{os.getpid()}_{request.param}") as settings:
+        engine = create_engine(settings.sync_database_url())
+        _fill(engine, settings)
+        yield env, settings.sync_database_url()
+        engine.dispose()
 
 
 def _fill(engine: Engine, settings: Settings) -> None:
