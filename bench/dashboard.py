@@ -5,8 +5,9 @@
 1. Set-up as bench/console.py seeds it (a fresh database dropped at the end; N complaints by one
    INSERT ... SELECT over generate_series, one a minute back from now, so 1,000,000 span about 23
    months), plus what the reports read of a closed complaint: its history (every other one through
-   all six steps, with the disposition naming its bidang; the rest answered at verification) and
-   an SKM rating for one in three.
+   all six steps, with the disposition naming its bidang; the rest answered at verification), the
+   stays that history ended (shared.stays.backfill, as migration 0021 fills the table) and an SKM
+   rating for one in three.
 2. `aduan serve staff` (one uvicorn process, as `aduan up` runs it) against that database.
 3. As kasubag umum, sequential requests after a warm-up of two: the dashboard page
    (`/dasbor?dari=&sampai=`, the last --months months) and the JSON reports of the same period
@@ -26,6 +27,11 @@ import httpx
 import psycopg
 from common import cpu_note, cpu_sample, format_table, load_note, log, percentile
 from console import PASSWORD, QUEUE_STEPS, console_client, seeded_staff_api
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from shared import stays
+from shared.settings import Settings
 
 WARMUP = 2
 ACTIONS = ("forward", "review", "dispose", "submit_draft", "approve_answer", "deliver")
@@ -72,6 +78,15 @@ def seed_reports(url: str) -> dict[str, float]:
             """
         )
         times["feedback"] = time.perf_counter() - t0
+        pg.commit()
+        t0 = time.perf_counter()
+        # The stays those rows ended, as migration 0021 writes them from the history (what the
+        # history rows' writer writes with each row in production).
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+        with engine.begin() as conn:
+            times["stays rows"] = float(stays.backfill(conn, Settings(database_url=url)))
+        engine.dispose()
+        times["stays"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         pg.execute("ANALYZE")
         times["analyze"] = time.perf_counter() - t0

@@ -16,13 +16,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import stays
 from shared.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-# A history row that ends a stay at a step writes the stay in the same flush, whoever wrote it.
-event.listen(Session, "after_flush", stays.after_flush)
 
 
 def _sqlite_tuning(dbapi_connection: Any, _record: Any) -> None:

@@ -25,9 +25,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from shared import identity
@@ -623,3 +624,12 @@ class RateCounter(Base):
 def table_of(model: type[Base]) -> Table:
     """A model's Core table, for hot paths that need no ORM bookkeeping (identity map, events)."""
     return cast(Table, model.__table__)
+
+
+@event.listens_for(Session, "after_flush")
+def _write_stays(session: Session, context: Any) -> None:
+    """A history row that ends a stay at a step writes the stay in the same flush, whoever wrote
+    it, wherever the models are used (shared.stays imports this module, hence the late import)."""
+    from shared import stays
+
+    stays.after_flush(session, context)

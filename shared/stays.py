@@ -6,7 +6,7 @@ of an answer a gateway delivered; the time spent waiting for the complainant's d
 count. Its office minutes are measured on the office calendar when it ends.
 
 Written at the flush of the history row that ends it (`after_flush`, installed on every Session by
-shared.db), in the same transaction, whoever writes that row; history written by Core INSERTs (the
+shared.models), in the same transaction, whoever writes that row; history written by Core INSERTs (the
 intake's filing, which only opens stays) is not seen there, and the migration that made the table
 filled it from the history before (`backfill`, the same `fold`). A change of the office calendar
 recomputes the minutes of the stays over the changed day (`recompute`), in the change's unit of work.

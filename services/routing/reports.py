@@ -10,21 +10,20 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Interval, and_, case, func, literal, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from services.routing.volume import OpenNow, open_now
 from shared import office_days, survey
 from shared.clock import Calendar, calendar_for, now, step_standard, to_wib
 from shared.delivery import AttemptOutcome
-from shared.models import Complaint, DeliveryAttempt, Feedback, History
+from shared.models import Complaint, DeliveryAttempt, Feedback, History, StayRecord, UTCDateTime
 from shared.settings import Settings, get_settings
 from shared.sla import file_complete_at
 from shared.sop import STEPS, Outcome, Status, Step
-from shared.stays import Stay, stays_of
-from shared.stays import office_minutes as stay_minutes
 
 
 class StepFigures(BaseModel):
@@ -62,14 +61,6 @@ class SlaReport(BaseModel):
     open_now: OpenNow  # what is open at the time of the report, whatever the period
 
 
-def _stays(session: Session, since: datetime, until: datetime) -> list[Stay]:
-    """Completed stays at a step that ended within [since, until)."""
-    ids = select(History.complaint_id).where(
-        History.at >= since, History.at < until, History.from_step.is_not(None)
-    )
-    return [s for s in stays_of(session, ids) if since <= s.left < until]
-
-
 def standard_minutes(settings: Settings, calendar: Calendar, step: Step) -> float | None:
     """A step's time standard in office minutes; None for a step without one."""
     value = step_standard(settings, step)
@@ -94,33 +85,185 @@ def _figures(step: str, unit: str | None, minutes: list[float], standard: float 
 def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
     settings = get_settings()
     calendar = calendar_for(settings, office_days.overrides(session))
-    per_step: dict[str, list[float]] = defaultdict(list)
-    per_unit: dict[str, list[float]] = defaultdict(list)
-    for stay in _stays(session, since, until):
-        minutes = stay_minutes(calendar, stay)
-        per_step[stay.step].append(minutes)
-        if stay.unit:
-            per_unit[stay.unit].append(minutes)
-
-    def standard(step: Step) -> float | None:
-        return standard_minutes(settings, calendar, step)
-
-    steps = [_figures(s.value, None, per_step.get(s.value, []), standard(s)) for s in STEPS]
-    units = [
-        _figures(Step.DRAFTING.value, u, m, standard(Step.DRAFTING)) for u, m in sorted(per_unit.items())
-    ]
+    standards = {s.value: standard_minutes(settings, calendar, s) for s in STEPS}
+    if _on_postgresql(session):
+        per_step, per_unit = _stay_figures(session, since, until, standards)
+    else:
+        per_step, per_unit = _stay_figures_in_python(session, since, until, standards)
     return SlaReport(
         period_from=since,
         period_to=until,
-        steps=steps,
-        drafting_by_unit=units,
+        steps=[per_step.get(s) or _figures(s, None, [], standard) for s, standard in standards.items()],
+        drafting_by_unit=[per_unit[u] for u in sorted(per_unit)],
         legal=_legal(session, since, until),
         open_now=open_now(session, now()),
     )
 
 
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+Figures = tuple[dict[str, StepFigures], dict[str, StepFigures]]
+
+
+def _stay_figures(
+    session: Session, since: datetime, until: datetime, standards: dict[str, float | None]
+) -> Figures:
+    """Per step and per bidang (drafting), the stays that ended in [since, until), aggregated in
+    PostgreSQL: one pass over the period's rows of `stays`."""
+    known = {step: standard for step, standard in standards.items() if standard is not None}
+    standard = case(known, value=StayRecord.step, else_=None) if known else literal(None)
+    minutes = StayRecord.office_minutes
+    rows = session.execute(
+        select(
+            StayRecord.step,
+            StayRecord.unit,
+            func.grouping(StayRecord.unit).label("all_units"),
+            func.count().label("count"),
+            func.count().filter(minutes <= standard).label("within"),
+            # the median as statistics.median has it (the mean of the two middle values)
+            func.percentile_cont(0.5).within_group(minutes).label("median"),
+            # nearest rank: the ceil(0.9 n)-th value
+            func.percentile_disc(0.9).within_group(minutes).label("p90"),
+        )
+        .where(StayRecord.left_at >= since, StayRecord.left_at < until)
+        .group_by(func.grouping_sets(StayRecord.step, tuple_(StayRecord.step, StayRecord.unit)))
+    ).all()
+    per_step: dict[str, StepFigures] = {}
+    per_unit: dict[str, StepFigures] = {}
+    for r in rows:
+        step_standard = standards.get(r.step)
+        figures = StepFigures(
+            step=r.step,
+            unit=None if r.all_units else r.unit,
+            count=r.count,
+            within_standard=r.within / r.count if step_standard else None,
+            median_minutes=r.median,
+            p90_minutes=r.p90,
+            standard_minutes=step_standard,
+        )
+        if r.all_units:
+            per_step[r.step] = figures
+        elif r.unit and r.step == Step.DRAFTING:
+            per_unit[r.unit] = figures
+    return per_step, per_unit
+
+
+def _stay_figures_in_python(
+    session: Session, since: datetime, until: datetime, standards: dict[str, float | None]
+) -> Figures:
+    """The same figures from the period's office minutes (SQLite has no percentile aggregate)."""
+    per_step: dict[str, list[float]] = defaultdict(list)
+    per_unit: dict[str, list[float]] = defaultdict(list)
+    for step, unit, minutes in session.execute(
+        select(StayRecord.step, StayRecord.unit, StayRecord.office_minutes).where(
+            StayRecord.left_at >= since, StayRecord.left_at < until
+        )
+    ):
+        per_step[step].append(minutes)
+        if unit and step == Step.DRAFTING:
+            per_unit[unit].append(minutes)
+    drafting = standards.get(Step.DRAFTING.value)
+    return (
+        {s: _figures(s, None, m, standards.get(s)) for s, m in per_step.items()},
+        {u: _figures(Step.DRAFTING.value, u, m, drafting) for u, m in per_unit.items()},
+    )
+
+
 def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     settings = get_settings()
+    if _on_postgresql(session):
+        reply, decision, received = _legal_counts(session, since, until, settings)
+    else:
+        reply, decision, received = _legal_counts_in_python(session, since, until, settings)
+
+    def share(on_time: int, late: int) -> float | None:
+        return on_time / (on_time + late) if on_time + late else None
+
+    return LegalFigures(
+        received=received,
+        first_reply_due_days=settings.legal_first_reply.days,
+        first_reply_within=share(*reply[:2]),
+        decision_due_days=settings.legal_decision.days,
+        decision_within=share(*decision[:2]),
+        first_reply_on_time=reply[0],
+        first_reply_late=reply[1],
+        first_reply_pending=reply[2],
+        decision_on_time=decision[0],
+        decision_late=decision[1],
+        decision_pending=decision[2],
+    )
+
+
+Judged = tuple[int, int, int]  # (on time, late, pending)
+
+
+def _legal_counts(
+    session: Session, since: datetime, until: datetime, settings: Settings
+) -> tuple[Judged, Judged, int]:
+    """The legal clocks of the complaints received in [since, until), counted in one query.
+
+    The first reply: from receipt to the first answer delivered (or the closing); the decision:
+    from the complete file (`shared.sla.file_complete_at`) to the closing. A clock is judged once
+    it has stopped or run out.
+    """
+    in_period = (Complaint.received_at >= since, Complaint.received_at < until)
+    received_ids = select(Complaint.id).where(*in_period)
+    replied = (
+        select(DeliveryAttempt.complaint_id, func.min(DeliveryAttempt.at).label("at"))
+        .where(
+            DeliveryAttempt.outcome == AttemptOutcome.DELIVERED.value,
+            DeliveryAttempt.complaint_id.in_(received_ids),
+        )
+        .group_by(DeliveryAttempt.complaint_id)
+        .subquery()
+    )
+    documents = (
+        select(History.complaint_id, func.max(History.at).label("at"))
+        .where(History.action == "info_received", History.complaint_id.in_(received_ids))
+        .group_by(History.complaint_id)
+        .subquery()
+    )
+    first_done = func.coalesce(replied.c.at, Complaint.closed_at)
+    complete = type_coerce(
+        case(
+            (and_(Complaint.paused_at.is_not(None), Complaint.closed_at.is_(None)), None),
+            else_=func.greatest(Complaint.received_at, documents.c.at),
+        ),
+        UTCDateTime(),
+    )
+    at = literal(now(), UTCDateTime())
+
+    def judged(begun: Any, done: Any, limit: timedelta) -> list[Any]:
+        due = begun + literal(limit, Interval())
+        kept = and_(done.is_not(None), done <= due)
+        over = and_(begun.is_not(None), ~kept, or_(done.is_not(None), due <= at))
+        return [func.count().filter(and_(begun.is_not(None), kept)), func.count().filter(over)]
+
+    row = session.execute(
+        select(
+            func.count(),
+            *judged(Complaint.received_at, first_done, settings.legal_first_reply),
+            *judged(complete, Complaint.closed_at, settings.legal_decision),
+        )
+        .select_from(Complaint)
+        .outerjoin(replied, replied.c.complaint_id == Complaint.id)
+        .outerjoin(documents, documents.c.complaint_id == Complaint.id)
+        .where(*in_period)
+    ).one()
+    total, reply_on_time, reply_late, decision_on_time, decision_late = row
+    return (
+        (reply_on_time, reply_late, total - reply_on_time - reply_late),
+        (decision_on_time, decision_late, total - decision_on_time - decision_late),
+        total,
+    )
+
+
+def _legal_counts_in_python(
+    session: Session, since: datetime, until: datetime, settings: Settings
+) -> tuple[Judged, Judged, int]:
+    """The same counts judged in Python (SQLite, the embedded office's scale)."""
     in_period = (Complaint.received_at >= since, Complaint.received_at < until)
     received = session.execute(
         select(Complaint.id, Complaint.received_at, Complaint.closed_at, Complaint.paused_at).where(
@@ -128,7 +271,7 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
         )
     ).all()
     # The period's complaints as a subquery, not a list of ids: a year can hold more complaints than
-    # a statement can carry parameters (65,535 on PostgreSQL).
+    # a statement can carry parameters.
     received_ids = select(Complaint.id).where(*in_period)
     documents_in: dict[int, list[datetime]] = defaultdict(list)
     for complaint_id, came_in in session.execute(
@@ -151,7 +294,7 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
 
     def judge(
         limit: timedelta, start: dict[int, datetime | None], done: dict[int, datetime | None]
-    ) -> tuple[int, int, int]:
+    ) -> Judged:
         """(on time, late, pending): a clock is judged once it has stopped or run out."""
         on_time = late = 0
         for cid, begun in start.items():
@@ -164,9 +307,6 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
                 late += 1
         return on_time, late, len(start) - on_time - late
 
-    def share(on_time: int, late: int) -> float | None:
-        return on_time / (on_time + late) if on_time + late else None
-
     first = {r[0]: replies.get(r[0]) or r[2] for r in received}
     decided = {r[0]: r[2] for r in received}
     # the decision clock runs from the complete file: receipt, or the documents coming in
@@ -176,19 +316,7 @@ def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:
     }
     reply = judge(settings.legal_first_reply, {r[0]: r[1] for r in received}, first)
     decision = judge(settings.legal_decision, complete, decided)
-    return LegalFigures(
-        received=len(received),
-        first_reply_due_days=settings.legal_first_reply.days,
-        first_reply_within=share(*reply[:2]),
-        decision_due_days=settings.legal_decision.days,
-        decision_within=share(*decision[:2]),
-        first_reply_on_time=reply[0],
-        first_reply_late=reply[1],
-        first_reply_pending=reply[2],
-        decision_on_time=decision[0],
-        decision_late=decision[1],
-        decision_pending=decision[2],
-    )
+    return reply, decision, len(received)
 
 
 def as_csv(report: SlaReport) -> str:
