@@ -4,7 +4,8 @@ front desk, so that both file with the same code.
 
 `Filing.rows()` gives every row once, as plain values for the tables, with `NEW_ID` / `NEW_TICKET`
 where the value is the new complaint's own (known only once the database has numbered it). On
-SQLite the rows are written one Core INSERT after another; on PostgreSQL the same rows become one
+SQLite the rows are written one Core INSERT after another (the intake does it in its writer
+thread, `shared.db.in_writer_thread`); on PostgreSQL the same rows become one
 statement (a CTE per row, generated from the tables, compiled once per shape and run on the
 pooled asyncpg connection without a BEGIN/COMMIT pair: one round trip per filing). The front desk
 writes row by row on both backends, inside its own unit of work (filed, then the officer's action).
@@ -41,6 +42,7 @@ from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.util import greenlet_spawn
 
@@ -317,25 +319,30 @@ def ticket_number(session: Session, year: int) -> int:
     return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
 
 
+@lru_cache
+def _insert(table: Table, *, returning_id: bool) -> Executable:
+    """`INSERT INTO table` taking its values as parameters: one statement object per table, so its
+    compiled form is found by a memoized cache key instead of one built from every value (which
+    cost more CPU than the SQLite statement itself)."""
+    statement = insert(table)
+    return statement.returning(table.c.id) if returning_id else statement
+
+
 def write_rows(session: Session, filing: Filing) -> Filed:
     """Every row of the filing, one INSERT after another, in the caller's transaction."""
     seq = ticket_number(session, filing.year)
     new: dict[str, Any] = {"ticket": ticket(get_settings().ticket_prefix, filing.year, seq)}
-    stmt = insert(COMPLAINTS).values({**filing.complaint(), "ticket": new["ticket"]})
-    new["id"] = session.execute(stmt.returning(COMPLAINTS.c.id)).scalar_one()
+    complaint = {**filing.complaint(), "ticket": new["ticket"]}
+    conn = session.connection()  # Core rows: the session's ORM layer has nothing to do for them
+    new["id"] = conn.execute(_insert(COMPLAINTS, returning_id=True), complaint).scalar_one()
     outbox_id = 0
     for table, values in filing.rows():
-        stmt = insert(table).values(_resolved(values, new))
+        params = _resolved(values, new)
         if table is OUTBOX:
-            outbox_id = session.execute(stmt.returning(table.c.id)).scalar_one()
+            outbox_id = conn.execute(_insert(table, returning_id=True), params).scalar_one()
         else:
-            session.execute(stmt)
+            conn.execute(_insert(table, returning_id=False), params)
     return filing.filed(new["ticket"], new["id"], outbox_id)
-
-
-async def write_row_by_row(session: AsyncSession, filing: Filing) -> Filed:
-    """`write_rows` on the intake's async session (SQLite)."""
-    return await session.run_sync(write_rows, filing)
 
 
 # --- PostgreSQL: the same rows as one statement ---------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.intake.schemas import Category as CategoryOut
 from services.intake.schemas import (
@@ -30,7 +32,7 @@ from shared.filing import (
     prepare,
     relay_receipts,
     write_in_one_statement,
-    write_row_by_row,
+    write_rows,
 )
 from shared.models import (
     Category,
@@ -155,24 +157,38 @@ async def enrol_browser(session: AsyncSession, token: str, *, now: datetime) -> 
     return secret if name is not None else None
 
 
-async def active_categories(session: AsyncSession) -> list[CategoryOut]:
-    """Active categories in display order (plain values, so they can outlive the session)."""
-    cached = _cache.get("categories")
-    if cached is not None:
-        return list(cached)
-    result = await session.execute(
-        select(Category.code, Category.name, Category.unit_code)
-        .where(Category.active.is_(True))
-        .order_by(Category.position, Category.code)
-    )
+_ACTIVE_CATEGORIES = (
+    select(Category.code, Category.name, Category.unit_code)
+    .where(Category.active.is_(True))
+    .order_by(Category.position, Category.code)
+)
+
+
+def _keep_categories(result: Iterable[Any]) -> list[CategoryOut]:
     rows = [CategoryOut(code=code, name=name, unit=unit) for code, name, unit in result]
     _cache.put("categories", rows, 30.0)
     return rows
 
 
-async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str) -> dict[str, Any] | None:
+async def active_categories(session: AsyncSession) -> list[CategoryOut]:
+    """Active categories in display order (plain values, so they can outlive the session)."""
+    cached = _cache.get("categories")
+    if cached is not None:
+        return list(cached)
+    return _keep_categories(await session.execute(_ACTIVE_CATEGORIES))
+
+
+def active_categories_in(session: Session) -> list[CategoryOut]:
+    """`active_categories` on a synchronous session (the SQLite writer thread's)."""
+    cached = _cache.get("categories")
+    if cached is not None:
+        return list(cached)
+    return _keep_categories(session.execute(_ACTIVE_CATEGORIES))
+
+
+def replay(session: Session, *, kiosk_id: int, key: str, digest: str) -> dict[str, Any] | None:
     """The first response to an Idempotency-Key, or None if the key is new; 422 if the body differs."""
-    row = await session.scalar(
+    row = session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.kiosk_id == kiosk_id, IdempotencyKey.key == key)
     )
     if row is None:
@@ -187,7 +203,7 @@ async def replay(session: AsyncSession, *, kiosk_id: int, key: str, digest: str)
                 )
             ]
         )
-    sealed = await session.scalar(select(Complaint.tracking_code_enc).where(Complaint.id == row.complaint_id))
+    sealed = session.scalar(select(Complaint.tracking_code_enc).where(Complaint.id == row.complaint_id))
     assert sealed is not None  # noqa: S101 - the foreign key guarantees it
     return {**row.response, "tracking_code": cipher().decrypt(sealed, field="tracking_code")}
 
@@ -214,9 +230,29 @@ async def file_complaint(
         overrides=await office_days.overrides_async(session),
         relayed=relay_receipts(),
     )
-    if files_in_one_statement(session):
-        return await write_in_one_statement(session, filing)
-    return await write_row_by_row(session, filing)
+    return await write_in_one_statement(session, filing)
+
+
+def file_row_by_row(
+    session: Session,
+    body: ComplaintIn,
+    *,
+    kiosk_id: int,
+    idempotency: tuple[str, str] | None,
+    now: datetime,
+) -> Filed:
+    """`file_complaint` on SQLite, in the caller's transaction (the writer thread's unit of work)."""
+    check_contact(body)
+    check_category(body.category, {c.code for c in active_categories_in(session)})
+    filing = prepare(
+        body,
+        kiosk_id=kiosk_id,
+        idempotency=idempotency,
+        now=now,
+        overrides=office_days.overrides(session),
+        relayed=relay_receipts(),
+    )
+    return write_rows(session, filing)
 
 
 def files_in_one_statement(session: AsyncSession) -> bool:
