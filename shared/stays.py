@@ -14,13 +14,14 @@ recomputes the minutes of the stays over the changed day (`recompute`), in the c
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.calendar import Override
@@ -128,12 +129,14 @@ def fold(rows: Iterable[HistoryFacts]) -> list[Stay]:
 
 def stays_of(session: Session | Connection, complaint_ids: Select[Any]) -> list[Stay]:
     """Every completed stay at a step of the complaints `complaint_ids` selects, from their history."""
+    return _folded(session, History.complaint_id.in_(complaint_ids))
+
+
+def _folded(session: Session | Connection, *where: ColumnElement[bool]) -> list[Stay]:
     # The columns, as plain rows: no ORM object per history row (millions a year).
     return fold(
         session.execute(
-            select(*HISTORY_COLUMNS)
-            .where(History.complaint_id.in_(complaint_ids))
-            .order_by(History.complaint_id, History.id)
+            select(*HISTORY_COLUMNS).where(*where).order_by(History.complaint_id, History.id)
         ).all()
     )
 
@@ -188,14 +191,23 @@ def backfill(conn: Connection, settings: Settings, *, batch: int = 5000) -> int:
     if low is None:
         return 0
     for first in range(low, high + 1, batch):
-        ids = select(History.complaint_id).where(
-            History.complaint_id >= first, History.complaint_id < first + batch
-        )
-        stays = stays_of(conn, ids)
+        stays = _folded(conn, History.complaint_id >= first, History.complaint_id < first + batch)
         if stays:
-            conn.execute(insert(StayRecord), [_record(calendar, s) for s in stays])
+            _write(conn, [_record(calendar, s) for s in stays])
             written += len(stays)
     return written
+
+
+def _write(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """Insert `records`; by COPY on PostgreSQL (a million stays: minutes less than INSERTs)."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(StayRecord), records)
+        return
+    columns = list(records[0])
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY stays ({', '.join(columns)}) FROM STDIN") as copy:
+        for r in records:
+            copy.write_row([json.dumps(r[c]) if c == "paused" and r[c] else r[c] for c in columns])
 
 
 def _paused(spans: Sequence[Sequence[str]] | None) -> tuple[tuple[datetime, datetime], ...]:
