@@ -28,7 +28,9 @@ from shared.calendar import Override
 from shared.clock import WIB, Calendar, calendar_for
 from shared.models import CalendarOverride, History, StayRecord
 from shared.settings import Settings, get_settings
-from shared.sop import Step
+from shared.sop import Outcome, Step
+
+OUTCOMES = frozenset(o.value for o in Outcome)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ HISTORY_COLUMNS = (
 
 def _moves_on(h: HistoryFacts) -> bool:
     """An action (an officer's, or one with an outcome) that took the complaint out of its step."""
-    outcome = (h.detail or {}).get("outcome")
+    # The outcome the complaint closed with; an officer's delivery attempt also records how the
+    # attempt went under "outcome" (unreachable: the complaint stays at delivery).
+    outcome = (h.detail or {}).get("outcome") in OUTCOMES
     if not h.from_step or (h.role is None and not outcome):
         return False
     # an attempt (or a reminder) leaves the complaint where it was

@@ -93,6 +93,18 @@ def test_a_gateways_failed_delivery_and_a_reminder_write_no_stay(
     assert _rows(session, complaint) == before
 
 
+def test_an_officers_failed_delivery_attempt_leaves_the_stay_open(
+    session: Session, complaint: Complaint
+) -> None:
+    _to_delivery(session, complaint)
+    before = _rows(session, complaint)
+    act(session, complaint, FO, "deliver", method="phone", outcome="unreachable")
+    assert complaint.step == "delivery"
+    assert _rows(session, complaint) == before
+    act(session, complaint, FO, "deliver", method="in_person", outcome="delivered")
+    assert [r[0] for r in _rows(session, complaint)] == [*(r[0] for r in before), "delivery"]
+
+
 def test_closed_while_waiting_for_documents_counts_the_wait_as_paused(
     session: Session, complaint: Complaint
 ) -> None:
