@@ -16,9 +16,13 @@ adapter) and e-mail to a local SMTP server (aiosmtpd), both in this process.
 3. The worker is continued (SIGCONT); the clock runs until every receipt's messages are sent
    (none pending or sending, every notify outbox row processed).
 
-Printed per backend: messages/s over the drain and the worker's CPU (user + system of every
-process of its session, from /proc) per message. The intake and the sweeper are left out: the
-figure is the background pipeline's (bench/intake.py measures the intake).
+Printed per backend: messages/s over the drain and the CPU per message of each process the drain
+keeps busy, from /proc: the worker (user + system of every process of its session), the PostgreSQL
+backends of the database (every backend `pg_stat_activity` lists at the start or the end), the
+Redis server (its INFO cpu), and this process (the local gateway and SMTP server: the harness, not
+the product; on two cores it competes with them). On PostgreSQL also the transactions committed per
+message (pg_stat_database). The intake and the sweeper are left out: the figure is the background
+pipeline's (bench/intake.py measures the intake).
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ class Result:
     drain_s: float
     worker_cpu_s: float
     failed: int
+    postgres_cpu_s: float = 0.0
+    redis_cpu_s: float = 0.0
+    harness_cpu_s: float = 0.0
+    commits: int = 0
 
     @property
     def rate(self) -> float:
@@ -77,7 +85,10 @@ class Result:
 
     @property
     def cpu_ms(self) -> float:
-        return 1000 * self.worker_cpu_s / max(self.messages, 1)
+        return self.per_message(self.worker_cpu_s)
+
+    def per_message(self, seconds: float) -> float:
+        return 1000 * seconds / max(self.messages, 1)
 
 
 class CountingHandler(Handler):
@@ -137,6 +148,61 @@ def session_cpu(sid: int) -> float:
             if int(fields[3]) == sid:  # the session id (field 6 of stat)
                 total += int(fields[11]) + int(fields[12])
     return total / TICKS
+
+
+def pid_cpu(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (0 when it is gone)."""
+    with suppress(OSError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    return 0.0
+
+
+def backend_pids() -> set[int]:
+    """The PostgreSQL backends connected to this process's database (none on SQLite)."""
+    from sqlalchemy import text
+
+    from shared.db import engine
+
+    if engine().dialect.name != "postgresql":
+        return set()
+    with engine().connect() as conn:
+        rows = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        return {int(r[0]) for r in rows} - _OWN_BACKENDS
+
+
+def commits() -> int:
+    """Transactions committed in this process's database so far (0 on SQLite)."""
+    from sqlalchemy import text
+
+    from shared.db import engine
+
+    if engine().dialect.name != "postgresql":
+        return 0
+    with engine().connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+        )
+
+
+def redis_cpu() -> float:
+    """The Redis server's user + system CPU seconds so far (INFO cpu)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    try:
+        info = client.info("cpu")
+    finally:
+        client.close()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def own_cpu() -> float:
+    """This process's CPU seconds (every thread: the local gateway and SMTP server among them)."""
+    times = os.times()
+    return times.user + times.system
 
 
 @contextmanager
@@ -239,8 +305,10 @@ def publish(messages: list[Any], *, relayed: bool) -> None:
             outbox.publish([m])
 
 
+_OWN_BACKENDS: set[int] = set()  # this process's own connections (its polling), left out
+
 _STATE = (
-    "SELECT"
+    "SELECT pg_backend_pid(),"
     " (SELECT count(*) FROM notifications WHERE status IN ('sent', 'delivered')),"
     " (SELECT count(*) FROM notifications WHERE status = 'failed'),"
     " (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')),"
@@ -253,8 +321,11 @@ def state() -> tuple[int, ...]:
 
     from shared.db import engine
 
+    query = _STATE if engine().dialect.name == "postgresql" else _STATE.replace("pg_backend_pid()", "0")
     with engine().connect() as conn:
-        return tuple(int(v) for v in conn.execute(text(_STATE)).one())
+        pid, *counts = (int(v) for v in conn.execute(text(query)).one())
+    _OWN_BACKENDS.add(pid)
+    return tuple(counts)
 
 
 def wait_drained(expected: int, deadline: float, worker: subprocess.Popen[bytes]) -> tuple[int, ...]:
@@ -281,15 +352,23 @@ def measure(backend: str, complaints: int, env: dict[str, str], folder: Path) ->
         messages = seed(complaints, 1)
         publish(messages, relayed=relayed)
         log(f"{backend}: {complaints} receipts written and published; the worker continues")
-        cpu0 = session_cpu(worker.pid)
+        backends = backend_pids()
+        pg0 = {pid: pid_cpu(pid) for pid in backends}
+        commits0, redis0 = commits(), redis_cpu()
+        cpu0, own0 = session_cpu(worker.pid), own_cpu()
         t0 = time.monotonic()
         os.killpg(worker.pid, signal.SIGCONT)
         done = wait_drained(PER_RECEIPT * (complaints + 1), t0 + DRAIN_TIMEOUT, worker)
         drain = time.monotonic() - t0
-        cpu = session_cpu(worker.pid) - cpu0
+        cpu, own = session_cpu(worker.pid) - cpu0, own_cpu() - own0
+        pg = sum(pid_cpu(pid) - pg0.get(pid, 0.0) for pid in backends | backend_pids())
+        redis_s, committed = redis_cpu() - redis0, commits() - commits0
     total = PER_RECEIPT * complaints
-    log(f"{backend}: {total} messages in {drain:.2f} s, worker CPU {cpu:.2f} s; state {done}")
-    return Result(backend, complaints, total, drain, cpu, done[1])
+    log(
+        f"{backend}: {total} messages in {drain:.2f} s, CPU s: worker {cpu:.2f}, postgres {pg:.2f},"
+        f" redis {redis_s:.2f}, harness {own:.2f}; {committed} commits; state {done}"
+    )
+    return Result(backend, complaints, total, drain, cpu, done[1], pg, redis_s, own, committed)
 
 
 def run_one(backend: str, complaints: int, redis_db: int) -> Result:
@@ -358,7 +437,19 @@ def main() -> int:
     names = {"postgres": "PostgreSQL + Redis", "embedded": "embedded (SQLite) + Redis"}
     print(
         format_table(
-            ["backend", "receipts", "messages", "drain s", "messages/s", "worker CPU ms/msg", "failed"],
+            [
+                "backend",
+                "receipts",
+                "messages",
+                "drain s",
+                "messages/s",
+                "CPU ms/msg: worker",
+                "postgres",
+                "redis",
+                "harness",
+                "commits/msg",
+                "failed",
+            ],
             [
                 [
                     names[r.backend],
@@ -367,6 +458,10 @@ def main() -> int:
                     f"{r.drain_s:.1f}",
                     f"{r.rate:.0f}",
                     f"{r.cpu_ms:.2f}",
+                    f"{r.per_message(r.postgres_cpu_s):.2f}" if r.backend == "postgres" else "-",
+                    f"{r.per_message(r.redis_cpu_s):.2f}",
+                    f"{r.per_message(r.harness_cpu_s):.2f}",
+                    f"{r.commits / max(r.messages, 1):.2f}" if r.backend == "postgres" else "-",
                     r.failed,
                 ]
                 for r in results

@@ -8,6 +8,8 @@ notify worker, so a notice is never sent at midnight and never lost with a broke
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,6 +58,18 @@ def _recipients(session: Session, role: Role, unit: str | None) -> list[str]:
     return [e for e in session.scalars(query) if e]
 
 
+@dataclass(frozen=True)
+class StaffNotice:
+    """A notice to the officers of `role` (and `unit`) about a complaint, due at `send_at`."""
+
+    complaint_id: int
+    event: str
+    role: Role
+    unit: str | None
+    context: dict[str, Any]
+    send_at: datetime
+
+
 def queue_staff_notice(
     session: Session,
     *,
@@ -68,30 +82,32 @@ def queue_staff_notice(
     now: datetime,
 ) -> int:
     """One e-mail per interested officer, due at `send_at`; a repeated event adds nothing."""
-    emails = recipients(session, role, unit)
-    if not emails:
-        return 0
-    dialect = session.get_bind().dialect.name
-    session.execute(
-        insert_ignoring_conflicts(dialect, Notification),
-        [
-            {
-                "complaint_id": complaint_id,
-                "event": event,
-                "channel": "email",
-                **identity.recipient_columns(email),
-                "audience": STAFF,
-                "context": context,
-                "gateway": "pending",
-                "status": check_move(NOTIFICATION_MOVES, None, NotificationStatus.PENDING).value,
-                "created_at": now,
-                "next_attempt_at": send_at,
-                "attempts": 0,
-            }
-            for email in emails
-        ],
-    )
-    return len(emails)
+    notice = StaffNotice(complaint_id, event, role, unit, context, send_at)
+    return queue_staff_notices(session, [notice], now=now)
+
+
+def queue_staff_notices(session: Session, staff_notices: Sequence[StaffNotice], *, now: datetime) -> int:
+    """`queue_staff_notice` for several notices, their rows written by one INSERT; how many rows."""
+    rows = [
+        {
+            "complaint_id": notice.complaint_id,
+            "event": notice.event,
+            "channel": "email",
+            **identity.recipient_columns(email),
+            "audience": STAFF,
+            "context": notice.context,
+            "gateway": "pending",
+            "status": check_move(NOTIFICATION_MOVES, None, NotificationStatus.PENDING).value,
+            "created_at": now,
+            "next_attempt_at": notice.send_at,
+            "attempts": 0,
+        }
+        for notice in staff_notices
+        for email in recipients(session, notice.role, notice.unit)
+    ]
+    if rows:
+        session.execute(insert_ignoring_conflicts(session.get_bind().dialect.name, Notification), rows)
+    return len(rows)
 
 
 def reschedule(session: Session, *, calendar: Calendar, now: datetime) -> int:

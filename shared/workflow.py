@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -491,6 +491,17 @@ def plan_arrival(
     return Arrival(step_due(settings, step, at, overrides), timers)
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """A complaint entering `step`'s queue at `version` (in `unit`), due at `due`."""
+
+    complaint_id: int
+    step: Step
+    version: int
+    unit: str | None
+    due: datetime | None
+
+
 def announce_arrival(
     session: Session,
     *,
@@ -502,20 +513,32 @@ def announce_arrival(
     now: datetime,
 ) -> None:
     """Tell the holders of `step` of the new item in their queue (an e-mail at the next opening)."""
-    calendar = calendar_for(get_settings(), office_days.overrides(session))
-    notices.queue_staff_notice(
+    announce_arrivals(session, [Announcement(complaint_id, step, version, unit, due)], now=now)
+
+
+def announce_arrivals(session: Session, arrivals: Sequence[Announcement], *, now: datetime) -> None:
+    """`announce_arrival` for several arrivals (a batch of receipts): their notices in one INSERT."""
+    if not arrivals:
+        return
+    send_at = calendar_for(get_settings(), office_days.overrides(session)).next_open(now)
+    notices.queue_staff_notices(
         session,
-        complaint_id=complaint_id,
-        event=f"queued:{step.value}:{version}",
-        role=STEPS[step].role,
-        unit=unit,
-        context={
-            "kind": "queued",
-            "step": step.value,
-            "version": version,
-            "due_at": due.isoformat() if due else None,
-        },
-        send_at=calendar.next_open(now),
+        [
+            notices.StaffNotice(
+                complaint_id=a.complaint_id,
+                event=f"queued:{a.step.value}:{a.version}",
+                role=STEPS[a.step].role,
+                unit=a.unit,
+                context={
+                    "kind": "queued",
+                    "step": a.step.value,
+                    "version": a.version,
+                    "due_at": a.due.isoformat() if a.due else None,
+                },
+                send_at=send_at,
+            )
+            for a in arrivals
+        ],
         now=now,
     )
 

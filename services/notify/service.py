@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels, mask_recipient
+from services.notify.channels import LogChannel, Outgoing, SendResult, Verdict, get_channels
 from services.notify.messages import render
 from shared import linking, notices, office, office_days
 from shared.calendar import WIB
@@ -40,28 +41,94 @@ from shared.sop import ROLE_LABELS, STEPS, Outcome, ReplyMethod, Role, Step
 from shared.survey import feedback_url
 from shared.tasks import NotifyEvent, is_answer
 from shared.validation import parse_phone
-from shared.workflow import announce_arrival, settle_delivery
+from shared.workflow import Announcement, announce_arrivals, settle_delivery
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = table_of(Notification)
 
 
-def citizen_targets(complaint: Complaint, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Event:
+    """One event to tell a complainant of: a `notify.send` message's payload."""
+
+    complaint_id: int
+    event: NotifyEvent
+    method: str | None
+
+
+@dataclass(frozen=True)
+class Complainant:
+    """What a citizen's message needs of its complaint, read once (the contacts unsealed once)."""
+
+    id: int
+    ticket: str
+    tracking_code_enc: bytes
+    phone: str | None
+    email: str | None
+    preferred_reply: str | None
+    answer: str | None
+    outcome: str | None
+    step: str | None
+    version: int
+    step_due_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Complaint | Row[Any]) -> Complainant:
+        """From the complaint's row (or its ORM object), its contacts unsealed."""
+        return cls(
+            c.id,
+            c.ticket,
+            c.tracking_code_enc,
+            unseal(c.phone_enc, field="phone"),
+            unseal(c.email_enc, field="email"),
+            c.preferred_reply,
+            c.answer,
+            c.outcome,
+            c.step,
+            c.version,
+            c.step_due_at,
+        )
+
+
+_COMPLAINTS = table_of(Complaint)
+# The columns Complainant.of reads: plain rows, no ORM object per complaint in a batch.
+_COMPLAINANTS = select(
+    *(
+        _COMPLAINTS.c[name]
+        for name in (
+            "id",
+            "ticket",
+            "tracking_code_enc",
+            "phone_enc",
+            "email_enc",
+            "preferred_reply",
+            "answer",
+            "outcome",
+            "step",
+            "version",
+            "step_due_at",
+        )
+    )
+)
+
+
+def citizen_targets(complaint: Complainant, event: NotifyEvent, method: str | None) -> list[tuple[str, str]]:
     """(channel, address) pairs: the receipt to every known contact, the answer by `method`, the
     closing message once, by the preferred electronic method when there is a contact for it."""
-    mobile = bool(complaint.phone) and parse_phone(complaint.phone or "").mobile
+    phone, email = complaint.phone, complaint.email
+    mobile = bool(phone) and parse_phone(phone or "").mobile
     phone_channel = "whatsapp" if complaint.preferred_reply == ReplyMethod.WHATSAPP else "sms"
     if event == NotifyEvent.ANSWER:
-        if method == ReplyMethod.EMAIL and complaint.email:
-            return [("email", complaint.email)]
-        if method in (ReplyMethod.SMS, ReplyMethod.WHATSAPP) and complaint.phone:
-            return [(str(method), complaint.phone)]
+        if method == ReplyMethod.EMAIL and email:
+            return [("email", email)]
+        if method in (ReplyMethod.SMS, ReplyMethod.WHATSAPP) and phone:
+            return [(str(method), phone)]
         return []
     out: list[tuple[str, str]] = []
-    if mobile and complaint.phone:
-        out.append((phone_channel, complaint.phone))
-    if complaint.email:
-        out.append(("email", complaint.email))
+    if mobile and phone:
+        out.append((phone_channel, phone))
+    if email:
+        out.append(("email", email))
     if event == NotifyEvent.CLOSING and len(out) > 1:
         return out[:1] if complaint.preferred_reply != ReplyMethod.EMAIL else out[1:]
     return out
@@ -79,44 +146,58 @@ def _sending_values(now: datetime, settings: Settings) -> dict[str, Any]:
 @cache
 def _insert_claimed(dialect: str) -> Any:
     return insert_ignoring_conflicts(dialect, NOTIFICATIONS).returning(
-        NOTIFICATIONS.c.id, NOTIFICATIONS.c.channel, NOTIFICATIONS.c.recipient_enc
+        NOTIFICATIONS.c.id, NOTIFICATIONS.c.complaint_id, NOTIFICATIONS.c.event, NOTIFICATIONS.c.channel
     )
 
 
 def prepare(
     session: Session, *, complaint_id: int, event: NotifyEvent, method: str | None, now: datetime
 ) -> list[Outgoing]:
-    """Write the messages of `event` for the complainant, claimed by the caller; return what to send.
+    """Write the messages of `event` for the complainant, claimed by the caller; return what to send."""
+    return prepare_many(session, [Event(complaint_id, event, method)], now=now)
+
+
+def prepare_many(session: Session, events: Sequence[Event], *, now: datetime) -> list[Outgoing]:
+    """`prepare` for several events in one go: the complaints read in one query, every message row
+    written by one INSERT, the office's identity read once, the arrivals announced together.
 
     A redelivered task finds its rows written and returns nothing for them: a row still pending
     or whose worker died is the sweeper's to hand out again.
     """
-    complaint = session.get(Complaint, complaint_id)
-    if complaint is None:
-        log.warning("notify: complaint %s is gone", complaint_id)
+    events = list(dict.fromkeys(events))  # the same event twice in a batch is one message each
+    if not events:
         return []
     settings = get_settings()
-    key = event.value
-    attempt: DeliveryAttempt | None = None
-    if event == NotifyEvent.ANSWER:
-        attempt = session.scalar(
-            select(DeliveryAttempt).where(
-                DeliveryAttempt.complaint_id == complaint_id,
-                DeliveryAttempt.outcome == AttemptOutcome.SENDING.value,
-                DeliveryAttempt.method == method,
+    ids = {e.complaint_id for e in events}
+    complaints = {
+        row.id: Complainant.of(row) for row in session.execute(_COMPLAINANTS.where(_COMPLAINTS.c.id.in_(ids)))
+    }
+    sending = _sending_values(now, settings)
+    rows: list[dict[str, Any]] = []
+    addresses: dict[tuple[int, str, str], str] = {}
+    attempts: dict[tuple[int, str], DeliveryAttempt] = {}
+    arrivals: list[Announcement] = []
+    for e in events:
+        complaint = complaints.get(e.complaint_id)
+        if complaint is None:
+            log.warning("notify: complaint %s is gone", e.complaint_id)
+            continue
+        key = e.event.value
+        if e.event == NotifyEvent.ANSWER:
+            attempt = session.scalar(
+                select(DeliveryAttempt).where(
+                    DeliveryAttempt.complaint_id == e.complaint_id,
+                    DeliveryAttempt.outcome == AttemptOutcome.SENDING.value,
+                    DeliveryAttempt.method == e.method,
+                )
             )
-        )
-        if attempt is None:  # settled already (a redelivery), or the method changed since
-            return []
-        key = f"answer:{attempt.id}"  # a second delivery after a failure is a new message
-    targets = citizen_targets(complaint, event, method)
-    out: list[Outgoing] = []
-    if targets:
-        dialect = session.get_bind().dialect.name
-        inserted = session.execute(  # one INSERT of every row (a statement compiled once, cached);
-            # a row already there returns nothing
-            _insert_claimed(dialect),
-            [
+            if attempt is None:  # settled already (a redelivery), or the method changed since
+                continue
+            key = f"answer:{attempt.id}"  # a second delivery after a failure is a new message
+            attempts[(complaint.id, key)] = attempt
+        for channel, address in citizen_targets(complaint, e.event, e.method):
+            addresses[(complaint.id, key, channel)] = address
+            rows.append(
                 {
                     "complaint_id": complaint.id,
                     "event": key,
@@ -125,38 +206,40 @@ def prepare(
                     "audience": notices.CITIZEN,
                     "gateway": get_channels().for_kind(channel).name,
                     "created_at": now,
-                    **_sending_values(now, settings),
+                    **sending,
                 }
-                for channel, address in targets
-            ],
-        ).all()
-        office_name = office.identity(session).name if inserted else ""
-        for notification_id, channel, sealed in inserted:
-            address = unseal(sealed, field="recipient") or ""
-            if attempt is not None:
-                attempt.notification_id = notification_id
-            message = _rendered(
-                session,
-                notification_id,
-                partial(
-                    _citizen_message, notification_id, key, channel, address, complaint, settings, office_name
-                ),
-                now=now,
             )
-            if message is not None:
-                out.append(message)
-    # A new complaint arrives at verification without a hand-off (unless the front desk, filing it,
-    # already took it on: then no one is to be told of it in the queue it has left).
-    if event == NotifyEvent.RECEIPT and complaint.step == Step.VERIFICATION and complaint.version == 1:
-        announce_arrival(
+        # A new complaint arrives at verification without a hand-off (unless the front desk, filing
+        # it, already took it on: then no one is to be told of it in the queue it has left).
+        if e.event == NotifyEvent.RECEIPT and complaint.step == Step.VERIFICATION and complaint.version == 1:
+            arrivals.append(Announcement(complaint.id, Step.VERIFICATION, 1, None, complaint.step_due_at))
+    # One INSERT of every row (a statement compiled once, cached); a row already there returns nothing.
+    dialect = session.get_bind().dialect.name
+    inserted = session.execute(_insert_claimed(dialect), rows).all() if rows else []
+    office_name = office.identity(session).name if inserted else ""
+    out: list[Outgoing] = []
+    for notification_id, complaint_id, key, channel in inserted:
+        attempt = attempts.get((complaint_id, key))
+        if attempt is not None:
+            attempt.notification_id = notification_id
+        message = _rendered(
             session,
-            complaint_id=complaint.id,
-            step=Step.VERIFICATION,
-            version=1,
-            unit=None,
-            due=complaint.step_due_at,
+            notification_id,
+            partial(
+                _citizen_message,
+                notification_id,
+                key,
+                channel,
+                addresses[(complaint_id, key, channel)],
+                complaints[complaint_id],
+                settings,
+                office_name,
+            ),
             now=now,
         )
+        if message is not None:
+            out.append(message)
+    announce_arrivals(session, arrivals, now=now)
     return out
 
 
@@ -210,7 +293,7 @@ def claim(session: Session, notification_id: int, *, now: datetime) -> Outgoing 
         session,
         n.id,
         lambda: _citizen_message(
-            n.id, n.event, n.channel, n.recipient, complaint, settings, office_name, session
+            n.id, n.event, n.channel, n.recipient, Complainant.of(complaint), settings, office_name, session
         ),
         now=now,
     )
@@ -261,7 +344,8 @@ def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
     """Hand each message to its channel (outside any transaction: gateways can be slow).
 
     A channel never raises for a network or gateway problem; should one raise anyway (a bug), that
-    message is ambiguous (it may have left) and the others still go.
+    message is ambiguous (it may have left) and the others still go. Each channel logs its own
+    line per message (masked recipient, verdict).
     """
     results = []
     for message in messages:
@@ -270,15 +354,6 @@ def send(messages: list[Outgoing]) -> list[tuple[Outgoing, SendResult]]:
         except Exception:
             log.exception("notify #%s: the channel failed unexpectedly", message.notification_id)
             result = SendResult(Verdict.AMBIGUOUS, message.channel, None, _CHANNEL_BROKE)
-        log.info(
-            "notify #%s %s to %s via %s: %s%s",
-            message.notification_id,
-            message.channel,
-            mask_recipient(message.recipient),
-            result.gateway,
-            result.verdict.value,
-            f" ({result.error})" if result.error else "",
-        )
         results.append((message, result))
     return results
 
@@ -443,7 +518,7 @@ def _citizen_message(
     key: str,
     channel: str,
     address: str,
-    complaint: Complaint,
+    complaint: Complainant,
     settings: Settings,
     office_name: str,
     session: Session | None = None,

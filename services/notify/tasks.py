@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import cast
 
 from celery import Task
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,6 @@ from services.notify.channels import Outgoing, SendResult, Verdict, get_channels
 from shared import outbox
 from shared.clock import now
 from shared.db import unit_of_work
-from shared.models import Complaint
 from shared.settings import get_settings
 from shared.tasks import NOTIFY_BATCH_SIZE, NotifyEvent, NotifyItem, TaskName, celery_app, task_options
 
@@ -112,20 +110,12 @@ def _more(session: Session, items: list[NotifyItem]) -> list[NotifyItem]:
 def _prepared(session: Session, items: list[NotifyItem]) -> list[Outgoing]:
     at = now()
     fresh = outbox.mark_processed_many(session, [i["outbox_id"] for i in items], now=at)
-    if len(fresh) > 1:  # the complaints in one query, not one each (prepare() finds them loaded)
-        ids = [i["complaint_id"] for i in items if i["outbox_id"] in fresh]
-        session.scalars(select(Complaint).where(Complaint.id.in_(ids))).all()
-    messages: list[Outgoing] = []
-    for item in items:
-        if item["outbox_id"] in fresh:  # each outbox message once, even when sent twice
-            messages += service.prepare(
-                session,
-                complaint_id=item["complaint_id"],
-                event=NotifyEvent(item["event"]),
-                method=item["method"],
-                now=at,
-            )
-    return messages
+    events = [  # each outbox message once, even when sent twice
+        service.Event(i["complaint_id"], NotifyEvent(i["event"]), i["method"])
+        for i in items
+        if i["outbox_id"] in fresh
+    ]
+    return service.prepare_many(session, events, now=at)
 
 
 def _send_and_record(messages: list[Outgoing], claimed: float) -> int:

@@ -28,6 +28,7 @@ Kind = Literal["sms", "whatsapp"]
 _ALL_KINDS: tuple[Kind, ...] = ("sms", "whatsapp")
 _E164 = re.compile(r"^\+\d{8,15}$")
 _MISSING = object()
+KEEPALIVE_IDLE = 1.0  # seconds a kept connection may wait for the next message of a batch
 
 
 class SuccessRule(BaseModel):
@@ -160,18 +161,22 @@ class HttpGatewayChannel:
         self._client: httpx.Client | None = None  # within batch(): one client for every send
 
     def _new_client(self) -> httpx.Client:
-        # No kept-alive connection: one the gateway closed in the meantime would turn a certain
-        # "not sent" into an ambiguous "maybe sent". A new connection per message, as before.
+        # Within a batch the connection is kept alive between messages (connect once, not per
+        # message). A connection the gateway closed meanwhile would turn a certain "not sent" into
+        # an ambiguous "maybe sent", so one idle for KEEPALIVE_IDLE is not reused: far below any
+        # gateway's idle timeout (seconds to minutes), while a batch's sends follow each other
+        # within milliseconds. The pool also drops a connection the server has closed (it checks
+        # before each reuse) or said it will close (`Connection: close`).
         return httpx.Client(
             timeout=self._timeout,
             verify=self._tls,
             follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
+            limits=httpx.Limits(max_connections=1, keepalive_expiry=KEEPALIVE_IDLE),
         )
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Sends in this block share one HTTP client (its set-up paid once, not per message)."""
+        """Sends in this block share one HTTP client and its connection (set up once, not per message)."""
         if self._client is not None:  # nested: the outer block's client serves
             yield
             return
@@ -225,7 +230,7 @@ class HttpGatewayChannel:
         return SendResult(verdict, self.name, error=short_reason(error))
 
     def _send(self, message: Outgoing) -> SendResult:
-        # A fresh connection per message (see _new_client); within batch() the client is shared.
+        # Within batch() the client (and its kept connection, see _new_client) is shared.
         try:
             if self._client is not None:
                 response = self._client.send(self.request(message))
