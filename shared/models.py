@@ -405,6 +405,16 @@ class History(Base):
     """Append-only: one row per change of a complaint, written in the same transaction."""
 
     __tablename__ = "history"
+    __table_args__ = (
+        # The legal clocks: when the documents asked for came in (a few rows among millions).
+        Index(
+            "ix_history_info_received",
+            "complaint_id",
+            "at",
+            postgresql_where=text("action = 'info_received'"),
+            sqlite_where=text("action = 'info_received'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     at: Mapped[datetime]
@@ -469,7 +479,17 @@ class DeliveryAttempt(Base):
     """
 
     __tablename__ = "delivery_attempts"
-    __table_args__ = (CheckConstraint(one_of("outcome", AttemptOutcome), name="outcome_known"),)
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", AttemptOutcome), name="outcome_known"),
+        # The legal clocks: each complaint's first delivered answer.
+        Index(
+            "ix_delivery_attempts_delivered",
+            "complaint_id",
+            "at",
+            postgresql_where=text("outcome = 'delivered'"),
+            sqlite_where=text("outcome = 'delivered'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     method: Mapped[str] = mapped_column(String(20))
