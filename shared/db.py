@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -10,6 +11,7 @@ from functools import lru_cache
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,10 +19,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from shared.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection idle this long is pinged (SELECT 1) before it is handed out, and
+# replaced if the server dropped it (a restart, an idle timeout); one back in use sooner, as every
+# connection is under load, is not: a ping on every checkout was one more round trip per request.
+PING_IDLE_AFTER = 5.0  # seconds
+RECYCLE_AFTER = 1800  # seconds: no connection lives longer (both engines)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,12 +68,40 @@ def make_engine(settings: Settings, *, single_statements: bool = False) -> Engin
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_hooks(engine, single_statements=single_statements)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=RECYCLE_AFTER,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a connection at checkout only when it sat in the pool past PING_IDLE_AFTER.
+
+    A dead one found so is replaced before the request sees it. One that dies within the interval
+    fails the statement that finds it; SQLAlchemy then invalidates the pool's older connections,
+    so one request fails, not every one (as on the intake's async engine, which never pings).
+    """
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_IDLE_AFTER:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # the pool drops it and checks out another (a fresh connection, if need be)
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checkout)
 
 
 def make_async_engine(settings: Settings, *, single_statements: bool = False) -> AsyncEngine:
@@ -92,7 +128,7 @@ def make_async_engine(settings: Settings, *, single_statements: bool = False) ->
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_recycle=1800,
+        pool_recycle=RECYCLE_AFTER,
     )
 
 
