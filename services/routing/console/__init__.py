@@ -7,6 +7,8 @@ import re
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.routing.console import (
     account,
@@ -58,16 +60,25 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(cookies.SignInRequired, _sign_in_first)
     app.add_exception_handler(cookies.CsrfRejected, _csrf_rejected)
     app.add_exception_handler(cookies.PasswordChangeRequired, admin.password_first)
+    app.add_middleware(BrowserOpensConsole)
 
-    @app.middleware("http")
-    async def browser_opens_console(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """A browser (no bearer token, wants HTML) following an e-mail's API link gets the page."""
-        found = _API_RECORD.match(request.url.path)
-        if (
-            found
-            and request.method == "GET"
-            and "authorization" not in request.headers
-            and "text/html" in request.headers.get("accept", "")
-        ):
-            return RedirectResponse(f"/pengaduan/{found['ticket']}", status_code=303)
-        return await call_next(request)
+
+class BrowserOpensConsole:
+    """A browser (no bearer token, wants HTML) following an e-mail's API link gets the page.
+
+    Plain ASGI, not `@app.middleware("http")`: that wraps every request of both the console and
+    the API in a task and a body stream of its own (about 0.3 ms of CPU each) to look at a path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = _API_RECORD.match(scope["path"]) if scope["type"] == "http" else None
+        if found and scope["method"] == "GET":
+            headers = Headers(scope=scope)
+            if "authorization" not in headers and "text/html" in headers.get("accept", ""):
+                redirect = RedirectResponse(f"/pengaduan/{found['ticket']}", status_code=303)
+                await redirect(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
