@@ -2,16 +2,19 @@
 
 A burst of receipts goes in batches: one task carries up to NOTIFY_BATCH_SIZE outbox messages (the
 relay groups them; a task sent alone takes other unprocessed ones along). Their rows are written
-and claimed in one transaction, sent one after the other on shared channel sessions, and their
-verdicts recorded a few at a time (at least every RECORD_AFTER seconds).
+and claimed in one transaction, sent on shared channel sessions (each channel's messages in order, the
+channels side by side), and their verdicts recorded a few at a time (at least every RECORD_AFTER
+seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from celery import Task
 from sqlalchemy.exc import OperationalError
@@ -120,30 +123,65 @@ def _prepared(session: Session, items: list[NotifyItem]) -> list[Outgoing]:
 
 def _send_and_record(messages: list[Outgoing], claimed: float) -> int:
     """Send each message and record the verdicts a few at a time, each chunk in one short
-    transaction. A message whose turn comes too late to finish before its lease runs out is given
-    back (pending, due now) instead: it must not look lost while it is being sent."""
+    transaction. The messages of each channel go in a thread of their own (SMS beside e-mail: one
+    waits for its gateway while the other works), each in order on its channel's one connection;
+    this thread records. A message whose turn comes too late to finish before its lease runs out
+    is given back (pending, due now) instead: it must not look lost while it is being sent."""
     channels = get_channels()
     latest_start = claimed + get_settings().notify_send_lease - channels.longest_send
+    lanes = channels.lanes(messages)
+    done: queue.SimpleQueue[tuple[str, list[Any]]] = queue.SimpleQueue()
+    stop = threading.Event()  # the recording failed: send nothing more (the rest goes after the lease)
+
+    def lane(batch: list[Outgoing]) -> None:
+        try:
+            with channels.batch_of(batch[0].channel):
+                for i, message in enumerate(batch):
+                    if stop.is_set():
+                        return
+                    if i and time.monotonic() > latest_start:
+                        done.put(("late", batch[i:]))
+                        return
+                    done.put(("sent", service.send([message])))
+        finally:
+            done.put(("end", []))
+
+    threads = [threading.Thread(target=lane, args=(b,), name="notify-lane", daemon=True) for b in lanes]
+    for t in threads:
+        t.start()
     accepted = 0
     results: list[tuple[Outgoing, SendResult]] = []
+    late: list[Outgoing] = []
     oldest = 0.0  # when the oldest unrecorded verdict came
-    with channels.batch():
-        for i, message in enumerate(messages):
-            if results and time.monotonic() - oldest >= RECORD_AFTER:
+    running = len(threads)
+    try:
+        while running:
+            wait = max(0.0, oldest + RECORD_AFTER - time.monotonic()) if results else None
+            try:
+                kind, payload = done.get(timeout=wait)
+            except queue.Empty:
                 accepted += _record(results)
                 results = []
-            if i and time.monotonic() > latest_start:
-                accepted += _record(results)
-                results = []
-                _release(messages[i:])
-                break
-            if not results:
-                oldest = time.monotonic()
-            results += service.send([message])
-            if len(results) >= RECORD_EVERY:
-                accepted += _record(results)
-                results = []
-    return accepted + _record(results)
+                continue
+            if kind == "end":
+                running -= 1
+            elif kind == "late":
+                late += payload
+            else:
+                if not results:
+                    oldest = time.monotonic()
+                results += payload
+                if len(results) >= RECORD_EVERY:
+                    accepted += _record(results)
+                    results = []
+        accepted += _record(results)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    if late:
+        _release(late)
+    return accepted
 
 
 def _release(messages: list[Outgoing]) -> None:

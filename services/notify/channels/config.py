@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
-from services.notify.channels.base import Channel, ConfigError, LogChannel, Receipt
+from services.notify.channels.base import Channel, ConfigError, LogChannel, Outgoing, Receipt
 from services.notify.channels.gateway import STRUCTURAL_KEYS, GatewaySpec, HttpGatewayChannel, placeholders
 from services.notify.channels.smtp import SmtpChannel, SmtpConfig
 from shared.settings import PLACEHOLDER_SECRETS, Settings
@@ -61,6 +61,26 @@ class Channels:
             for channel in {id(c): c for c in self._by_kind.values()}.values():
                 if isinstance(channel, SmtpChannel | HttpGatewayChannel):
                     stack.enter_context(channel.batch())
+            yield
+
+    def lanes(self, messages: Sequence[Outgoing]) -> list[list[Outgoing]]:
+        """`messages` grouped by the channel that carries them (each group in order): a group can
+        be sent beside the others, each on its own connection. An unknown kind is a group of its
+        own (its send fails as any other)."""
+        lanes: dict[int, list[Outgoing]] = {}
+        for message in messages:
+            channel = self._by_kind.get(message.channel)
+            lanes.setdefault(id(channel), []).append(message)
+        return list(lanes.values())
+
+    @contextmanager
+    def batch_of(self, kind: str) -> Iterator[None]:
+        """`batch` for the one channel that carries `kind` (a lane of its own thread)."""
+        channel = self._by_kind.get(kind)
+        if isinstance(channel, SmtpChannel | HttpGatewayChannel):
+            with channel.batch():
+                yield
+        else:
             yield
 
     def for_kind(self, kind: str) -> Channel:
