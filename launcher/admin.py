@@ -14,10 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shared import accounts, kiosks
-from shared.api import ApiError
 from shared.calendar import OfficeCalendar
 from shared.clock import now
 from shared.db import unit_of_work
+from shared.errors import ApiError
 from shared.links import kiosk_enrol_url
 from shared.models import Unit, User
 from shared.security import (

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.api import ApiError
 from shared.clock import now
+from shared.errors import ApiError
 from shared.models import Unit, User
 from shared.security import hash_password, new_password
 from shared.sop import ROLE_LABELS, Role

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import ApiError as ApiError  # re-exported: the services raise it from here
 from shared.settings import get_settings
 from shared.tasks import celery_config
 from shared.validation import FieldError, InputError, bad_characters, field_errors
@@ -87,25 +88,6 @@ def error_responses(*statuses: int, html: bool = False) -> dict[int | str, dict[
 
 # An HTML page in OpenAPI `content`.
 HTML_CONTENT: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
-
-
-class ApiError(Exception):
-    """An error with an HTTP status, a stable code and an Indonesian message."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: dict[str, str] | None = None,
-        errors: list[FieldError] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-        self.errors = errors  # the fields at fault, when the error is about some
 
 
 def error_body(code: str, message: str, errors: list[FieldError] | None = None) -> dict[str, Any]:

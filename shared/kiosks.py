@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.api import ApiError
 from shared.clock import now
+from shared.errors import ApiError
 from shared.models import Complaint, Kiosk
 from shared.security import kiosk_key_hash, new_kiosk_key, new_token
 from shared.settings import get_settings
