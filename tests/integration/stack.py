@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -404,11 +407,49 @@ def _base_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def postgres_stack(tmp: Path, redis_db: int, extra: dict[str, str] | None = None) -> Stack:
-    """An instance on this machine's PostgreSQL (a fresh database) and Redis (one db index)."""
+_templates: dict[str, str] = {}
+_templates_lock = threading.Lock()
+
+
+def _migrated_template(kind: str) -> str:
+    """A database migrated to head once per test process, that stacks start from a copy of: the
+    PostgreSQL database's name, or the SQLite file's path. `aduan up` on an empty database (the
+    migrations from 0001) stays tested by the session's `stack` fixture, tests/integration/
+    test_launcher.py and test_migrations.py."""
+    with _templates_lock:
+        if kind in _templates:
+            return _templates[kind]
+        folder = Path(tempfile.mkdtemp(prefix="aduan-template-"))
+        template, extra = str(folder / "aduan.db"), {}
+        if kind == "postgres":
+            name = template = f"aduan_tpl_{secrets.token_hex(4)}"
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            extra = {
+                "ADUAN_DATABASE_URL": f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}",
+                "ADUAN_SECRET_KEY": secrets.token_urlsafe(32),
+                "ADUAN_DATA_KEY": _data_key(),
+            }
+
+            @atexit.register
+            def drop() -> None:
+                with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        _aduan(_base_env(extra), "migrate", "--data-dir", str(folder))
+        _templates[kind] = template
+        return template
+
+
+def postgres_stack(
+    tmp: Path, redis_db: int, extra: dict[str, str] | None = None, *, migrated: bool = True
+) -> Stack:
+    """An instance on this machine's PostgreSQL (a fresh database) and Redis (one db index); its
+    schema copied at head from a template (`migrated`) or built by `aduan up` from empty."""
     name = f"aduan_t_{secrets.token_hex(4)}"
+    template = f' TEMPLATE "{_migrated_template("postgres")}"' if migrated else ""
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     import redis
 
@@ -442,8 +483,12 @@ def postgres_stack(tmp: Path, redis_db: int, extra: dict[str, str] | None = None
     return stack
 
 
-def embedded_stack(tmp: Path, extra: dict[str, str] | None = None) -> Stack:
-    """An instance on the embedded default: SQLite in the data folder, kombu filesystem broker."""
+def embedded_stack(tmp: Path, extra: dict[str, str] | None = None, *, migrated: bool = True) -> Stack:
+    """An instance on the embedded default: SQLite in the data folder, kombu filesystem broker; its
+    schema copied at head from a template (`migrated`) or built by `aduan up` from empty."""
+    if migrated:
+        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_template("embedded"), tmp / "aduan.db")
     env = _base_env({"ADUAN_BROKER_URL": "filesystem://", **(extra or {})})
     intake, staff = _ports()
     return Stack(
