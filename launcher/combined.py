@@ -63,6 +63,9 @@ class SweeperThread:
 
     def start(self) -> None:
         from services.routing import sweeper
+        from shared.db import hand_gil_over_quickly
+
+        hand_gil_over_quickly()  # the worker's thread and this one take SQLite's write lock in turns
 
         self.thread = threading.Thread(
             target=sweeper.run, kwargs={"stop": self.stop_event}, name="sweeper", daemon=True

@@ -37,11 +37,11 @@ _BUMP = (
 def next_number(session: Session, series: str, year: int) -> int:
     """The next number of `series` in `year`; the row lock is held until the caller commits."""
     name = f"{series}:{year}"
-    value = session.execute(_BUMP, {"counter_name": name}).scalar()
+    conn = session.connection()  # Core: no ORM objects of the counter to keep in step
+    value = conn.execute(_BUMP, {"counter_name": name}).scalar()
     if value is None:
-        dialect = session.get_bind().dialect.name
-        session.execute(insert_ignoring_conflicts(dialect, Counter).values(name=name, value=0))
-        value = session.execute(_BUMP, {"counter_name": name}).scalar_one()
+        conn.execute(insert_ignoring_conflicts(conn.dialect.name, Counter).values(name=name, value=0))
+        value = conn.execute(_BUMP, {"counter_name": name}).scalar_one()
     return int(value)
 
 
