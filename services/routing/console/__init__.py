@@ -67,7 +67,8 @@ class BrowserOpensConsole:
     """A browser (no bearer token, wants HTML) following an e-mail's API link gets the page.
 
     Plain ASGI, not `@app.middleware("http")`: that wraps every request of both the console and
-    the API in a task and a body stream of its own (about 0.3 ms of CPU each) to look at a path.
+    the API in a task and a body stream of its own (0.45-0.5 ms of CPU each on a loaded 2-core
+    machine, against 0.01-0.05 ms for this) to look at a path.
     """
 
     def __init__(self, app: ASGIApp) -> None:
