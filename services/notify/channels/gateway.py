@@ -156,36 +156,37 @@ class HttpGatewayChannel:
         self._url = fill(spec.url, params)
         self._headers = {k: fill(v, params) for k, v in spec.headers.items()}
         self._fields = {k: fill(v, params) if isinstance(v, str) else v for k, v in spec.fields.items()}
-        self._timeout = httpx.Timeout(spec.read_timeout, connect=spec.connect_timeout)
-        self._tls = ssl.create_default_context()  # built once; a client per send reuses it
-        self._client: httpx.Client | None = None  # within batch(): one client for every send
+        self._parsed_url = httpx.URL(self._url)  # parsed once, not per message
+        self._timeout = httpx.Timeout(spec.read_timeout, connect=spec.connect_timeout).as_dict()
+        self._tls = ssl.create_default_context()  # built once; a transport per send reuses it
+        self._transport: httpx.HTTPTransport | None = None  # within batch(): one for every send
 
-    def _new_client(self) -> httpx.Client:
+    def _new_transport(self) -> httpx.HTTPTransport:
+        # The transport alone, not a Client: a gateway call needs no cookies, auth or redirects
+        # (a 3xx is a refusal, as it was when the client did not follow it), and the client's
+        # layers over it cost as much CPU as the request itself.
         # Within a batch the connection is kept alive between messages (connect once, not per
         # message). A connection the gateway closed meanwhile would turn a certain "not sent" into
         # an ambiguous "maybe sent", so one idle for KEEPALIVE_IDLE is not reused: far below any
         # gateway's idle timeout (seconds to minutes), while a batch's sends follow each other
         # within milliseconds. The pool also drops a connection the server has closed (it checks
         # before each reuse) or said it will close (`Connection: close`).
-        return httpx.Client(
-            timeout=self._timeout,
-            verify=self._tls,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=1, keepalive_expiry=KEEPALIVE_IDLE),
+        return httpx.HTTPTransport(
+            verify=self._tls, limits=httpx.Limits(max_connections=1, keepalive_expiry=KEEPALIVE_IDLE)
         )
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Sends in this block share one HTTP client and its connection (set up once, not per message)."""
-        if self._client is not None:  # nested: the outer block's client serves
+        """Sends in this block share one HTTP transport and its connection (set up once, not per message)."""
+        if self._transport is not None:  # nested: the outer block's transport serves
             yield
             return
-        self._client = self._new_client()
+        self._transport = self._new_transport()
         try:
             yield
         finally:
-            client, self._client = self._client, None
-            client.close()
+            transport, self._transport = self._transport, None
+            transport.close()
 
     @property
     def url(self) -> str:
@@ -202,13 +203,15 @@ class HttpGatewayChannel:
         values[self.spec.recipient_field] = format_phone(message.recipient, self.spec.phone_format)
         values[self.spec.text_field] = message.body
         headers = {"Accept": "application/json", **self._headers}
+        extensions = {"timeout": self._timeout}
+        url = self._parsed_url
         if self.spec.method == "GET":
             params = {k: _norm(v) if isinstance(v, bool) else str(v) for k, v in values.items()}
-            return httpx.Request("GET", self._url, params=params, headers=headers)
+            return httpx.Request("GET", url, params=params, headers=headers, extensions=extensions)
         if self.spec.body == "json":
-            return httpx.Request(self.spec.method, self._url, json=values, headers=headers)
+            return httpx.Request(self.spec.method, url, json=values, headers=headers, extensions=extensions)
         form = {k: _norm(v) if isinstance(v, bool) else str(v) for k, v in values.items()}
-        return httpx.Request(self.spec.method, self._url, data=form, headers=headers)
+        return httpx.Request(self.spec.method, url, data=form, headers=headers, extensions=extensions)
 
     def send(self, message: Outgoing) -> SendResult:
         if not _E164.match(message.recipient):
@@ -230,13 +233,13 @@ class HttpGatewayChannel:
         return SendResult(verdict, self.name, error=short_reason(error))
 
     def _send(self, message: Outgoing) -> SendResult:
-        # Within batch() the client (and its kept connection, see _new_client) is shared.
+        # Within batch() the transport (and its kept connection, see _new_transport) is shared.
         try:
-            if self._client is not None:
-                response = self._client.send(self.request(message))
+            if self._transport is not None:
+                response = self._exchange(self._transport, message)
             else:
-                with self._new_client() as client:
-                    response = client.send(self.request(message))
+                with self._new_transport() as transport:
+                    response = self._exchange(transport, message)
         except (httpx.ConnectTimeout, httpx.PoolTimeout):
             return self._result(Verdict.TRANSIENT, "gateway tidak menjawab saat menyambung")
         except httpx.ConnectError:
@@ -255,6 +258,15 @@ class HttpGatewayChannel:
                 "pesan mungkin sudah terkirim",
             )
         return self.verdict(response)
+
+    def _exchange(self, transport: httpx.HTTPTransport, message: Outgoing) -> httpx.Response:
+        """Send the request and read the whole reply (the connection is free for the next one)."""
+        response = transport.handle_request(self.request(message))
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
     def verdict(self, response: httpx.Response) -> SendResult:
         """2xx and the success rule -> ACCEPTED; 408/429/5xx -> TRANSIENT; other refusals -> PERMANENT."""
