@@ -7,6 +7,7 @@ the office changes a wording without touching code. Contexts never carry NIK or 
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,12 +50,20 @@ class Rendered:
     html: str | None
 
 
+class _Environment(Environment):
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict, not Jinja's ChainMap over the environment's globals (which nothing changes
+        # after start-up): every render copies its template's globals, and a ChainMap copies slowly
+        # (about 40 % of an e-mail's render).
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache
 def _env(templates_dir: Path | None) -> Environment:
     loaders: list[BaseLoader] = [PackageLoader("services.notify", "templates")]
     if templates_dir is not None:
         loaders.insert(0, FileSystemLoader(str(templates_dir)))
-    return Environment(
+    return _Environment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         # HTML parts are escaped; subjects and plain-text bodies (SMS, WhatsApp, e-mail) are not.
