@@ -76,13 +76,18 @@ class Child:
         """Become `standby` (its imports done): send it this child's command, environment and log.
         False when the standby is gone (this child then starts as a process of its own)."""
         order = {"argv": self.argv[len(CLI) :], "env": self.env, "log": str(self.log_path or "")}
-        if standby.poll() is not None or standby.stdin is None:
+        if standby.stdin is None:
             return False
         try:
+            if standby.poll() is not None:
+                return False
             standby.stdin.write(json.dumps(order).encode() + b"\n")
-            standby.stdin.close()
         except OSError:  # it died between the poll and the write
+            standby.wait()
             return False
+        finally:
+            with contextlib.suppress(OSError):
+                standby.stdin.close()
         self.proc = standby
         (run_dir / f"{self.name}.pid").write_text(str(standby.pid))
         self.started_at = time.monotonic()

@@ -3,10 +3,13 @@ while), and a thin parent that leaves the application stack to its children."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
-from launcher.supervisor import STABLE_AFTER, Child
+from launcher.supervisor import CLI, STABLE_AFTER, Child, _start_children, _start_standbys, _stop_standbys
 
 
 def _child() -> Child:
@@ -44,3 +47,46 @@ def test_the_supervisor_imports_no_application_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def _sweeper_standby() -> tuple[str, subprocess.Popen[bytes]]:
+    [standby] = _start_standbys(["sweeper"])  # `aduan standby sweeper`: the lightest kind
+    return standby
+
+
+def test_a_standby_runs_the_command_environment_and_log_it_is_sent(tmp_path: Path) -> None:
+    # The plan decides these only once `aduan prepare` has run: the standby learns them on stdin.
+    log = tmp_path / "logs" / "checker.log"
+    log.parent.mkdir()
+    env = {**os.environ, "ADUAN_DATA_DIR": str(tmp_path / "data"), "ADUAN_BROKER_URL": "filesystem://"}
+    child = Child("checker", [*CLI, "check"], env, log, kind="sweeper")
+    standbys = [_sweeper_standby()]
+    try:
+        _start_children([child], standbys, tmp_path)
+        assert not standbys  # taken
+        assert child.proc is not None and child.proc.wait(timeout=60) == 0
+        assert (tmp_path / "checker.pid").read_text() == str(child.proc.pid)
+        assert f"data_dir={tmp_path / 'data'} embedded=True broker=filesystem://" in log.read_text()
+    finally:
+        _stop_standbys(standbys)
+
+
+def test_a_child_without_a_live_standby_of_its_kind_starts_on_its_own(tmp_path: Path) -> None:
+    dead = _sweeper_standby()
+    os.killpg(dead[1].pid, signal.SIGKILL)
+    dead[1].wait()
+    live = _sweeper_standby()
+    standbys = [dead, live]
+    children = [
+        Child("gone", [sys.executable, "-c", "pass"], {}, None, kind="sweeper"),  # its standby died
+        Child("other", [sys.executable, "-c", "pass"], {}, None, kind="api"),  # no standby of its kind
+    ]
+    try:
+        _start_children(children, standbys, tmp_path)
+        for c in children:
+            assert c.proc is not None and c.proc not in (dead[1], live[1])
+            assert c.proc.wait(timeout=30) == 0
+        assert standbys == [live] and live[1].poll() is None  # the live standby nobody took ...
+    finally:
+        _stop_standbys(standbys)
+    assert live[1].returncode is not None and not standbys  # ... is stopped
