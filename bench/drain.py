@@ -371,7 +371,7 @@ def measure(backend: str, complaints: int, env: dict[str, str], folder: Path) ->
     return Result(backend, complaints, total, drain, cpu, done[1], pg, redis_s, own, committed)
 
 
-def run_one(backend: str, complaints: int, redis_db: int) -> Result:
+def run_one(backend: str, complaints: int, redis_db: int, concurrency: int = 1) -> Result:
     """In a child process of its own: the settings are read once per process."""
     with tempfile.TemporaryDirectory(prefix="aduan-drain-") as tmp, local_channels() as (chan, gw, smtp):
         folder = Path(tmp)
@@ -382,6 +382,7 @@ def run_one(backend: str, complaints: int, redis_db: int) -> Result:
             | {
                 "ADUAN_DATA_DIR": str(folder / "data"),
                 "ADUAN_BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+                "ADUAN_WORKER_CONCURRENCY": str(concurrency),
             }
         )
         flush_redis(redis_db)
@@ -409,10 +410,13 @@ def main() -> int:
     parser.add_argument("--complaints", type=int, default=2000)
     parser.add_argument("--backend", choices=["postgres", "embedded", "both"], default="both")
     parser.add_argument("--redis-db", type=int, default=9, help="flushed before and after")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="the notify worker's processes (ADUAN_WORKER_CONCURRENCY)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one backend, print JSON
     args = parser.parse_args()
     if args.one:
-        r = run_one(args.one, args.complaints, args.redis_db)
+        r = run_one(args.one, args.complaints, args.redis_db, args.concurrency)
         print(json.dumps(r.__dict__))
         return 0
     started_under = load_note()
@@ -428,6 +432,7 @@ def main() -> int:
                 *("--complaints", str(args.complaints)),
                 "--redis-db",
                 str(args.redis_db),
+                *("--concurrency", str(args.concurrency)),
             ],
             check=True,
             stdout=subprocess.PIPE,
