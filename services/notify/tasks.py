@@ -2,9 +2,9 @@
 
 A burst of receipts goes in batches: one task carries up to NOTIFY_BATCH_SIZE outbox messages (the
 relay groups them; a task sent alone takes other unprocessed ones along). Their rows are written
-and claimed in one transaction, sent on shared channel sessions (each channel's messages in order, the
-channels side by side), and their verdicts recorded a few at a time (at least every RECORD_AFTER
-seconds).
+and claimed in one transaction (on SQLite a few per transaction), sent on shared channel sessions
+(each channel's messages in order, the channels side by side), and their verdicts recorded a few at
+a time (at least every RECORD_AFTER seconds).
 """
 
 from __future__ import annotations
@@ -66,25 +66,56 @@ def send_one(self: Task, notification_id: int) -> int:
     return _send_and_record([message] if message else [], claimed)
 
 
+# On SQLite (one writer at a time, shared with the intake) a batch is written and claimed this many
+# messages per transaction: rendering 50 messages held the write lock for hundreds of ms (seconds on
+# a loaded machine) and every filing waited behind it. PostgreSQL takes the whole batch at once.
+SQLITE_PREPARE_CHUNK = 5
+
+
 def _prepare(items: Sequence[NotifyItem]) -> tuple[list[Outgoing], float]:
     """Write and claim the messages of `items` (and of other unprocessed receipts, up to a full
-    batch) in one transaction; the messages to send and when they were claimed (monotonic).
+    batch), a chunk per transaction; the messages to send and when the first were claimed
+    (monotonic)."""
+    claimed = time.monotonic()
+    size = SQLITE_PREPARE_CHUNK if get_settings().embedded else NOTIFY_BATCH_SIZE
+    given = list(items)
+    seen = [i["outbox_id"] for i in given]
+    messages: list[Outgoing] = []
+    while True:
+        chunk, given = given[:size], given[size:]
+        room = 0 if given else min(size - len(chunk), NOTIFY_BATCH_SIZE - len(seen))
+        try:
+            prepared, took = _prepare_chunk(chunk, room=room, skip=seen, alone=len(seen) == 1)
+        except OperationalError:
+            if not messages:
+                raise  # nothing claimed yet: the task is retried
+            return messages, claimed  # send what this task claimed; the rest stays for later
+        messages += prepared
+        seen += [i["outbox_id"] for i in took]
+        if not given and (room <= 0 or len(took) < room or len(seen) >= NOTIFY_BATCH_SIZE):
+            return messages, claimed
 
-    A batch that fails (a bug, a row the code cannot handle) is prepared again one item per
+
+def _prepare_chunk(
+    chunk: list[NotifyItem], *, room: int, skip: list[int], alone: bool
+) -> tuple[list[Outgoing], list[NotifyItem]]:
+    """Write and claim `chunk` and up to `room` other unprocessed receipts in one transaction; the
+    messages to send and the receipts taken along.
+
+    A chunk that fails (a bug, a row the code cannot handle) is prepared again one item per
     transaction, so one bad message does not hold back the others; the failing one stays
     unprocessed for the reconciler (and is given up on after its attempts). A database hiccup
-    fails the task, which Celery retries.
+    fails the task, which Celery retries. `alone`: `chunk` is the task's only message so far.
     """
-    claimed = time.monotonic()
-    taken = list(items)
+    taken = list(chunk)
     try:
         with unit_of_work() as session:
-            taken += _more(session, taken)
-            return _prepared(session, taken), claimed
+            taken += _more(session, limit=room, skip=skip)
+            return _prepared(session, taken), taken[len(chunk) :]
     except OperationalError:
         raise
     except Exception:
-        if len(taken) == 1:
+        if alone and len(taken) == 1:  # the task's own message and no other: the task fails
             raise
         log.exception("notify: a batch of %d message(s) failed; preparing them one at a time", len(taken))
     messages: list[Outgoing] = []
@@ -96,17 +127,12 @@ def _prepare(items: Sequence[NotifyItem]) -> tuple[list[Outgoing], float]:
             log.exception(
                 "notify: outbox %s could not be prepared; left to the reconciler", item["outbox_id"]
             )
-    return messages, claimed
+    return messages, taken[len(chunk) :]
 
 
-def _more(session: Session, items: list[NotifyItem]) -> list[NotifyItem]:
-    """Unprocessed `notify.send` messages to take along, up to a full batch."""
-    more = outbox.claim_unprocessed(
-        session,
-        TaskName.NOTIFY,
-        limit=NOTIFY_BATCH_SIZE - len(items),
-        skip=[i["outbox_id"] for i in items],
-    )
+def _more(session: Session, *, limit: int, skip: list[int]) -> list[NotifyItem]:
+    """Unprocessed `notify.send` messages to take along, up to `limit`."""
+    more = outbox.claim_unprocessed(session, TaskName.NOTIFY, limit=limit, skip=skip)
     return [cast(NotifyItem, {"outbox_id": m.outbox_id, **m.payload}) for m in more]
 
 
