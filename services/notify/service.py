@@ -265,6 +265,7 @@ def prepare_many(session: Session, events: Sequence[Event], *, now: datetime) ->
                 complaints[complaint_id],
                 settings,
                 office_name,
+                session,  # a duplicate's closing names its original
             ),
             now=now,
         )
@@ -552,14 +553,10 @@ def _citizen_message(
     complaint: Complainant,
     settings: Settings,
     office_name: str,
-    session: Session | None = None,
+    session: Session,
 ) -> Outgoing:
     code = cipher().decrypt(complaint.tracking_code_enc, field="tracking_code")
-    merged = (
-        linking.root_original(session, complaint.id)
-        if session is not None and complaint.outcome == Outcome.DUPLICATE
-        else None
-    )
+    merged = linking.root_original(session, complaint.id) if complaint.outcome == Outcome.DUPLICATE else None
     context = {
         "office": office_name,
         "ticket": complaint.ticket,

@@ -7,10 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.notify import service as notify_service
 from shared import linking
 from shared.linking import LinkActor, LinkRefused, Relation
 from shared.models import Complaint, ComplaintLink, History
 from shared.sop import Outcome, Role, Status
+from shared.tasks import NotifyEvent
 from shared.validation import InputError
 from shared.workflow import Actor, transition
 from tests.unit.conftest import T0, complaint_row
@@ -104,6 +106,25 @@ def test_closing_as_a_duplicate_upgrades_a_related_link_and_keeps_the_promised_v
     with pytest.raises(LinkRefused) as caught:
         linking.unlink(session, original, dup, actor=FO, now=T0)
     assert caught.value.code == "closed_as_duplicate"
+
+
+def test_the_closing_message_of_a_duplicate_names_its_original(session: Session) -> None:
+    original, dup = _complaints(session, 2)
+    transition(
+        session,
+        dup,
+        action="close_duplicate",
+        version=dup.version,
+        inputs={"original": original.ticket},
+        actor=Actor("fo", Role.FRONT_OFFICE),
+        now=T0,
+    )
+    session.flush()
+    # The batch path the worker takes (prepare_many), as for any closing message.
+    [message] = notify_service.prepare(
+        session, complaint_id=dup.id, event=NotifyEvent.CLOSING, method=None, now=T0
+    )
+    assert f"sama dengan pengaduan {original.ticket}" in message.body
 
 
 def test_closing_as_a_duplicate_of_an_unknown_or_the_same_ticket_is_a_field_error(session: Session) -> None:
