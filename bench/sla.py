@@ -44,6 +44,7 @@ from common import (
     new_secrets,
     percentile,
     pg_url,
+    process_tree,
     throwaway_database,
 )
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
@@ -366,27 +367,8 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def descendants(pid: int) -> list[int]:
-    """pid and every process below it (a prefork worker's children count too)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(parents.get(current, []))
-    return found
-
-
 def tree_kb(pid: int, key: str) -> int:
-    return sum(status_kb(p, key) for p in descendants(pid))
+    return sum(status_kb(p, key) for p in process_tree(pid))
 
 
 # --- 3. Lateness ----------------------------------------------------------------------------------
