@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import make_engine
 from shared.migrate import upgrade
-from shared.models import Complaint, User
+from shared.models import Complaint, History, User
 from shared.security import cipher
 from shared.settings import Settings, get_settings
 
@@ -75,6 +75,23 @@ def complaint(session: Session) -> Complaint:
     session.add(c)
     session.flush()
     return c
+
+
+def add_received(session: Session, c: Complaint) -> None:
+    """The intake's `received` row (the unit fixture's complaint has none): opens verification."""
+    session.add(
+        History(
+            complaint_id=c.id,
+            at=T0,
+            actor="kiosk",
+            role=None,
+            action="received",
+            from_step=None,
+            to_step="verification",
+            version=1,
+        )
+    )
+    session.flush()
 
 
 def add_officer(session: Session, username: str, role: str, email: str, *, notify: bool = True) -> None:

@@ -12,7 +12,7 @@ from shared.models import Complaint, Deadline, Escalation, History
 from shared.settings import get_settings
 from shared.sop import Step
 from shared.workflow import transition
-from tests.unit.conftest import T0, add_officer
+from tests.unit.conftest import T0, add_officer, add_received
 from tests.unit.test_workflow import FO, FORWARD, KASUBAG, act, land
 
 SETTINGS = get_settings()
@@ -184,18 +184,7 @@ def test_sla_report_counts_stays_per_step_and_per_bidang(session: Session, compl
 def test_sla_report_leaves_out_the_wait_for_the_complainant(session: Session, complaint: Complaint) -> None:
     from services.routing.reports import sla_report
 
-    session.add(
-        History(
-            complaint_id=complaint.id,
-            at=T0,
-            actor="kiosk",
-            role=None,
-            action="received",
-            from_step=None,
-            to_step="verification",
-            version=1,
-        )
-    )
+    add_received(session, complaint)
     fo_does(session, complaint, "request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
     fo_does(session, complaint, "info_received", timedelta(minutes=60))
     fo_does(session, complaint, "forward", timedelta(minutes=65), **FORWARD)

@@ -15,7 +15,7 @@ from shared.models import Complaint, History, StayRecord
 from shared.settings import get_settings
 from shared.workflow import transition
 from tests.support import report_data
-from tests.unit.conftest import T0
+from tests.unit.conftest import T0, add_received
 from tests.unit.test_sla import _fire, fo_does
 from tests.unit.test_workflow import FO, FORWARD, KASUBAG, _to_delivery, act, land, settle
 
@@ -28,25 +28,8 @@ def _rows(session: Session, c: Complaint) -> list[tuple[str, str | None, float, 
     return [(s.step, s.unit, s.office_minutes, len(s.paused or [])) for s in found]
 
 
-def _received(session: Session, c: Complaint) -> None:
-    """The intake's `received` row (the unit fixture's complaint has none): opens verification."""
-    session.add(
-        History(
-            complaint_id=c.id,
-            at=T0,
-            actor="kiosk",
-            role=None,
-            action="received",
-            from_step=None,
-            to_step="verification",
-            version=1,
-        )
-    )
-    session.flush()
-
-
 def test_an_officer_moving_the_complaint_on_writes_the_stay(session: Session, complaint: Complaint) -> None:
-    _received(session, complaint)
+    add_received(session, complaint)
     act(session, complaint, FO, "forward", **FORWARD)  # at T0 + 1 min
     assert _rows(session, complaint) == [("verification", None, 1.0, 0)]
     ended = session.scalars(select(History).where(History.action == "forward")).one()
@@ -108,7 +91,7 @@ def test_an_officers_failed_delivery_attempt_leaves_the_stay_open(
 def test_closed_while_waiting_for_documents_counts_the_wait_as_paused(
     session: Session, complaint: Complaint
 ) -> None:
-    _received(session, complaint)
+    add_received(session, complaint)
     fo_does(session, complaint, "request_info", timedelta(minutes=10), reason="Fotokopi KTP belum ada")
     assert _rows(session, complaint) == []
     fo_does(session, complaint, "info_received", timedelta(minutes=60))
@@ -120,7 +103,7 @@ def test_closed_while_waiting_for_documents_counts_the_wait_as_paused(
 
 
 def test_closing_a_day_measures_again_the_stays_over_it(session: Session, complaint: Complaint) -> None:
-    _received(session, complaint)
+    add_received(session, complaint)
     # Wednesday 10:00 WIB to Thursday 10:00 WIB: 7.5 office hours
     fo_does(session, complaint, "forward", timedelta(days=1), **FORWARD)
     assert _rows(session, complaint) == [("verification", None, 450.0, 0)]
