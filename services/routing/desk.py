@@ -165,7 +165,6 @@ def file_at_desk(
     except IntegrityError:
         if key is None:
             raise
-        session.rollback()
         first = _replay(session, user, key, digest)  # a second post of this form committed first
         session.rollback()
         if first is None:
