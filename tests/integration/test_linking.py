@@ -5,6 +5,7 @@ backends (the session's stacks), the pages in Chromium with JavaScript off."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, inspect, text
 
+from shared.calendar import WIB
 from tests.integration.stack import PASSWORD, Stack, complaint_body, eventually, wib_year
 
 pytestmark = pytest.mark.integration
@@ -265,7 +267,8 @@ def test_a_duplicate_closes_and_the_citizen_page_points_at_the_original(
     assert closing
 
     # The reports count the new outcome.
-    today = record["closed_at"][:10]
+    # The report's periods are office (WIB) days; the API's times are UTC.
+    today = datetime.fromisoformat(record["closed_at"]).astimezone(WIB).date().isoformat()
     volume = stack.staff("kadis", "GET", "/reports/volume", params={"from": today, "to": today})
     assert volume.status_code == 200, volume.text
     by_outcome = {c["key"]: c["count"] for c in volume.json()["by_outcome"]}
