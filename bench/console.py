@@ -35,6 +35,7 @@ from common import (
     base_env,
     cpu_note,
     cpu_sample,
+    create_database,
     format_table,
     free_port,
     load_note,
@@ -171,15 +172,37 @@ def console_client(base: str) -> httpx.Client:
 
 
 @contextmanager
+def bench_database(prefix: str, *, keep: bool, reuse: str | None) -> Iterator[str]:
+    """A fresh database dropped at the end (kept with `keep`), or the kept one named by `reuse`
+    (left as it is)."""
+    if reuse is not None:
+        log(f"reusing database {reuse}")
+        yield reuse
+    elif keep:
+        name = create_database(prefix)
+        log(f"database {name} created; kept at the end (drop it when done)")
+        yield name
+    else:
+        with throwaway_database(prefix) as name:
+            yield name
+
+
+@contextmanager
 def seeded_staff_api(
-    complaints: int, open_per_step: int, also: Callable[[str], dict[str, float]] | None = None
+    complaints: int,
+    open_per_step: int,
+    also: Callable[[str], dict[str, float]] | None = None,
+    *,
+    keep: bool = False,
+    reuse: str | None = None,
 ) -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated and seeded (`seed`, then `also` given its URL), and
     `aduan serve staff` on it (one uvicorn process, as `aduan up` runs it): its base URL; all of it
-    gone at the end."""
+    gone at the end. `keep` leaves the database behind (its name is logged); `reuse` names one kept
+    so, migrated to the head again (a new migration's backfill runs on it) but not seeded again."""
     with (
         TemporaryDirectory(prefix="aduan-bench-staff-") as tmp,
-        throwaway_database("aduan_bench_staff") as database,
+        bench_database("aduan_bench_staff", keep=keep, reuse=reuse) as database,
     ):
         env = (
             base_env()
@@ -194,14 +217,17 @@ def seeded_staff_api(
         settings = Settings.model_validate(
             {k[6:].lower(): v for k, v in env.items() if k.startswith("ADUAN_")}
         )
+        t0 = time.perf_counter()
         upgrade(settings)
-        tracking = FieldCipher(settings.data_key_bytes()).encrypt("ABCD2345", field="tracking_code")
-        log(f"seeding {complaints:,} complaints")
-        seeded = seed(pg_url(database), complaints, open_per_step, tracking)
-        log("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in seeded.items()))
-        if also is not None:
-            more = also(pg_url(database))
-            log("seeded: " + ", ".join(f"{k} {v:,.1f}" for k, v in more.items()))
+        log(f"migrated in {time.perf_counter() - t0:.1f} s")
+        if reuse is None:
+            tracking = FieldCipher(settings.data_key_bytes()).encrypt("ABCD2345", field="tracking_code")
+            log(f"seeding {complaints:,} complaints")
+            seeded = seed(pg_url(database), complaints, open_per_step, tracking)
+            log("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in seeded.items()))
+            if also is not None:
+                more = also(pg_url(database))
+                log("seeded: " + ", ".join(f"{k} {v:,.1f}" for k, v in more.items()))
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "launcher.cli", "serve", "staff", "--port", str(port)],

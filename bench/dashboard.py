@@ -1,6 +1,7 @@
 """The leadership's dashboard and its JSON reports for a 12-month period, on PostgreSQL.
 
     .venv/bin/python bench/dashboard.py [--complaints 1000000] [--requests 20] [--months 12]
+        [--keep | --database NAME]
 
 1. Set-up as bench/console.py seeds it (a fresh database dropped at the end; N complaints by one
    INSERT ... SELECT over generate_series, one a minute back from now, so 1,000,000 span about 23
@@ -12,6 +13,10 @@
 3. As kasubag umum, sequential requests after a warm-up of two: the dashboard page
    (`/dasbor?dari=&sampai=`, the last --months months) and the JSON reports of the same period
    (`/api/v1/reports/volume`, `/sla`, `/satisfaction`). The target is p95 <= 300 ms for the page.
+
+Seeding 1,000,000 takes tens of minutes: `--keep` leaves the seeded database behind (its name is
+logged) and `--database NAME` runs against such a kept one (migrated to the head, not seeded again;
+drop it with `dropdb` when done). The history rows figure is then counted, not seeded.
 
 Progress goes to stderr; the table at the end to stdout.
 """
@@ -25,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
-from common import cpu_note, cpu_sample, format_table, load_note, log, percentile
+from common import cpu_note, cpu_sample, format_table, load_note, log, percentile, pg_url
 from console import PASSWORD, QUEUE_STEPS, console_client, seeded_staff_api
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -121,6 +126,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--limit", type=float, default=600, help="seconds per row at most")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", action="store_true", help="keep the seeded database at the end")
+    kept.add_argument("--database", help="reuse this kept database instead of seeding one")
     args = parser.parse_args()
     notes = [load_note()]
     seeded: dict[str, float] = {}
@@ -129,7 +137,13 @@ def main() -> int:
         seeded.update(seed_reports(url))
         return seeded
 
-    with seeded_staff_api(args.complaints, args.open_per_step, also) as base:
+    with seeded_staff_api(
+        args.complaints, args.open_per_step, also, keep=args.keep, reuse=args.database
+    ) as base:
+        if args.database is not None:
+            with psycopg.connect(pg_url(args.database)) as pg:
+                row = pg.execute("SELECT count(*) FROM history").fetchone()
+            seeded["history rows"] = float(row[0]) if row else 0.0
         token = httpx.post(
             f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
         ).json()["access_token"]
