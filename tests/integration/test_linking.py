@@ -5,8 +5,8 @@ backends (the session's stacks), the pages in Chromium with JavaScript off."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
