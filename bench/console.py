@@ -54,6 +54,7 @@ PASSWORD = "bench-console-1"
 WARMUP = 30
 QUEUE_STEPS = ("verification", "review", "disposition", "drafting", "answer_review", "delivery")
 READY_TIMEOUT = 60.0
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `aduan serve staff` answering there
 
 
 def seed(url: str, complaints: int, open_per_step: int, tracking: bytes) -> dict[str, float]:
@@ -238,6 +239,7 @@ def seeded_staff_api(
             text=True,
         )
         base = f"http://127.0.0.1:{port}"
+        SERVER_PIDS[base] = proc.pid
         try:
             deadline = time.monotonic() + READY_TIMEOUT
             while True:

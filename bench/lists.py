@@ -1,13 +1,20 @@
 """Every staff list endpoint at two sizes, side by side, on PostgreSQL.
 
     .venv/bin/python bench/lists.py [--sizes 10000,1000000] [--open-per-step 300] [--requests 200]
+        [--keep | --reuse NAME,NAME]
 
 For each size: a fresh database seeded as bench/console.py seeds it (INSERT ... SELECT over
 generate_series: all but a few hundred complaints per step closed), `aduan serve staff`, then
 sequential requests on one keep-alive connection, after a warm-up, of each list as the Kepala Dinas,
 kasubag umum, the front office and a bidang read them (the JSON API and the console's pages). The
 table gives p50/p95 in milliseconds per size: a list that stays flat from 10k to 1M is served by an
-index; one that grows scans.
+index; one that grows scans. Beside each cell, the server's CPU milliseconds per request (user +
+system of the `aduan serve staff` process, from /proc, warm-up included): on a shared machine a
+steadier figure than the wall-clock times.
+
+`--keep` leaves each size's seeded database behind (the names are logged); `--reuse` names them
+back, one per size in the order of `--sizes`, migrated to the head but not seeded again: seeding a
+million complaints takes minutes.
 
 Progress goes to stderr; the table at the end to stdout.
 """
@@ -18,8 +25,8 @@ import argparse
 import os
 
 import httpx
-from common import format_table, load_note, log, percentile
-from console import PASSWORD, console_client, seeded_staff_api, timed
+from common import format_table, load_note, log, percentile, process_cpu
+from console import PASSWORD, SERVER_PIDS, WARMUP, console_client, seeded_staff_api, timed
 
 # (label, who, path): "api" requests carry a bearer token, "page" ones a console session
 CASES = (
@@ -55,8 +62,12 @@ def walked_to(client: httpx.Client, path: str) -> str:
     return url
 
 
-def run_size(size: int, open_per_step: int, requests: int) -> dict[str, tuple[float, float]]:
-    with seeded_staff_api(size, open_per_step) as base:
+def run_size(
+    size: int, open_per_step: int, requests: int, *, keep: bool, reuse: str | None
+) -> dict[str, tuple[float, float, float]]:
+    """Per list: p50 and p95 milliseconds, and the server's CPU milliseconds per request."""
+    with seeded_staff_api(size, open_per_step, keep=keep, reuse=reuse) as base:
+        pid = SERVER_PIDS[base]
         token = httpx.post(
             f"{base}/api/v1/auth/token", data={"username": "kasubag", "password": PASSWORD}
         ).json()["access_token"]
@@ -67,8 +78,11 @@ def run_size(size: int, open_per_step: int, requests: int) -> dict[str, tuple[fl
         out = {}
         for label, who, path in CASES:
             log(f"{size:,}: {label}")
-            ms = timed(clients[who], walked_to(clients[who], path), requests)
-            out[label] = (percentile(ms, 50), percentile(ms, 95))
+            url = walked_to(clients[who], path)
+            cpu = process_cpu(pid)
+            ms = timed(clients[who], url, requests)
+            cpu_ms = (process_cpu(pid) - cpu) * 1000 / (WARMUP + requests)
+            out[label] = (percentile(ms, 50), percentile(ms, 95), cpu_ms)
         return out
 
 
@@ -77,12 +91,20 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--open-per-step", type=int, default=300)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="leave the seeded databases behind")
+    parser.add_argument("--reuse", help="kept databases to reuse, one per size: NAME,NAME")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = {size: run_size(size, args.open_per_step, args.requests) for size in sizes}
-    headers = ["list", *(f"{s:,} p50/p95 ms" for s in sizes)]
+    reuse = args.reuse.split(",") if args.reuse else [None] * len(sizes)
+    if len(reuse) != len(sizes):
+        parser.error("--reuse names one database per size")
+    results = {
+        size: run_size(size, args.open_per_step, args.requests, keep=args.keep, reuse=name)
+        for size, name in zip(sizes, reuse, strict=True)
+    }
+    headers = ["list", *(f"{s:,}: p50 / p95 ms, CPU ms" for s in sizes)]
     rows = [
-        [label, *(f"{results[s][label][0]:.1f} / {results[s][label][1]:.1f}" for s in sizes)]
+        [label, *("{:.1f} / {:.1f}, {:.1f}".format(*results[s][label]) for s in sizes)]
         for label, _, _ in CASES
     ]
     print(f"PostgreSQL, {args.requests} sequential requests per cell, kasubag umum's view")
