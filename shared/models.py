@@ -451,6 +451,19 @@ class StayRecord(Base):
     office_minutes: Mapped[float] = mapped_column(Float)
 
 
+class StayMinutes(Base):
+    """How many stays ended in a WIB month at a step (and bidang) after a whole number of office
+    minutes (rounded up): the SLA reports' histogram, written with the stays it counts (shared.stays).
+    """
+
+    __tablename__ = "stay_minutes"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM (WIB) of left_at
+    step: Mapped[str] = mapped_column(String(20), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(50), primary_key=True)  # "": no bidang (see StayRecord)
+    minutes: Mapped[int] = mapped_column(Integer, primary_key=True)  # ceil(office_minutes)
+    stays: Mapped[int] = mapped_column(Integer)
+
+
 class Disposition(Base):
     """The lembar disposisi: the Sekretaris's instruction to a bidang, with a yearly agenda number."""
 

@@ -10,23 +10,29 @@ shared.models), in the same transaction, whoever writes that row; history writte
 intake's filing, which only opens stays) is not seen there, and the migration that made the table
 filled it from the history before (`backfill`, the same `fold`). A change of the office calendar
 recomputes the minutes of the stays over the changed day (`recompute`), in the change's unit of work.
+
+Every write of a stay also counts it in `stay_minutes` (`tally`): stays per WIB month, step, bidang
+and whole office minutes (rounded up), the histogram the SLA reports read a year of stays from
+instead of sorting millions of them (migration 0023 filled it from the stays before, `backfill_minutes`).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.calendar import Override
-from shared.clock import WIB, Calendar, calendar_for
-from shared.models import CalendarOverride, History, StayRecord
+from shared.clock import WIB, Calendar, calendar_for, to_wib
+from shared.models import CalendarOverride, History, StayMinutes, StayRecord
 from shared.settings import Settings, get_settings
 from shared.sop import Outcome, Step
 
@@ -184,7 +190,63 @@ def after_flush(session: Session, _context: Any) -> None:
     stays = [s for s in stays_of(conn, complaints) if s.history_id in ids]
     if stays:
         calendar = _calendar(conn, get_settings())
-        conn.execute(insert(StayRecord), [_record(calendar, s) for s in stays])
+        records = [_record(calendar, s) for s in stays]
+        conn.execute(insert(StayRecord), records)
+        tally(conn, Counter(_bucket_of(r) for r in records))
+
+
+# --- the histogram: stays per (WIB month, step, bidang, whole office minutes) ----------------------
+
+Bucket = tuple[str, str, str, int]  # (YYYY-MM, step, unit or "", ceil(office minutes))
+
+
+def bucket(left_at: datetime, step: str, unit: str | None, minutes: float) -> Bucket:
+    """The `stay_minutes` row a stay is counted in: its office minutes rounded up to a whole one
+    (a stay within a whole-minute standard stays within it)."""
+    return (f"{to_wib(left_at):%Y-%m}", step, unit or "", math.ceil(minutes))
+
+
+def _bucket_of(record: Mapping[str, Any]) -> Bucket:
+    return bucket(record["left_at"], record["step"], record["unit"], record["office_minutes"])
+
+
+def tally(conn: Session | Connection, counts: Mapping[Bucket, int]) -> None:
+    """Add `counts` (negative: taken away) to `stay_minutes`, in the caller's transaction."""
+    rows = [
+        {"month": m, "step": s, "unit": u, "minutes": minutes, "stays": n}
+        # in key order: concurrent writers lock the rows they share in the same order
+        for (m, s, u, minutes), n in sorted(counts.items())
+        if n
+    ]
+    if not rows:
+        return
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(StayMinutes)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StayMinutes.month, StayMinutes.step, StayMinutes.unit, StayMinutes.minutes],
+            set_={"stays": StayMinutes.stays + statement.excluded.stays},
+        ),
+        rows,
+    )
+
+
+def backfill_minutes(conn: Connection, *, batch: int = 100_000) -> int:
+    """Count every row of `stays` in `stay_minutes` (`batch` stays read at a time); returns how many."""
+    low, high = conn.execute(select(func.min(StayRecord.id), func.max(StayRecord.id))).one()
+    if low is None:
+        return 0
+    counts: Counter[Bucket] = Counter()
+    for first in range(low, high + 1, batch):
+        for left_at, step, unit, minutes in conn.execute(
+            select(StayRecord.left_at, StayRecord.step, StayRecord.unit, StayRecord.office_minutes).where(
+                StayRecord.id >= first, StayRecord.id < first + batch
+            )
+        ):
+            counts[bucket(left_at, step, unit, minutes)] += 1
+    tally(conn, counts)
+    return sum(counts.values())
 
 
 def backfill(conn: Connection, settings: Settings, *, batch: int = 5000) -> int:
@@ -230,6 +292,7 @@ def recompute(session: Session, day: date, *, overrides: Mapping[date, Override]
             StayRecord.id,
             StayRecord.complaint_id,
             StayRecord.step,
+            StayRecord.unit,
             StayRecord.entered_at,
             StayRecord.left_at,
             StayRecord.paused,
@@ -237,11 +300,15 @@ def recompute(session: Session, day: date, *, overrides: Mapping[date, Override]
         ).where(StayRecord.left_at > start, StayRecord.entered_at < end)
     ).all()
     changed = []
+    moved: Counter[Bucket] = Counter()
     for r in rows:
         stay = Stay(r.complaint_id, r.step, None, r.entered_at, r.left_at, _paused(r.paused))
         minutes = office_minutes(calendar, stay)
         if minutes != r.office_minutes:
             changed.append({"id": r.id, "office_minutes": minutes})
+            moved[bucket(r.left_at, r.step, r.unit, r.office_minutes)] -= 1
+            moved[bucket(r.left_at, r.step, r.unit, minutes)] += 1
     if changed:
         session.execute(update(StayRecord), changed)
+        tally(session, moved)
     return len(changed)

@@ -6,21 +6,28 @@ from __future__ import annotations
 import csv
 import io
 import math
-import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Interval, and_, case, func, literal, or_, select, text, tuple_, type_coerce
+from sqlalchemy import Interval, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from services.routing.volume import OpenNow, open_now
-from shared import office_days, survey
+from services.routing.volume import OpenNow, add_months, month_start, open_now
+from shared import office_days, stays, survey
 from shared.clock import Calendar, calendar_for, now, step_standard, to_wib
 from shared.delivery import AttemptOutcome
-from shared.models import Complaint, DeliveryAttempt, Feedback, History, StayRecord, UTCDateTime
+from shared.models import (
+    Complaint,
+    DeliveryAttempt,
+    Feedback,
+    History,
+    StayMinutes,
+    StayRecord,
+    UTCDateTime,
+)
 from shared.settings import Settings, get_settings
 from shared.sla import file_complete_at
 from shared.sop import STEPS, Outcome, Status, Step
@@ -31,7 +38,9 @@ class StepFigures(BaseModel):
     unit: str | None = None
     count: int
     within_standard: float | None  # share of stays that kept the standard
-    median_minutes: float | None  # office minutes
+    # Office minutes, each stay's rounded up to a whole minute (the histogram the reports read):
+    # the median of an even count can end in .5.
+    median_minutes: float | None
     p90_minutes: float | None
     standard_minutes: float | None
 
@@ -67,17 +76,42 @@ def standard_minutes(settings: Settings, calendar: Calendar, step: Step) -> floa
     return calendar.budget(value) / timedelta(minutes=1) if value else None
 
 
-def _figures(step: str, unit: str | None, minutes: list[float], standard: float | None) -> StepFigures:
-    ordered = sorted(minutes)
-    p90 = ordered[math.ceil(0.9 * len(ordered)) - 1] if ordered else None  # nearest rank
-    within = (sum(m <= standard for m in ordered) / len(ordered)) if ordered and standard else None
+Histogram = Counter[int]  # whole office minutes (rounded up) -> how many stays took them
+
+
+def _nth(values: list[tuple[int, int]], k: int) -> int:
+    """The k-th smallest (from 0) of a histogram's (minutes, stays), in minutes order."""
+    seen = 0
+    for minutes, n in values:
+        seen += n
+        if k < seen:
+            return minutes
+    raise IndexError(k)
+
+
+def _figures(step: str, unit: str | None, histogram: Histogram, standard: float | None) -> StepFigures:
+    values = sorted((m, n) for m, n in histogram.items() if n > 0)
+    count = sum(n for _, n in values)
+    if not count:
+        return StepFigures(
+            step=step,
+            unit=unit,
+            count=0,
+            within_standard=None,
+            median_minutes=None,
+            p90_minutes=None,
+            standard_minutes=standard,
+        )
+    # the median as statistics.median has it (the mean of the two middle values when even)
+    median = (_nth(values, (count - 1) // 2) + _nth(values, count // 2)) / 2
+    within = sum(n for m, n in values if m <= standard) / count if standard else None
     return StepFigures(
         step=step,
         unit=unit,
-        count=len(ordered),
+        count=count,
         within_standard=within,
-        median_minutes=statistics.median(ordered) if ordered else None,
-        p90_minutes=p90,
+        median_minutes=median,
+        p90_minutes=_nth(values, math.ceil(0.9 * count) - 1),  # nearest rank
         standard_minutes=standard,
     )
 
@@ -86,19 +120,20 @@ def sla_report(session: Session, since: datetime, until: datetime) -> SlaReport:
     settings = get_settings()
     calendar = calendar_for(settings, office_days.overrides(session))
     standards = {s.value: standard_minutes(settings, calendar, s) for s in STEPS}
-    if _on_postgresql(session):
-        # A year's stays sorted in memory (the default 4 MB spills to disk), and no JIT
-        # compilation, which costs more than it saves on these scans: for this transaction only.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
-        per_step, per_unit = _stay_figures(session, since, until, standards)
-    else:
-        per_step, per_unit = _stay_figures_in_python(session, since, until, standards)
+    per_step: dict[str, Histogram] = defaultdict(Counter)
+    per_unit: dict[str, Histogram] = defaultdict(Counter)
+    for (step, unit), histogram in _histograms(session, since, until).items():
+        per_step[step].update(histogram)
+        if unit and step == Step.DRAFTING:
+            per_unit[unit].update(histogram)
     return SlaReport(
         period_from=since,
         period_to=until,
-        steps=[per_step.get(s) or _figures(s, None, [], standard) for s, standard in standards.items()],
-        drafting_by_unit=[per_unit[u] for u in sorted(per_unit)],
+        steps=[_figures(s, None, per_step[s], standard) for s, standard in standards.items()],
+        drafting_by_unit=[
+            _figures(Step.DRAFTING.value, u, per_unit[u], standards[Step.DRAFTING.value])
+            for u in sorted(per_unit)
+        ],
         legal=_legal(session, since, until),
         open_now=open_now(session, now()),
     )
@@ -108,71 +143,45 @@ def _on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-Figures = tuple[dict[str, StepFigures], dict[str, StepFigures]]
+def whole_months(since: datetime, until: datetime) -> list[date]:
+    """The first days of the WIB months that lie wholly within [since, until), in order."""
+    first = to_wib(since).date().replace(day=1)
+    if month_start(first) < since:
+        first = add_months(first, 1)
+    months = []
+    while month_start(add_months(first, 1)) <= until:
+        months.append(first)
+        first = add_months(first, 1)
+    return months
 
 
-def _stay_figures(
-    session: Session, since: datetime, until: datetime, standards: dict[str, float | None]
-) -> Figures:
-    """Per step and per bidang (drafting), the stays that ended in [since, until), aggregated in
-    PostgreSQL: one pass over the period's rows of `stays`."""
-    known = {step: standard for step, standard in standards.items() if standard is not None}
-    standard = case(known, value=StayRecord.step, else_=None) if known else literal(None)
-    minutes = StayRecord.office_minutes
-    rows = session.execute(
-        select(
-            StayRecord.step,
-            StayRecord.unit,
-            func.grouping(StayRecord.unit).label("all_units"),
-            func.count().label("count"),
-            func.count().filter(minutes <= standard).label("within"),
-            # the median as statistics.median has it (the mean of the two middle values)
-            func.percentile_cont(0.5).within_group(minutes).label("median"),
-            # nearest rank: the ceil(0.9 n)-th value
-            func.percentile_disc(0.9).within_group(minutes).label("p90"),
-        )
-        .where(StayRecord.left_at >= since, StayRecord.left_at < until)
-        .group_by(func.grouping_sets(StayRecord.step, tuple_(StayRecord.step, StayRecord.unit)))
-    ).all()
-    per_step: dict[str, StepFigures] = {}
-    per_unit: dict[str, StepFigures] = {}
-    for r in rows:
-        step_standard = standards.get(r.step)
-        figures = StepFigures(
-            step=r.step,
-            unit=None if r.all_units else r.unit,
-            count=r.count,
-            within_standard=r.within / r.count if step_standard else None,
-            median_minutes=r.median,
-            p90_minutes=r.p90,
-            standard_minutes=step_standard,
-        )
-        if r.all_units:
-            per_step[r.step] = figures
-        elif r.unit and r.step == Step.DRAFTING:
-            per_unit[r.unit] = figures
-    return per_step, per_unit
-
-
-def _stay_figures_in_python(
-    session: Session, since: datetime, until: datetime, standards: dict[str, float | None]
-) -> Figures:
-    """The same figures from the period's office minutes (SQLite has no percentile aggregate)."""
-    per_step: dict[str, list[float]] = defaultdict(list)
-    per_unit: dict[str, list[float]] = defaultdict(list)
-    for step, unit, minutes in session.execute(
-        select(StayRecord.step, StayRecord.unit, StayRecord.office_minutes).where(
-            StayRecord.left_at >= since, StayRecord.left_at < until
-        )
-    ):
-        per_step[step].append(minutes)
-        if unit and step == Step.DRAFTING:
-            per_unit[unit].append(minutes)
-    drafting = standards.get(Step.DRAFTING.value)
-    return (
-        {s: _figures(s, None, m, standards.get(s)) for s, m in per_step.items()},
-        {u: _figures(Step.DRAFTING.value, u, m, drafting) for u, m in per_unit.items()},
-    )
+def _histograms(session: Session, since: datetime, until: datetime) -> dict[tuple[str, str], Histogram]:
+    """(step, bidang or "") -> the office minutes of the stays that ended in [since, until): the
+    whole months from `stay_minutes` (a few thousand rows a month, whatever the stays), the days
+    before and after them from `stays`, rounded up to the whole minute the same way
+    (shared.stays.bucket)."""
+    found: dict[tuple[str, str], Histogram] = defaultdict(Counter)
+    months = whole_months(since, until)
+    edges = [(since, until)]
+    if months:
+        edges = [(since, month_start(months[0])), (month_start(add_months(months[-1], 1)), until)]
+        for step, unit, minutes, n in session.execute(
+            select(StayMinutes.step, StayMinutes.unit, StayMinutes.minutes, func.sum(StayMinutes.stays))
+            .where(StayMinutes.month.in_([f"{m:%Y-%m}" for m in months]))
+            .group_by(StayMinutes.step, StayMinutes.unit, StayMinutes.minutes)
+        ):
+            found[(step, unit)][minutes] += int(n)
+    for a, b in edges:
+        if a >= b:
+            continue
+        for row in session.execute(
+            select(StayRecord.left_at, StayRecord.step, StayRecord.unit, StayRecord.office_minutes).where(
+                StayRecord.left_at >= a, StayRecord.left_at < b
+            )
+        ):
+            _, step, unit, whole = stays.bucket(*row)
+            found[(step, unit)][whole] += 1
+    return found
 
 
 def _legal(session: Session, since: datetime, until: datetime) -> LegalFigures:

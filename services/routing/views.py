@@ -532,7 +532,10 @@ def sla_report(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """Per step (and per bidang for drafting): count, share within standard, median and p90 in
-    office minutes, for stays that ended between `from` and `to` (WIB days, inclusive)."""
+    office minutes, for stays that ended between `from` and `to` (WIB days, inclusive). Each stay's
+    office minutes count rounded up to the whole minute (a stay of 14 min 20 s counts as 15): the
+    median and p90 are whole minutes (an even count's median may end in .5), and a stay is within a
+    standard of whole minutes exactly when its own minutes are."""
     since, until = report_period(user, from_, to)
     report = reports.sla_report(session, since, until)
     if format == "csv":

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.routing import recap
-from services.routing.reports import satisfaction_report, sla_report
+from services.routing.reports import satisfaction_report, sla_report, whole_months
 from services.routing.volume import trend_months, volume_report
+from shared import stays
 from shared.clock import WIB
+from shared.models import StayMinutes, StayRecord
 from shared.settings import get_settings
 from tests.support import report_data
 
@@ -53,3 +59,42 @@ def test_the_recap_has_a_row_per_complaint_received_in_the_month(session: Sessio
     text = recap.as_csv(result)
     assert text.splitlines()[0].startswith("No. tiket,Tanggal diterima")
     assert "ADU-2025-000101,01-10-2025 08.00,Kios," in text and "THR belum dibayar" not in text
+
+
+def test_sla_over_whole_months_and_the_days_around_them_counts_each_stay_once(session: Session) -> None:
+    # 20 September .. 5 November: October from the monthly histogram, the days around it from the
+    # stays themselves; every stay's office minutes rounded up to the whole minute either way
+    _seeded(session)
+    since, until = datetime(2025, 9, 20, tzinfo=WIB), datetime(2025, 11, 6, tzinfo=WIB)
+    assert whole_months(since, until) == [date(2025, 10, 1)]
+    minutes: dict[str, list[int]] = defaultdict(list)
+    for step, left_at, office_minutes in session.execute(
+        select(StayRecord.step, StayRecord.left_at, StayRecord.office_minutes)
+    ):
+        if since <= left_at < until:
+            minutes[step].append(math.ceil(office_minutes))
+    assert sum(map(len, minutes.values())) > sum(report_data.EXPECTED["steps"][s][0] for s in minutes)
+    report = sla_report(session, since, until)
+    for f in report.steps:
+        found = sorted(minutes[f.step])
+        assert f.count == len(found), f
+        assert f.median_minutes == (statistics.median(found) if found else None), f
+        assert f.p90_minutes == (found[math.ceil(0.9 * len(found)) - 1] if found else None), f
+
+
+def test_sla_medians_are_of_whole_office_minutes_rounded_up(session: Session) -> None:
+    _seeded(session)
+    session.execute(update(StayRecord).values(office_minutes=StayRecord.office_minutes - 0.5))
+    session.execute(delete(StayMinutes))
+    stays.backfill_minutes(session.connection())
+    # each stay half a minute shorter, each rounded up to the minute it had: the same figures
+    report_data.check_sla(sla_report(session, SINCE, UNTIL).model_dump(mode="json"))
+
+
+def test_whole_months_of_a_period() -> None:
+    assert whole_months(SINCE, UNTIL) == [date(2025, 10, 1)]
+    assert whole_months(SINCE + timedelta(days=1), UNTIL) == []
+    assert whole_months(datetime(2025, 1, 1, tzinfo=WIB), datetime(2025, 3, 31, tzinfo=WIB)) == [
+        date(2025, 1, 1),
+        date(2025, 2, 1),
+    ]

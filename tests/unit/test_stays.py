@@ -3,7 +3,8 @@ again when the office calendar changes, and filled by the backfill as the histor
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared import office_days, stays
 from shared.clock import calendar_for
-from shared.models import Complaint, History, StayRecord
+from shared.models import Complaint, History, StayMinutes, StayRecord
 from shared.settings import get_settings
 from shared.workflow import transition
 from tests.support import report_data
@@ -143,3 +144,54 @@ def test_the_backfill_writes_what_the_history_fold_reads(session: Session) -> No
     assert sorted((s.history_id, s.step, s.unit, stays.office_minutes(calendar, s)) for s in folded) == [
         (r[0], r[2], r[3], r[7]) for r in written
     ]
+
+
+def _histogram(session: Session) -> dict[stays.Bucket, int]:
+    """`stay_minutes` as it stands (buckets emptied by a recompute left out)."""
+    rows = session.scalars(select(StayMinutes)).all()
+    return {(r.month, r.step, r.unit, r.minutes): r.stays for r in rows if r.stays}
+
+
+def _counted(session: Session) -> dict[stays.Bucket, int]:
+    """What `stay_minutes` must hold: every row of `stays` in its bucket."""
+    rows = session.execute(
+        select(StayRecord.left_at, StayRecord.step, StayRecord.unit, StayRecord.office_minutes)
+    ).all()
+    return dict(Counter(stays.bucket(*r) for r in rows))
+
+
+def test_each_stay_is_counted_in_its_month_step_bidang_and_whole_minute(session: Session) -> None:
+    report_data.seed(session, get_settings(), b"tracking")
+    written = _histogram(session)
+    assert sum(written.values()) == 23
+    assert written == _counted(session)
+    # the drafting stays keep their bidang; the others count under ""
+    assert {(step, unit) for _m, step, unit, _n in written} >= {("drafting", "hi_jamsos"), ("review", "")}
+    # what migration 0023 does with the stays written before it
+    session.execute(delete(StayMinutes))
+    assert stays.backfill_minutes(session.connection(), batch=4) == 23
+    assert _histogram(session) == written
+
+
+def test_a_stay_is_counted_at_its_minutes_rounded_up_and_moved_when_a_day_closes(
+    session: Session, complaint: Complaint
+) -> None:
+    add_received(session, complaint)
+    fo_does(session, complaint, "forward", timedelta(days=1, seconds=20), **FORWARD)
+    # Wednesday 10:00 WIB to Thursday 10:00:20 WIB: 450 office minutes and 20 seconds
+    assert _rows(session, complaint) == [("verification", None, 450 + 1 / 3, 0)]
+    assert _histogram(session) == {("2026-11", "verification", "", 451): 1}
+    office_days.set_override(session, date(2026, 11, 25), open_=False, reason="Rapat", actor="admin", now=T0)
+    session.flush()
+    assert _histogram(session) == {("2026-11", "verification", "", 151): 1} == _counted(session)
+    assert office_days.clear_override(session, date(2026, 11, 25), now=T0)
+    session.flush()
+    assert _histogram(session) == {("2026-11", "verification", "", 451): 1}
+    office_days.invalidate()
+
+
+def test_the_month_is_the_wib_month_the_stay_ended_in() -> None:
+    # 31 October 17:30 UTC is 1 November 00:30 WIB
+    left = datetime(2026, 10, 31, 17, 30, tzinfo=UTC)
+    assert stays.bucket(left, "review", None, 0.2) == ("2026-11", "review", "", 1)
+    assert stays.bucket(left, "review", None, 3.0) == ("2026-11", "review", "", 3)
