@@ -209,18 +209,31 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+def _not_null(column: str) -> dict[str, Any]:
+    """A partial index's condition, on both backends: rows whose `column` has a value."""
+    where = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": where, "sqlite_where": where}
+
+
+_HAS_UNIT = _not_null("unit_code")
+_HAS_OUTCOME = _not_null("outcome")
+
+
 class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         # The worklist: a role's steps, arrived, oldest deadline first.
         Index("ix_complaints_queue", "step", "handoff_pending", "step_due_at"),
-        Index("ix_complaints_unit_queue", "unit_code", "step", "step_due_at"),
+        # A unit's worklist and list, and the archive by outcome: only complaints that have a unit
+        # or an outcome are in these (a new complaint has neither, so a filing writes no entry);
+        # every query compares the column with a value, which implies IS NOT NULL.
+        Index("ix_complaints_unit_queue", "unit_code", "step", "step_due_at", **_HAS_UNIT),
         # The lists (every complaint, the archive), newest first by status, step, unit or outcome,
         # and by the date received: each a short walk down an index at a million complaints.
         Index("ix_complaints_status_id", "status", "id"),
         Index("ix_complaints_step_id", "step", "id"),
-        Index("ix_complaints_unit_id", "unit_code", "id"),
-        Index("ix_complaints_outcome_id", "outcome", "id"),
+        Index("ix_complaints_unit_id", "unit_code", "id", **_HAS_UNIT),
+        Index("ix_complaints_outcome_id", "outcome", "id", **_HAS_OUTCOME),
         Index("ix_complaints_received_at", "received_at"),
         # The search by subject (ILIKE '%...%'): trigrams on PostgreSQL; SQLite keeps its scan.
         Index(
@@ -373,7 +386,8 @@ class Deadline(Base):
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    # No index of its own: uq_deadlines_once begins with it.
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
     step: Mapped[str] = mapped_column(String(20))
     entered_at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(20))  # reminder / breach / second

@@ -95,3 +95,51 @@ def test_existing_complaints_get_sealed_and_indexed(tmp_path: Path) -> None:
     assert unseal(row["address_enc"], field="address") == "Jl. Sabuk Alu 1"
     assert row["phone_index"] == blind_index("0812-3456-7890", field="phone")
     assert row["nik_index"] == blind_index("3307.0152.0390.0001", field="nik")
+
+
+# The lookups the partial indexes of 0024 must still serve: a unit's list and worklist, the archive
+# by outcome (each compares the column with a parameter, which implies IS NOT NULL).
+_PARTIAL_LOOKUPS = {
+    "ix_complaints_unit_id": "SELECT id FROM complaints WHERE unit_code = {p} ORDER BY id DESC LIMIT 20",
+    "ix_complaints_unit_queue": (
+        "SELECT id FROM complaints WHERE unit_code = {p} AND step = 'verification'"
+        " ORDER BY step_due_at LIMIT 20"
+    ),
+    "ix_complaints_outcome_id": "SELECT id FROM complaints WHERE outcome = {p} ORDER BY id DESC LIMIT 20",
+}
+
+
+def test_partial_indexes_serve_their_lookups_on_postgres(tmp_path: Path) -> None:
+    """A generic plan (a parameter, not a value) of each lookup still walks its partial index."""
+    name = f"aduan_m_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].split("://", 1)[1]
+        upgrade(_settings(tmp_path, database_url=f"postgresql+psycopg://{base}/{name}"))
+        with psycopg.connect(f"postgresql://{base}/{name}") as conn:
+            conn.execute("SET enable_seqscan = off")
+            conn.execute("SET plan_cache_mode = force_generic_plan")
+            for i, (index, sql) in enumerate(_PARTIAL_LOOKUPS.items()):
+                conn.execute(f"PREPARE q{i}(text) AS {sql.format(p='$1')}")
+                plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE q{i}('x')"))
+                assert index in plan, plan
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_partial_indexes_serve_their_lookups_on_sqlite(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    upgrade(settings)
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            for index, sql in _PARTIAL_LOOKUPS.items():
+                plan = " ".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql.format(p='?')}", ("x",))
+                )
+                assert index in plan, plan
+    finally:
+        engine.dispose()
