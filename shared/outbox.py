@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -143,6 +144,47 @@ def publish(messages: Iterable[Message]) -> int:
         broker_watch.reached()
         sent += len(group)
     return sent
+
+
+class Together:
+    """`publish` for an event loop's concurrent callers: what arrives while one send is under way
+    goes out in the next, together (receipts as `notify.send_batch`), one thread hop for all.
+
+    Each caller still returns only once its own messages were handed to the broker (or left to the
+    reconciler), as with `publish`; alone, a caller's messages go out at once. The embedded
+    intake's filings under a burst paid a Celery send and a thread hop each (about a seventh of the
+    API process's CPU per filing).
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list[Message], asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    async def publish(self, messages: list[Message]) -> None:
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((messages, sent))
+        if self._sender is None or self._sender.done() or self._sender.get_loop() is not loop:
+            self._sender = loop.create_task(self._send())
+        await sent
+
+    async def _send(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await loop.run_in_executor(None, publish, [m for messages, _ in batch for m in messages])
+            except Exception as exc:  # a fault of ours, not the broker's: each caller sees it, as alone
+                for _, sent in batch:
+                    if not sent.done():
+                        sent.set_exception(exc)
+                continue
+            for _, sent in batch:
+                if not sent.done():  # a caller that went away (cancelled) has its future done
+                    sent.set_result(None)
+
+
+together = Together()
 
 
 def _grouped(messages: list[Message]) -> list[list[Message]]:

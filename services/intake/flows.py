@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,8 +54,8 @@ async def file_once(
         if first is None:
             raise ApiError(409, "conflict", "Pengaduan dengan Idempotency-Key ini sedang diproses.")
         return first
-    if filed.messages:  # SQLite: published after commit; the broker call blocks, so off the event loop
-        await run_in_threadpool(outbox.publish, filed.messages)
+    if filed.messages:  # SQLite: published after commit, with the concurrent filings' (off the event loop)
+        await outbox.together.publish(filed.messages)
     return filed.response
 
 
