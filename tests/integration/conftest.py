@@ -27,12 +27,32 @@ def _make(
     return embedded_stack(folder, extra, migrated=migrated)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A provisioned instance (kiosk, one account per role) on each backend, started on an empty
-    database (the other stacks start from a copy migrated to head: tests/integration/stack.py)."""
-    with running(_make(request.param, tmp_path_factory, redis_db=11, migrated=False)) as s:
+def _session_stack(kind: str, tmp: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running(_make(kind, tmp, redis_db=11, migrated=False), by_cli=True) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def postgres_session_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _session_stack("postgres", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def embedded_session_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _session_stack("embedded", tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """A provisioned instance (kiosk, one account per role) on each backend, started on an empty
+    database (the other stacks start from a copy migrated to head: tests/integration/stack.py) and
+    its kiosk and first account added through the CLI.
+
+    Each backend's instance starts once per test process and runs to its end: under pytest-xdist a
+    worker runs its modules one after another, each on both backends, and a session fixture
+    parametrised directly would stop one instance and start the other at every switch."""
+    found: Stack = request.getfixturevalue(f"{request.param}_session_stack")
+    return found
 
 
 @pytest.fixture(scope="module")

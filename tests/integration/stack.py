@@ -5,9 +5,11 @@ from __future__ import annotations
 import atexit
 import base64
 import os
+import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,9 +33,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-# Checkouts that run their suites side by side shift their Redis db indexes apart (0-15).
-REDIS_DB_SHIFT = int(os.environ.get("ADUAN_TEST_REDIS_DB_SHIFT", "0"))
+# pytest-xdist's worker of this process (gw0, gw1, ...; none when the suite runs serially) and their count.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+# The suite's Redis db indexes are 8-15 (plus this shift); its second xdist worker takes 0-7, so two
+# workers never use or flush the same db, and a third could not have one of its own (tests/conftest.py
+# refuses it). Checkouts that run their suites side by side each use a Redis of their own
+# (ADUAN_TEST_REDIS_URL), or, run serially, shift their db indexes apart (0-15).
+REDIS_DB_SHIFT = int(os.environ.get("ADUAN_TEST_REDIS_DB_SHIFT", "0")) + 8 * WORKER
 PASSWORD = "rahasia-uji-123"
+PROVISION_TIMEOUT = 180.0  # seconds for each of a stack's set-up commands
 
 USERS = {
     "fo": ("front_office", None),
@@ -54,15 +63,37 @@ def wib_year() -> int:
     return datetime.now(ZoneInfo("Asia/Jakarta")).year
 
 
+# Ports for the stacks' APIs: below the kernel's ephemeral range (32768+, where connections take their
+# local ports and `bind(0)` finds free ones), in a band of this xdist worker's own, so the workers never
+# hand out the same port; a port something else holds (another checkout's suite) is skipped.
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_port_band = (_PORT_HIGH - _PORT_LOW) // max(WORKERS, 1)
 _port_lock = threading.Lock()
-_next_port = 18100 + (os.getpid() % 400) * 4
+_port_rng = random.Random()
+_next_port = _PORT_LOW + _port_band * WORKER + _port_rng.randrange(_port_band // 2)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _ports() -> tuple[int, int]:
+    """Two free ports next to each other, not handed out before in this process (its band holds
+    thousands of pairs; a whole run takes a few hundred at most)."""
     global _next_port
+    band_end = _PORT_LOW + _port_band * (WORKER + 1)
     with _port_lock:
-        _next_port += 2
-        return _next_port, _next_port + 1
+        while True:
+            _next_port += 2
+            if _next_port + 1 >= band_end:
+                _next_port = _PORT_LOW + _port_band * WORKER
+            if _free(_next_port) and _free(_next_port + 1):
+                return _next_port, _next_port + 1
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,7 +136,7 @@ class Stack:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self, timeout: float = 90.0) -> None:  # a busy shared machine takes its time
+    def start(self, timeout: float = 180.0) -> None:  # at a load of 25 an empty SQLite took 104 s
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -188,13 +219,14 @@ class Stack:
 
     # --- set-up through the CLI --------------------------------------------------------------
 
-    def provision(self) -> None:
-        """A kiosk and one account per role; the first account through the CLI as an operator would.
+    def provision(self, *, by_cli: bool = False) -> None:
+        """A kiosk and one account per role, in one process that imports the admin functions once
+        (each CLI start costs two or three seconds of CPU: its imports and the schema check before
+        every administrative command). `by_cli`: the kiosk and the first account through the CLI as
+        an operator would, side by side with that process (the database's own locks order their
+        writes); the session's stacks do it so (tests/integration/conftest.py)."""
 
-        The three commands run side by side (each pays a second or two of imports; the database's
-        own locks order their writes)."""
-
-        def cli(*args: str, stdin: str | None = None) -> subprocess.Popen[str]:
+        def cli(*args: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
                 [sys.executable, "-m", "launcher.cli", *args, "--data-dir", str(self.data_dir)],
                 env=self.env,
@@ -205,16 +237,15 @@ class Stack:
                 stderr=subprocess.PIPE,
             )
 
-        # The rest in one process: each CLI start costs a second of imports.
-        script = "; ".join(
+        calls = [
             f"add_user({name!r}, role={role!r}, unit={unit!r}, password={PASSWORD!r})"
             for name, (role, unit) in USERS.items()
-            if name != "fo"
-        )
-        kiosk = cli("kiosks", "add", "kios-uji")
-        first = cli("users", "add", "fo", "--role", "front_office", "--password-stdin")
-        rest = subprocess.Popen(
-            [sys.executable, "-c", f"from launcher.admin import add_user; {script}"],
+            if not (by_cli and name == "fo")
+        ]
+        if not by_cli:
+            calls.append("print(add_kiosk('kios-uji'))")
+        admin = subprocess.Popen(
+            [sys.executable, "-c", "; ".join(["from launcher.admin import add_kiosk, add_user", *calls])],
             env={**self.env, "ADUAN_DATA_DIR": str(self.data_dir)},
             cwd=ROOT,
             text=True,
@@ -222,10 +253,22 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        outputs = [
-            (proc, *proc.communicate(stdin, timeout=60))
-            for proc, stdin in ((kiosk, None), (first, PASSWORD + "\n"), (rest, None))
-        ]
+        # The process whose output ends with the kiosk's key first, each with what it reads on stdin.
+        procs: list[tuple[subprocess.Popen[str], str | None]] = [(admin, None)]
+        if by_cli:
+            procs = [
+                (cli("kiosks", "add", "kios-uji"), None),
+                (cli("users", "add", "fo", "--role", "front_office", "--password-stdin"), PASSWORD + "\n"),
+                *procs,
+            ]
+        try:
+            # At a load of 20 on this machine's two cores a command took over a minute to end.
+            outputs = [(proc, *proc.communicate(stdin, timeout=PROVISION_TIMEOUT)) for proc, stdin in procs]
+        finally:
+            for proc, _stdin in procs:  # none left waiting on its stdin after a failure
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         for proc, _out, err in outputs:
             assert proc.returncode == 0, f"{proc.args!r}: {err}"
         self.kiosk_key = outputs[0][1].strip().splitlines()[-1]
@@ -359,11 +402,12 @@ def alive(pid: int) -> bool:
 
 
 @contextmanager
-def running(stack: Stack) -> Iterator[Stack]:
-    """Start and provision `stack`; stop it (and drop what it created) on the way out."""
+def running(stack: Stack, *, by_cli: bool = False) -> Iterator[Stack]:
+    """Start and provision `stack` (`by_cli`: see Stack.provision); stop it (and drop what it
+    created) on the way out."""
     try:
         stack.start()
-        stack.provision()
+        stack.provision(by_cli=by_cli)
         yield stack
     finally:
         stack.stop()
