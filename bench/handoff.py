@@ -21,19 +21,25 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from common import (
     Aduan,
+    CpuMeter,
     StackOptions,
     complaint_json,
+    database_backends,
     embedded_stack,
     format_table,
     load_note,
     log,
     percentile,
     postgres_stack,
+    process_cpu,
+    process_tree,
 )
 
 TARGET_MS = {"postgres": 50.0, "embedded": 500.0}
@@ -54,6 +60,15 @@ class Result:
     action_times: list[float] = field(default_factory=list)  # the 202's own round trip
     poll_times: list[float] = field(default_factory=list)  # one worklist GET
     polls: list[int] = field(default_factory=list)  # GETs until the ticket showed
+    action_cpu_s: float = 0.0  # the staff API's CPU during the measured forwards' POSTs
+    poll_cpu_s: float = 0.0  # the staff API's CPU during the measured hand-offs' worklist GETs
+    aduan_cpu_s: float = 0.0  # every Aduan process's CPU over the measured hand-offs (polls too)
+    worker_cpu_s: float = 0.0  # the workers' (routing lands both hand-offs of a loop) over the same
+    database_cpu_s: float = 0.0  # PostgreSQL's backends' over the same span
+
+    def cpu_ms(self, seconds: float) -> float:
+        """CPU milliseconds per measured hand-off."""
+        return 1000 * seconds / max(len(self.latencies), 1)
 
     def ms(self, p: float, values: list[float] | None = None) -> float:
         return percentile(self.latencies if values is None else values, p) * 1000
@@ -96,6 +111,13 @@ def measure(aduan: Aduan, backend: str, *, handoffs: int, warmup: int, drain: bo
     ks = {"Authorization": f"Bearer {aduan.token('kasubag_umum', ks_password)}"}
     result = Result(backend, aduan.label)
     api = f"{aduan.staff_url}/api/v1"
+    # CPU from /proc: on a loaded machine a steadier figure than the latency. The staff API's
+    # processes are metered around each forward's POST alone (no poll runs then).
+    staff = aduan.service_pids("staff-api", "api") or process_tree(aduan.proc.pid)
+    everything = CpuMeter(lambda: process_tree(aduan.proc.pid))
+    workers = CpuMeter(lambda: _workers(aduan))
+    database = aduan.database
+    backends = CpuMeter(lambda: database_backends(database) if database else [])
 
     with httpx.Client(timeout=HANDOFF_TIMEOUT) as client:
         tickets = file_complaints(aduan, client, warmup + handoffs)
@@ -103,6 +125,11 @@ def measure(aduan: Aduan, backend: str, *, handoffs: int, warmup: int, drain: bo
         aduan.wait_settled()  # the notify worker must be idle before we time anything
 
         for n, ticket in enumerate(tickets):
+            if n == warmup:
+                everything.start()
+                workers.start()
+                backends.start()
+            staff_cpu = sum(process_cpu(pid) for pid in staff)
             t_action = time.perf_counter()
             response = client.post(
                 f"{api}/complaints/{ticket}/actions",
@@ -115,17 +142,21 @@ def measure(aduan: Aduan, backend: str, *, handoffs: int, warmup: int, drain: bo
                 },
             )
             t0 = time.perf_counter()
+            if n >= warmup:
+                result.action_cpu_s += sum(process_cpu(pid) for pid in staff) - staff_cpu
             accepted = _expect(response, 202, f"forward {ticket}").json()
             seen: dict[str, int] = {}
 
-            def in_worklist(ticket: str = ticket, seen: dict[str, int] = seen) -> bool:
-                t = time.perf_counter()
+            def in_worklist(ticket: str = ticket, seen: dict[str, int] = seen, n: int = n) -> bool:
+                t, cpu = time.perf_counter(), sum(process_cpu(pid) for pid in staff)
                 items = _expect(
                     client.get(f"{api}/worklist", params={"limit": WORKLIST_LIMIT}, headers=ks),
                     200,
                     "worklist",
                 ).json()["items"]
                 result.poll_times.append(time.perf_counter() - t)
+                if n >= warmup:
+                    result.poll_cpu_s += sum(process_cpu(pid) for pid in staff) - cpu
                 for item in items:
                     if item["ticket"] == ticket:
                         seen["version"] = item["version"]
@@ -142,7 +173,20 @@ def measure(aduan: Aduan, backend: str, *, handoffs: int, warmup: int, drain: bo
                 _drain(client, api, ks, ticket, seen.get("version", accepted["version"]))
             if (n + 1) % 100 == 0:
                 log(f"{backend}: {n + 1}/{len(tickets)} hand-offs, p50 so far {result.ms(50):.1f} ms")
+        result.aduan_cpu_s, result.database_cpu_s = everything.stop(), backends.stop()
+        result.worker_cpu_s = workers.stop()
     return result
+
+
+def _workers(aduan: Aduan) -> list[int]:
+    """The Celery workers' processes in `aduan up`'s tree (by command line: older trees have no
+    pid files)."""
+    found = []
+    for pid in process_tree(aduan.proc.pid):
+        with suppress(OSError):
+            if b" worker" in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "):
+                found.append(pid)
+    return found
 
 
 def _drain(client: httpx.Client, api: str, ks: dict[str, str], ticket: str, version: int) -> None:
@@ -204,6 +248,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
                 f"{r.ms(50, r.action_times):.1f}",
                 f"{r.ms(50, r.poll_times):.1f}",
                 f"{100 * r.polls.count(1) / max(len(r.polls), 1):.0f}",
+                f"{r.cpu_ms(r.action_cpu_s):.2f}",
+                f"{1000 * r.poll_cpu_s / max(sum(r.polls), 1):.2f}",
+                f"{r.cpu_ms(r.worker_cpu_s):.2f}",
+                f"{r.cpu_ms(r.aduan_cpu_s):.2f}",
+                f"{r.cpu_ms(r.database_cpu_s):.2f}" if r.backend == "postgres" else "-",
             ]
         )
     print(
@@ -219,6 +268,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
                 "action p50 ms",
                 "poll p50 ms",
                 "seen at 1st poll %",
+                "action CPU ms",
+                "CPU ms per poll",
+                "workers CPU ms",
+                "Aduan CPU ms",
+                "PG CPU ms",
             ],
             rows,
         )
@@ -226,7 +280,12 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print(
         "(action = the forward POST's own round trip; poll = one GET /worklist. A hand-off seen\n"
         " at the first poll landed within that poll's round trip: the figure is then bounded by\n"
-        " the cost of one worklist GET, not by the routing worker)"
+        " the cost of one worklist GET, not by the routing worker)\n"
+        "CPU per measured hand-off, from /proc: action = the staff API's during the forward's POST;\n"
+        " per poll = the staff API's during one worklist GET (of the measured hand-offs' polls);\n"
+        " workers = the Celery workers' over the whole loop (two hand-offs landed per loop);\n"
+        " Aduan = all of aduan up's processes over the whole loop (the forward, the routing worker,\n"
+        " the polls and the drain's forward); PG = PostgreSQL's backends over the same loop"
     )
 
 
