@@ -12,11 +12,16 @@ from sqlalchemy.orm import Session
 
 from shared import outbox, stays
 from shared.calendar import Override
+from shared.clock import Calendar, calendar_for
 from shared.models import CalendarOverride
+from shared.settings import Settings, get_settings
 from shared.tasks import TaskName
 
 TTL = 30.0  # seconds a process trusts its copy; a change is also pushed by the recompute task
 _cache: dict[str, tuple[float, dict[date, Override]]] = {}
+# The calendar made from the cached overrides, kept while they are: it keeps each day's open spans
+# once computed (the stays written at every hand-off measure the same few days).
+_calendars: dict[str, tuple[Settings, Mapping[date, Override], Calendar]] = {}
 
 
 def _fresh() -> dict[date, Override] | None:
@@ -32,6 +37,7 @@ def _keep(rows: list[CalendarOverride]) -> dict[date, Override]:
 
 def invalidate() -> None:
     _cache.pop("overrides", None)
+    _calendars.pop("calendar", None)
 
 
 def overrides(session: Session) -> Mapping[date, Override]:
@@ -40,6 +46,17 @@ def overrides(session: Session) -> Mapping[date, Override]:
     if cached is not None:
         return cached
     return _keep(list(session.scalars(select(CalendarOverride))))
+
+
+def calendar(session: Session) -> Calendar:
+    """The office calendar with every override (cached with them)."""
+    settings, days = get_settings(), overrides(session)
+    hit = _calendars.get("calendar")
+    if hit is not None and hit[0] is settings and hit[1] is days:
+        return hit[2]
+    made = calendar_for(settings, days)
+    _calendars["calendar"] = (settings, days, made)
+    return made
 
 
 async def overrides_async(session: AsyncSession) -> Mapping[date, Override]:
@@ -72,10 +89,14 @@ def clear_override(session: Session, day: date, *, now: datetime) -> bool:
 
 def _changed(session: Session, day: date, now: datetime) -> None:
     """The completed stays over `day` measured again at once; the deadlines recomputed now, and
-    once more when every process's cached copy has expired: a complaint filed meanwhile by a
-    process still on the old calendar gets the new one too."""
+    once more (with the stays over `day`) when every process's cached copy has expired: a
+    complaint filed or a stay ended meanwhile by a process still on the old calendar gets the
+    new one too."""
     invalidate()
     stays.recompute(session, day)
     outbox.enqueue(session, TaskName.RECOMPUTE, {"reason": "calendar"}, now=now)
     later = now + timedelta(seconds=TTL + 5)
-    outbox.enqueue_at(session, TaskName.RECOMPUTE, {"reason": "calendar, caches expired"}, now=now, at=later)
+    # The stays over `day` are measured again then too: one another process ended meanwhile was
+    # measured on its cached copy of the calendar.
+    payload = {"reason": "calendar, caches expired", "day": day.isoformat()}
+    outbox.enqueue_at(session, TaskName.RECOMPUTE, payload, now=now, at=later)

@@ -3,13 +3,15 @@
 A stay is read from a complaint's history (`fold`): it opens with the row that placed the complaint
 in a step's queue and ends with the action that moved it on, an officer's or the system's settling
 of an answer a gateway delivered; the time spent waiting for the complainant's documents does not
-count. Its office minutes are measured on the office calendar when it ends.
+count. Its office minutes are measured on the office calendar when it ends (the process's cached
+copy, shared.office_days).
 
 Written at the flush of the history row that ends it (`after_flush`, installed on every Session by
 shared.models), in the same transaction, whoever writes that row; history written by Core INSERTs (the
 intake's filing, which only opens stays) is not seen there, and the migration that made the table
 filled it from the history before (`backfill`, the same `fold`). A change of the office calendar
-recomputes the minutes of the stays over the changed day (`recompute`), in the change's unit of work.
+recomputes the minutes of the stays over the changed day (`recompute`), in the change's unit of work
+and again once every process's cached copy has expired (the routing worker's recompute task).
 
 Every write of a stay also counts it in `stay_minutes` (`tally`): stays per WIB month, step, bidang
 and whole office minutes (rounded up), the histogram the SLA reports read a year of stays from
@@ -26,10 +28,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared import office_days
 from shared.calendar import Override
 from shared.clock import WIB, Calendar, calendar_for, to_wib
 from shared.models import CalendarOverride, History, StayMinutes, StayRecord
@@ -179,17 +182,49 @@ def _calendar(conn: Session | Connection, settings: Settings) -> Calendar:
     return calendar_for(settings, {r.day: Override(r.day, r.open, r.reason) for r in rows})
 
 
+OPENING = ("received", "queued")  # the actions that place a complaint in a step's queue
+
+# The history `fold` needs for the stay that history row :ending ends: its complaint's rows from the
+# one that opened the stay (every earlier stay at the step ended with a row that cleared its state)
+# up to :ending, and the earlier dispositions (the bidang of a drafting stay). Built once: building
+# the expression cost more CPU than running it.
+_OPENED = (
+    select(func.max(History.id))
+    .where(
+        History.complaint_id == bindparam("complaint"),
+        History.action.in_(OPENING),
+        History.to_step == bindparam("step"),
+        History.id < bindparam("ending"),
+    )
+    .scalar_subquery()
+)
+_SINCE_OPENING = (
+    select(*HISTORY_COLUMNS)
+    .where(
+        History.complaint_id == bindparam("complaint"),
+        History.id <= bindparam("ending"),
+        or_(History.id >= _OPENED, History.action == "dispose"),
+    )
+    .order_by(History.id)
+)
+
+
 def after_flush(session: Session, _context: Any) -> None:
     """Write the stays that the history rows just flushed ended (a Session `after_flush` hook)."""
     ending = [o for o in session.new if isinstance(o, History) and may_end_a_stay(o)]
     if not ending:
         return
     conn = session.connection()
-    ids = {h.id for h in ending}
-    complaints = select(History.complaint_id).where(History.id.in_(ids))
-    stays = [s for s in stays_of(conn, complaints) if s.history_id in ids]
+    stays = [
+        stay
+        for h in ending
+        for stay in fold(
+            conn.execute(_SINCE_OPENING, {"complaint": h.complaint_id, "step": h.from_step, "ending": h.id})
+        )
+        if stay.history_id == h.id
+    ]
     if stays:
-        calendar = _calendar(conn, get_settings())
+        calendar = office_days.calendar(session)
         records = [_record(calendar, s) for s in stays]
         conn.execute(insert(StayRecord), records)
         tally(conn, Counter(_bucket_of(r) for r in records))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from celery import Task
 
-from shared import office_days, outbox
+from shared import office_days, outbox, stays
 from shared.clock import now
 from shared.db import unit_of_work
 from shared.sop import Step
@@ -37,13 +38,15 @@ def handoff(self: Task, outbox_id: int, complaint_id: int, step: str, version: i
 
 
 @app.task(**task_options(TaskName.RECOMPUTE))
-def recompute_deadlines(self: Task, outbox_id: int, reason: str) -> int:
-    """After a calendar change: every queued complaint's deadline, recomputed in office time."""
+def recompute_deadlines(self: Task, outbox_id: int, reason: str, day: str | None = None) -> int:
+    """After a calendar change: every queued complaint's deadline, recomputed in office time (and
+    the completed stays over the changed `day`, when given)."""
     office_days.invalidate()
     with unit_of_work() as session:
         at = now()
         if not outbox.mark_processed(session, outbox_id, now=at):
             return 0
         changed = recompute_deadlines_in(session, now=at)
-    log.info("recompute (%s): %d deadline(s) moved", reason, changed)
+        measured = stays.recompute(session, date.fromisoformat(day)) if day else 0
+    log.info("recompute (%s): %d deadline(s) moved, %d stay(s) measured again", reason, changed, measured)
     return changed

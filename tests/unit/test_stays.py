@@ -12,13 +12,26 @@ from sqlalchemy.orm import Session
 
 from shared import office_days, stays
 from shared.clock import calendar_for
-from shared.models import Complaint, History, StayMinutes, StayRecord
+from shared.models import CalendarOverride, Complaint, History, Outbox, StayMinutes, StayRecord
 from shared.settings import get_settings
-from shared.workflow import transition
+from shared.sop import Step
+from shared.workflow import Actor, arrive, transition
 from tests.support import report_data
-from tests.unit.conftest import T0, add_received
+from tests.unit.conftest import T0, add_received, complaint_row
 from tests.unit.test_sla import _fire, fo_does
-from tests.unit.test_workflow import FO, FORWARD, KASUBAG, _to_delivery, act, land, settle
+from tests.unit.test_workflow import (
+    DISPOSE,
+    FO,
+    FORWARD,
+    HI,
+    KASUBAG,
+    PENEMPATAN,
+    SEKDIS,
+    _to_delivery,
+    act,
+    land,
+    settle,
+)
 
 
 def _rows(session: Session, c: Complaint) -> list[tuple[str, str | None, float, int]]:
@@ -195,3 +208,92 @@ def test_the_month_is_the_wib_month_the_stay_ended_in() -> None:
     left = datetime(2026, 10, 31, 17, 30, tzinfo=UTC)
     assert stays.bucket(left, "review", None, 0.2) == ("2026-11", "review", "", 1)
     assert stays.bucket(left, "review", None, 3.0) == ("2026-11", "review", "", 3)
+
+
+def _at(session: Session, c: Complaint, actor: Actor, action: str, minute: float, **inputs: Any) -> None:
+    """`actor`'s `action` at T0 + `minute`; a hand-off lands 30 seconds later."""
+    at = T0 + timedelta(minutes=minute)
+    transition(session, c, action=action, version=c.version, inputs=inputs, actor=actor, now=at)
+    session.flush()
+    if c.handoff_pending:
+        step, later = Step(c.step or ""), at + timedelta(seconds=30)
+        assert arrive(session, complaint_id=c.id, step=step, version=c.version, now=later)
+        session.refresh(c)
+
+
+def test_a_step_entered_again_is_measured_from_its_own_arrival(
+    session: Session, complaint: Complaint
+) -> None:
+    """The hook folds a stay from the row that opened it: what an earlier stay at the same step
+    waited and the bidang of an earlier disposition are read as the whole history's fold reads them."""
+    add_received(session, complaint)
+    _at(session, complaint, FO, "request_info", 5, reason="Fotokopi KTP belum ada")
+    _at(session, complaint, FO, "info_received", 15)
+    _at(session, complaint, FO, "forward", 20, **FORWARD)
+    _at(session, complaint, KASUBAG, "return", 25, reason="Identitas belum lengkap")
+    _at(session, complaint, FO, "forward", 35, **FORWARD)  # verification again: nothing paused
+    _at(session, complaint, KASUBAG, "forward", 40)
+    _at(session, complaint, SEKDIS, "dispose", 45, **DISPOSE)
+    _at(session, complaint, HI, "return", 55, reason="Bukan wewenang bidang HI")
+    _at(session, complaint, SEKDIS, "dispose", 60, **{**DISPOSE, "unit": "penempatan", "cc_units": []})
+    _at(session, complaint, PENEMPATAN, "submit_answer", 80, answer="Jawaban.")
+    assert _rows(session, complaint) == [
+        ("verification", None, 10.0, 1),
+        ("review", None, 4.5, 0),
+        ("verification", None, 9.5, 0),
+        ("review", None, 4.5, 0),
+        ("disposition", None, 4.5, 0),
+        ("drafting", "hi_jamsos", 9.5, 0),
+        ("disposition", None, 4.5, 0),
+        ("drafting", "penempatan", 19.5, 0),  # the bidang of the disposition before its arrival
+    ]
+    written = _table(session)
+    session.execute(delete(StayRecord))
+    assert stays.backfill(session.connection(), get_settings()) == len(written)
+    assert _table(session) == written
+
+
+def test_a_stay_ended_on_a_stale_calendar_is_measured_again_once_the_caches_expired(
+    session: Session, complaint: Complaint
+) -> None:
+    """The hook measures on the process's cached calendar; another process's change of a day is
+    followed, once every copy has expired, by a recomputation of the stays over that day."""
+    add_received(session, complaint)
+    office_days.invalidate()
+    cached = office_days.calendar(session)
+    wednesday = date(2026, 11, 25)
+    # another process closes Wednesday (this process's copy is not told)
+    closed = CalendarOverride(day=wednesday, open=False, reason="Rapat", created_by="admin", created_at=T0)
+    session.add(closed)
+    fo_does(session, complaint, "forward", timedelta(days=1), **FORWARD)
+    assert office_days.calendar(session) is cached
+    assert _rows(session, complaint) == [("verification", None, 450.0, 0)]  # on the copy: Wednesday open
+    # what the routing worker's recompute does with the day its second message names
+    office_days.invalidate()
+    assert stays.recompute(session, wednesday) == 1
+    assert _rows(session, complaint) == [("verification", None, 150.0, 0)]
+    assert _histogram(session) == _counted(session)
+    # a change queues that second message, for when every copy has expired, with the day
+    saturday = date(2026, 11, 28)
+    office_days.set_override(session, saturday, open_=True, reason="Lembur", actor="admin", now=T0)
+    session.flush()
+    later = session.scalars(select(Outbox).order_by(Outbox.id.desc())).first()
+    assert later is not None
+    assert later.payload == {"reason": "calendar, caches expired", "day": "2026-11-28"}
+    assert office_days.calendar(session) is not cached
+    office_days.invalidate()
+
+
+def test_stays_ended_in_one_flush_are_written_together(session: Session, complaint: Complaint) -> None:
+    """Several history rows ending stays in one flush (a batch of deliveries): each its own stay."""
+    other = complaint_row(ticket="ADU-2026-999998")
+    session.add(other)
+    session.flush()
+    for c in (complaint, other):
+        add_received(session, c)
+    for c, minutes in ((complaint, 7), (other, 12)):
+        at = T0 + timedelta(minutes=minutes)
+        transition(session, c, action="forward", version=c.version, inputs=FORWARD, actor=FO, now=at)
+    session.flush()
+    assert _rows(session, complaint) == [("verification", None, 7.0, 0)]
+    assert _rows(session, other) == [("verification", None, 12.0, 0)]
