@@ -26,11 +26,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from shared import office_days
 from shared.calendar import Override
@@ -256,14 +258,17 @@ def tally(conn: Session | Connection, counts: Mapping[Bucket, int]) -> None:
     if not rows:
         return
     bind = conn.get_bind() if isinstance(conn, Session) else conn
-    dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(StayMinutes)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[StayMinutes.month, StayMinutes.step, StayMinutes.unit, StayMinutes.minutes],
-            set_={"stays": StayMinutes.stays + statement.excluded.stays},
-        ),
-        rows,
+    conn.execute(_upsert(bind.dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """The statement `tally` adds counts with, built once per dialect (at every stay written,
+    building it cost as much CPU as running it)."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StayMinutes)
+    return statement.on_conflict_do_update(
+        index_elements=[StayMinutes.month, StayMinutes.step, StayMinutes.unit, StayMinutes.minutes],
+        set_={"stays": StayMinutes.stays + statement.excluded.stays},
     )
 
 
