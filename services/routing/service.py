@@ -18,7 +18,6 @@ from services.routing.schemas import (
     ActionAccepted,
     ArchiveView,
     ComplainantView,
-    ComplaintSummary,
     ComplaintView,
     DeliveryContact,
     DeliveryView,
@@ -115,7 +114,7 @@ def worklist(
 ) -> tuple[list[WorklistItem], int]:
     """The caller's queue: its role's steps (its own unit for a bidang), oldest deadline first."""
     found = worklist_page(session, user, at=at, limit=limit, offset=offset, waiting=waiting, narrow=narrow)
-    return found.items, found.total
+    return [WorklistItem(**row) for row in found.items], found.total
 
 
 def worklist_page(
@@ -128,8 +127,9 @@ def worklist_page(
     cursor: Cursor | None = None,
     waiting: bool = False,
     narrow: QueueFilter | None = None,
-) -> Found[WorklistItem]:
-    """The caller's queue as a page from `offset` or `cursor`, with the keys of the pages beside it."""
+) -> Found[dict[str, Any]]:
+    """The caller's queue as a page from `offset` or `cursor`, with the keys of the pages beside it:
+    rows as WorklistItem's fields, in its order (see `_summaries`)."""
     where = _queue_where(user, waiting, narrow)
     if where is None:
         return Found([], 0)
@@ -151,13 +151,18 @@ def worklist_page(
         )
     else:
         query = query.where(_after_in_queue(*cursor.key)).order_by(*order)
-    rows = list(session.execute(query.limit(limit + 1)).all())
+    rows = _read(session, query.limit(limit + 1))
     total = _total(session, rows, counted, offset, cursor)
-    items = [WorklistItem(**_summary(c, at)) for c in rows]
+    items = _summaries(rows, at, worklist=True)
     if user.role == Role.FRONT_OFFICE:
         _add_delivery_details(session, items, [c.id for c in rows if c.step == Step.DELIVERY])
     keys = [(c.waiting_on_site, c.step_due_at, c.id) for c in rows]
     return _page(items, keys, total, limit, cursor, offset)
+
+
+def _read(session: Session, query: Select[Any]) -> list[Row[Any]]:
+    """A list's rows by the session's connection: plain columns need none of the ORM's loading."""
+    return list(session.connection().execute(query).all())
 
 
 # What a list shows of a complaint: its rows are read as these columns, not as whole entities
@@ -255,7 +260,7 @@ def queue_stamp(
     return tuple(row)
 
 
-def _add_delivery_details(session: Session, items: list[WorklistItem], ids: list[int]) -> None:
+def _add_delivery_details(session: Session, items: list[dict[str, Any]], ids: list[int]) -> None:
     """At delivery the front office sees the contact, the answer to read out, and the tries so far."""
     if not ids:
         return
@@ -264,20 +269,20 @@ def _add_delivery_details(session: Session, items: list[WorklistItem], ids: list
         select(DeliveryAttempt.complaint_id, func.count())
         .where(DeliveryAttempt.complaint_id.in_(at_delivery))
         .group_by(DeliveryAttempt.complaint_id)
-    ).tuples()
+    )
     tries = {complaint_id: n for complaint_id, n in counts}
     by_ticket = {c.ticket: c for c in at_delivery.values()}
     for item in items:
-        c = by_ticket.get(item.ticket)
+        c = by_ticket.get(item["ticket"])
         if c is None:
             continue
-        item.delivery_state = c.delivery_state
-        item.delivery_note = c.delivery_note
-        item.delivery_attempts = tries.get(c.id, 0)
-        item.contact = DeliveryContact(
+        item["delivery_state"] = c.delivery_state
+        item["delivery_note"] = c.delivery_note
+        item["delivery_attempts"] = tries.get(c.id, 0)
+        item["contact"] = DeliveryContact(
             name=c.complainant_name, phone=c.phone, email=c.email, preferred_reply=c.preferred_reply
-        )
-        item.answer = c.answer
+        ).model_dump()
+        item["answer"] = c.answer
 
 
 def failed_notifications(session: Session, user: StaffUser) -> int:
@@ -367,13 +372,14 @@ def search(
     narrow: QueueFilter | None = None,
     outcome: str | None = None,
     received: tuple[datetime, datetime] | None = None,
-) -> Found[ComplaintSummary]:
+) -> Found[dict[str, Any]]:
     """Every complaint this user may read (a bidang: its own unit's), newest first; `narrow` adds
     the console's category and ticket/subject search, `received` a half-open period of receipt.
     A page starts at `offset` or, walking an index instead of counting rows, at `cursor`.
 
     The total is counted up to COUNT_LIMIT + 1 (more than COUNT_LIMIT: "more than 10,000"), so a
-    list over a million complaints never counts them all."""
+    list over a million complaints never counts them all. Rows as ComplaintSummary's fields, in
+    its order (see `_summaries`)."""
     where: list[ColumnElement[bool]] = [*(narrow.conditions() if narrow else [])]
     if user.role == Role.BIDANG:
         where.append(Complaint.unit_code == user.unit)
@@ -399,9 +405,9 @@ def search(
         query = query.where(Complaint.id > cursor.key[0]).order_by(Complaint.id)
     else:
         query = query.where(Complaint.id < cursor.key[0]).order_by(Complaint.id.desc())
-    rows = list(session.execute(query.limit(limit + 1)).all())
+    rows = _read(session, query.limit(limit + 1))
     total = _total(session, rows, counted, offset, cursor)
-    items = [ComplaintSummary(**_summary(c, at), status=c.status, outcome=c.outcome) for c in rows]
+    items = _summaries(rows, at, worklist=False)
     return _page(items, [(c.id,) for c in rows], total, limit, cursor, offset)
 
 
@@ -428,22 +434,34 @@ def _page(
     )
 
 
-def _summary(c: Complaint | Row[Any], at: datetime) -> dict[str, Any]:
-    return {
-        "ticket": c.ticket,
-        "step": c.step,
-        "subject": c.subject,
-        "category": c.category_code,
-        "received_at": c.received_at,
-        "step_due_at": c.step_due_at,
-        "overdue": _overdue(c, at),
-        "escalation_level": c.escalation_level,
-        "paused_at": c.paused_at,
-        "paused_too_long": c.paused_at is not None and at - c.paused_at > get_settings().pause_limit,
-        "waiting_on_site": c.waiting_on_site,
-        "version": c.version,
-        "unit": c.unit_code,
-    }
+def _summaries(rows: Sequence[Row[Any]], at: datetime, *, worklist: bool) -> list[dict[str, Any]]:
+    """List rows as their schema's fields in its order (WorklistItem, else ComplaintSummary), built
+    once here and serialised as they are: no model per row (tests hold them to the schema)."""
+    pause_limit = get_settings().pause_limit
+    out = []
+    for c in rows:
+        due, paused = c.step_due_at, c.paused_at
+        row = {
+            "ticket": c.ticket,
+            "subject": c.subject,
+            "category": c.category_code,
+            "received_at": c.received_at,
+            "step_due_at": due,
+            "overdue": due is not None and due < at,
+            "escalation_level": c.escalation_level,
+            "paused_at": paused,
+            "paused_too_long": paused is not None and at - paused > pause_limit,
+            "waiting_on_site": c.waiting_on_site,
+            "version": c.version,
+            "unit": c.unit_code,
+        }
+        if worklist:  # the delivery details are the front office's, filled in at delivery
+            row |= {"step": c.step, "delivery_state": None, "delivery_note": None, "delivery_attempts": 0}
+            row |= {"contact": None, "answer": None}
+        else:
+            row |= {"status": c.status, "step": c.step, "outcome": c.outcome}
+        out.append(row)
+    return out
 
 
 def _overdue(complaint: Complaint | Row[Any], at: datetime) -> bool:

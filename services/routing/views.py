@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -16,14 +17,15 @@ from services.routing import categories as categories_service
 from services.routing import desk, paging, recap, reports, service, volume
 from services.routing.auth import (
     AdminUser,
+    BearerToken,
     CurrentUser,
-    ReadingUser,
     SessionDep,
     StaffUser,
     authenticate_limited,
     change_password,
     issue_token,
     profile,
+    reading,
     update_profile,
 )
 from services.routing.recap import Recap
@@ -48,6 +50,7 @@ from services.routing.schemas import (
     DeskFilingIn,
     EscalationList,
     InstructionList,
+    JsonBody,
     KioskAdded,
     KioskEnrolment,
     KioskIn,
@@ -64,6 +67,7 @@ from services.routing.schemas import (
     PasswordChange,
     Token,
     Worklist,
+    json_body,
 )
 from services.routing.volume import VolumeReport
 from shared import accounts, audit, kiosks, office, office_days
@@ -207,31 +211,38 @@ def _cursors(kind: str, found: paging.Found[Any]) -> dict[str, str | None]:
 
 
 @router.get("/worklist", response_model=Worklist)
-def worklist(
-    session: SessionDep,
-    user: ReadingUser,
+async def worklist(
+    request: Request,
+    token: BearerToken,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
     cursor: CursorQuery = None,
     list_: Annotated[str, Query(alias="list", pattern="^(active|waiting)$")] = "active",
-) -> Worklist:
+) -> Response:
     """The caller's queue (waiting on site first, then oldest deadline); `?list=waiting`: the
     complaints paused for the complainant's documents. Page on with `cursor=` the `next_cursor`."""
-    found = service.worklist_page(
-        session,
-        user,
-        at=now(),
-        limit=limit,
-        offset=offset,
-        cursor=_cursor("worklist", cursor, offset),
-        waiting=list_ == "waiting",
-    )
-    return Worklist(
-        items=found.items,
-        total=found.total,
-        failed_notifications=service.failed_notifications(session, user),
-        **_cursors("worklist", found),
-    )
+
+    def read() -> bytes:
+        with reading(request, token) as (session, user):
+            found = service.worklist_page(
+                session,
+                user,
+                at=now(),
+                limit=limit,
+                offset=offset,
+                cursor=_cursor("worklist", cursor, offset),
+                waiting=list_ == "waiting",
+            )
+            failed = service.failed_notifications(session, user)
+        return json_body(
+            Worklist,
+            items=found.items,
+            total=found.total,
+            failed_notifications=failed,
+            **_cursors("worklist", found),
+        )
+
+    return JsonBody(await run_in_threadpool(read))
 
 
 @router.get("/escalations", response_model=EscalationList)
@@ -246,35 +257,41 @@ def escalations(
 
 
 @router.get("/complaints", response_model=ComplaintList)
-def complaints(
-    session: SessionDep,
-    user: ReadingUser,
+async def complaints(
+    request: Request,
+    token: BearerToken,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     step: Annotated[str | None, Query(max_length=20)] = None,
     unit: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
     cursor: CursorQuery = None,
-) -> ComplaintList:
+) -> Response:
     """Every complaint the caller may read, newest first (the kepala dinas's overview; the archive
     with `status=closed`). Page on with `cursor=` the `next_cursor`."""
-    found = service.search(
-        session,
-        user,
-        at=now(),
-        status=status,
-        step=step,
-        unit=unit,
-        limit=limit,
-        offset=offset,
-        cursor=_cursor("complaints", cursor, offset),
-    )
-    return ComplaintList(
-        items=found.items,
-        total=min(found.total, service.COUNT_LIMIT),
-        total_exact=found.total <= service.COUNT_LIMIT,
-        **_cursors("complaints", found),
-    )
+
+    def read() -> bytes:
+        with reading(request, token) as (session, user):
+            found = service.search(
+                session,
+                user,
+                at=now(),
+                status=status,
+                step=step,
+                unit=unit,
+                limit=limit,
+                offset=offset,
+                cursor=_cursor("complaints", cursor, offset),
+            )
+        return json_body(
+            ComplaintList,
+            items=found.items,
+            total=min(found.total, service.COUNT_LIMIT),
+            total_exact=found.total <= service.COUNT_LIMIT,
+            **_cursors("complaints", found),
+        )
+
+    return JsonBody(await run_in_threadpool(read))
 
 
 @router.get("/complaints/{ticket}", response_model=ComplaintView, responses=error_responses(403, 404))

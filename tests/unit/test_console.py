@@ -190,7 +190,7 @@ def test_lists_count_up_to_the_limit_and_say_more_than(
     monkeypatch.setattr(service, "COUNT_LIMIT", 3)
     found = service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=0)
     assert (len(found.items), found.total) == (2, 4)  # four counted: "more than three"
-    assert [i.ticket for i in found.items] == ["ADU-2026-900004", "ADU-2026-900003"]  # newest first
+    assert [i["ticket"] for i in found.items] == ["ADU-2026-900004", "ADU-2026-900003"]  # newest first
     monkeypatch.setattr(service, "COUNT_LIMIT", 5)
     assert (
         service.search(session, kadis, at=T0, status="closed", step=None, unit=None, limit=2, offset=4).total
@@ -208,14 +208,14 @@ def _walk(fetch: _Fetch, kind: str) -> tuple[list[str], list[str]]:
     forward: list[str] = []
     found = fetch(cursor=None)
     while True:
-        forward += [i.ticket for i in found.items]
+        forward += [i["ticket"] for i in found.items]
         if found.next_key is None or len(forward) > 100:  # a key that does not move on ends here
             break
         found = fetch(cursor=paging.decode(kind, paging.encode(kind, found.next_key)))
-    backward = [i.ticket for i in found.items]
+    backward = [i["ticket"] for i in found.items]
     while found.prev_key is not None and len(backward) <= 100:
         found = fetch(cursor=paging.decode(kind, paging.encode(kind, found.prev_key, backward=True)))
-        backward = [i.ticket for i in found.items] + backward
+        backward = [i["ticket"] for i in found.items] + backward
     return forward, backward
 
 
@@ -233,7 +233,7 @@ def test_cursor_pages_walk_every_row_once_in_order(session: Session) -> None:
         )
     session.flush()
     fo = StaffUser(1, "fo", Role.FRONT_OFFICE, None)
-    whole = [i.ticket for i in service.worklist_page(session, fo, at=T0, limit=100).items]
+    whole = [i["ticket"] for i in service.worklist_page(session, fo, at=T0, limit=100).items]
     assert len(whole) == 14 and whole[0] in {f"ADU-2026-8{n:05d}" for n in range(0, 14, 3)}
     for size in (1, 2, 3, 5):
         forward, back = _walk(partial(service.worklist_page, session, fo, at=T0, limit=size), "worklist")

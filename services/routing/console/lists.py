@@ -15,6 +15,7 @@ from services.routing import paging, service
 from services.routing.auth import SessionDep
 from services.routing.console.pages import ConsoleUser, page, templates
 from services.routing.console.views import names
+from services.routing.schemas import ComplaintSummary
 from shared import notices
 from shared.clock import WIB, now
 from shared.delivery import NotificationStatus
@@ -165,7 +166,7 @@ def all_complaints(
         user=user,
         status_code=422 if errors else 200,
         query=query,
-        items=found.items,
+        items=[ComplaintSummary(**row) for row in found.items],  # attribute reads in the template
         paging=_cursor_paging(query, found),
         errors=errors,
         units=units,
@@ -221,7 +222,7 @@ def archive_list(
         user=user,
         status_code=422 if errors else 200,
         query=query,
-        items=found.items,
+        items=[ComplaintSummary(**row) for row in found.items],  # attribute reads in the template
         paging=_cursor_paging(query, found),
         units=units,
         categories=categories,
