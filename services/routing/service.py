@@ -910,7 +910,17 @@ def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -
     ]
     if user.role == Role.BIDANG:
         where.append(Escalation.target_unit == user.unit)
-    query = select(Escalation, Complaint).join(Complaint, Complaint.id == Escalation.complaint_id)
+    # the columns an item shows, not two whole entities a row
+    query = select(
+        Escalation.step,
+        Escalation.level,
+        Escalation.due_at,
+        Escalation.fired_at,
+        Escalation.notify_at,
+        Complaint.ticket,
+        Complaint.subject,
+        Complaint.unit_code,
+    ).join(Complaint, Complaint.id == Escalation.complaint_id)
     total = (
         session.scalar(
             select(func.count())
@@ -925,18 +935,18 @@ def escalations(session: Session, user: StaffUser, *, limit: int, offset: int) -
     ).all()
     items = [
         EscalationItem(
-            ticket=c.ticket,
-            subject=c.subject,
-            step=e.step,
-            level=e.level,
-            label=sla.LABELS[e.level],
-            holder_role=STEPS[Step(e.step)].role.value,
-            unit=c.unit_code,
-            due_at=e.due_at,
-            fired_at=e.fired_at,
-            notify_at=e.notify_at,
+            ticket=r.ticket,
+            subject=r.subject,
+            step=r.step,
+            level=r.level,
+            label=sla.LABELS[r.level],
+            holder_role=STEPS[Step(r.step)].role.value,
+            unit=r.unit_code,
+            due_at=r.due_at,
+            fired_at=r.fired_at,
+            notify_at=r.notify_at,
         )
-        for e, c in rows
+        for r in rows
     ]
     return EscalationList(items=items, total=int(total))
 

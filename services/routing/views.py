@@ -246,14 +246,19 @@ async def worklist(
 
 
 @router.get("/escalations", response_model=EscalationList)
-def escalations(
-    session: SessionDep,
-    user: CurrentUser,
+async def escalations(
+    request: Request,
+    token: BearerToken,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> EscalationList:
+) -> Response:
     """Reminders (to the holder) and escalations (to the next level) of stays still running."""
-    return service.escalations(session, user, limit=limit, offset=offset)
+
+    def read() -> bytes:
+        with reading(request, token) as (session, user):
+            return service.escalations(session, user, limit=limit, offset=offset).model_dump_json().encode()
+
+    return JsonBody(await run_in_threadpool(read))
 
 
 @router.get("/complaints", response_model=ComplaintList)
