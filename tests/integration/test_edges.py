@@ -283,6 +283,8 @@ def test_the_console_pages_by_cursor_and_finds_by_subject(stack: Stack) -> None:
     """/semua starts after a cursor and links back by one (a plain link, no script); its search finds
     a complaint by a word of its subject, through the trigram index on PostgreSQL."""
     ticket = stack.file(complaint_body(subject="Jamsostek tidak disetor perusahaan")).json()["ticket"]
+    for n in range(2):  # a second page of two, whichever tests filed before this one
+        assert stack.file(complaint_body(subject=f"Upah lembur ke-{n}")).status_code == 201
     with httpx.Client(base_url=stack.staff_url, timeout=10) as console:
         form = console.get("/masuk").text
         csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
