@@ -144,12 +144,13 @@ def time_left(calendar: Calendar, due: datetime | None, at: datetime) -> tuple[s
 
 def names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
     """The units and the categories by code, as the pages name them."""
-    units = dict(session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).tuples().all())
-    categories = dict(
-        session.execute(select(Category.code, Category.name).order_by(Category.position, Category.code))
-        .tuples()
-        .all()
-    )
+    units = {code: name for code, name in session.execute(select(Unit.code, Unit.name).order_by(Unit.code))}
+    categories = {
+        code: name
+        for code, name in session.execute(
+            select(Category.code, Category.name).order_by(Category.position, Category.code)
+        )
+    }
     return units, categories
 
 
