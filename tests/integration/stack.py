@@ -97,7 +97,8 @@ def _ports() -> tuple[int, int]:
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`aduan ARGS` as a child process run to its end (60 s at most), its output captured."""
+    """`aduan ARGS` as a child process run to its end (PROVISION_TIMEOUT at most: at a load of 20-28
+    `aduan kiosks add` outlasted 60 s), its output captured."""
     return subprocess.run(
         [sys.executable, "-m", "launcher.cli", *args],
         env=env,
@@ -106,7 +107,7 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subpro
         capture_output=True,
         check=False,
         cwd=ROOT,
-        timeout=60,
+        timeout=PROVISION_TIMEOUT,
     )
 
 
