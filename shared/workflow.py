@@ -379,7 +379,7 @@ def _pause(session: Session, complaint: Complaint, *, now: datetime) -> None:
     """Stop the step clock, keeping the open time that was left."""
     if complaint.paused_at is not None:
         raise Conflict("already_paused", "Pengaduan sudah menunggu kelengkapan dari pengadu.")
-    calendar = calendar_for(get_settings(), office_days.overrides(session))
+    calendar = office_days.calendar(session)
     due = complaint.step_due_at
     left = calendar.open_time(now, due) if due is not None else timedelta(0)
     complaint.paused_at = now
@@ -520,7 +520,7 @@ def announce_arrivals(session: Session, arrivals: Sequence[Announcement], *, now
     """`announce_arrival` for several arrivals (a batch of receipts): their notices in one INSERT."""
     if not arrivals:
         return
-    send_at = calendar_for(get_settings(), office_days.overrides(session)).next_open(now)
+    send_at = office_days.calendar(session).next_open(now)
     notices.queue_staff_notices(
         session,
         [

@@ -27,11 +27,10 @@ from services.routing.console.pages import ConsoleUser, PostedForm, page, refuse
 from services.routing.schemas import WorklistItem
 from shared import audit, office_days, when
 from shared.api import ApiError
-from shared.clock import Calendar, calendar_for, now
+from shared.clock import Calendar, now
 from shared.linking import Relation
 from shared.models import Category, Unit
 from shared.ratelimit import RateLimited, client_address
-from shared.settings import get_settings
 from shared.sop import ACTION_TITLES, LINK_ROLES, NOTIFICATION_ROLES, Step, find_action, steps_of
 from shared.validation import FieldError, InputError
 
@@ -205,7 +204,7 @@ def _queue_rows(session: Session, user: StaffUser, query: QueueQuery) -> tuple[l
         waiting=query.tab == "menunggu",
         narrow=query.narrow,
     )
-    calendar = calendar_for(get_settings(), office_days.overrides(session))
+    calendar = office_days.calendar(session)
     rows = []
     for item in items:
         clock, overdue = time_left(calendar, item.step_due_at, at) if item.paused_at is None else ("-", False)
@@ -362,7 +361,7 @@ def _complaint_page(
         address = client_address(request)
         audit.record_identity_view(session, by=user.actor, ticket=view.ticket, address=address)
     units, categories = names(session)
-    calendar = calendar_for(get_settings(), office_days.overrides(session))
+    calendar = office_days.calendar(session)
     clock, overdue = time_left(calendar, view.step_due_at, at) if view.step else ("-", False)
     messages = (
         service.notifications(session, user, status=None, ticket=view.ticket, limit=50, offset=0).items
